@@ -1,0 +1,118 @@
+package io.freshcache.protocol;
+
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * One cache event on Kafka ({@code freshcache.changes} from cdc-ingest, {@code freshcache.writes}
+ * from applications). The Kafka record key is {@link #key()}, so all events of one key are
+ * ordered in one partition. The wire form is JSON, see {@link CacheEventJson}:
+ *
+ * <pre>{@code
+ * {"v":1, "op":"invalidate", "key":"catalog:product:42", "version":1234, "ttlMs":3600000, "schema":1,
+ *  "codec":"json", "payload":"<base64, upsert only>",
+ *  "source":{"connector":"pg-main","db":"shop","table":"public.products","lsn":1234,
+ *            "txId":77,"commitTsMs":1764140000000},
+ *  "producedAtMs":1764140000012}
+ * }</pre>
+ *
+ * @param op what to do with the key
+ * @param key the logical cache key
+ * @param version the data version (row version or commit LSN); events older than the key's
+ *     fence are stale and skipped
+ * @param ttlMs Redis TTL for an upsert, ms; 0 for other operations
+ * @param schema the schema version of an upsert's payload (the value key {@code :v<schema>});
+ *     1 when not given
+ * @param codec the payload's codec name for an upsert, or {@code null}
+ * @param payload the encoded value for an upsert, or {@code null}
+ * @param source where the change came from, or {@code null} for application events
+ * @param producedAtMs when the event was produced, epoch ms
+ */
+public record CacheEvent(Op op, CacheKey key, long version, long ttlMs, int schema, String codec,
+    byte[] payload, Source source, long producedAtMs) {
+
+  /** Current schema version of the JSON form ({@code "v"}). */
+  public static final int SCHEMA_VERSION = 1;
+
+  /** What an event does to its key. */
+  public enum Op {
+    /** Drop the cached value (all schema versions), revoke any lease, raise the fence. */
+    INVALIDATE,
+    /** Write the payload as the new value if its version is the newest seen. */
+    UPSERT,
+    /** The row is gone: same effect on the cache as {@link #INVALIDATE}. */
+    DELETE;
+
+    /** @return the wire name, e.g. {@code invalidate} */
+    public String wireName() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+  }
+
+  /**
+   * Where a change was captured.
+   *
+   * @param connector the cdc-ingest connector name
+   * @param db the database name
+   * @param table the table, {@code schema.table}
+   * @param lsn the commit LSN
+   * @param txId the transaction id, or -1
+   * @param commitTsMs the commit time, epoch ms
+   */
+  public record Source(String connector, String db, String table, long lsn, long txId,
+      long commitTsMs) {}
+
+  /** Validates the event; see the field docs for the rules. */
+  public CacheEvent {
+    Objects.requireNonNull(op, "op");
+    Objects.requireNonNull(key, "key");
+    if (op == Op.UPSERT) {
+      if (payload == null) {
+        throw new IllegalArgumentException("upsert of " + key + " needs a payload");
+      }
+      if (codec == null) {
+        throw new IllegalArgumentException("upsert of " + key + " needs a codec");
+      }
+      if (ttlMs <= 0) {
+        throw new IllegalArgumentException("upsert of " + key + " needs ttlMs > 0 but was " + ttlMs);
+      }
+    }
+    if (schema < 1) {
+      throw new IllegalArgumentException("schema of " + key + " must be >= 1 but was " + schema);
+    }
+    if (ttlMs < 0) {
+      throw new IllegalArgumentException("ttlMs must be >= 0 but was " + ttlMs);
+    }
+    if (version < 0) {
+      throw new IllegalArgumentException("version of " + key + " must be >= 0 but was " + version);
+    }
+    if (version > CacheScripts.MAX_VERSION) {
+      throw new IllegalArgumentException("version of " + key + " must be <= "
+          + CacheScripts.MAX_VERSION + " but was " + version);
+    }
+  }
+
+  /** @return an invalidation of {@code key} at {@code version}, without a source */
+  public static CacheEvent invalidate(CacheKey key, long version, long producedAtMs) {
+    return new CacheEvent(Op.INVALIDATE, key, version, 0, 1, null, null, null, producedAtMs);
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof CacheEvent e && op == e.op && key.equals(e.key) && version == e.version
+        && ttlMs == e.ttlMs && schema == e.schema && Objects.equals(codec, e.codec) && Arrays.equals(payload, e.payload)
+        && Objects.equals(source, e.source) && producedAtMs == e.producedAtMs;
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(op, key, version, ttlMs, schema, codec, Arrays.hashCode(payload), source, producedAtMs);
+  }
+
+  @Override
+  public String toString() {
+    return "CacheEvent[" + op.wireName() + " " + key + " v" + version
+        + (payload == null ? "" : ", " + payload.length + " bytes " + codec)
+        + (source == null ? "" : ", " + source) + "]";
+  }
+}

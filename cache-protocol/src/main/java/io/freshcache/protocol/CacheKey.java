@@ -1,0 +1,164 @@
+package io.freshcache.protocol;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Objects;
+import java.util.regex.Pattern;
+
+/**
+ * A validated logical cache key of the form {@code service:entity:identifier}, for example
+ * {@code catalog:product:42}.
+ *
+ * <p>Rules: {@code service} and {@code entity} are lower-case letters, digits, {@code _} or
+ * {@code -}; the identifier is one or more printable ASCII characters without spaces or braces
+ * (it may contain further colons, e.g. a composite key {@code shop:line:17:3}); the whole key is
+ * at most {@link #MAX_LENGTH} characters. A key that breaks a rule is rejected with an
+ * {@link IllegalArgumentException} that names it, never turned into a silent miss.
+ *
+ * <p>All physical Redis keys of one logical key share the hash tag {@code {logical}}, so one Lua
+ * script can touch the value, the lease and the fence in one Redis Cluster slot:
+ * <ul>
+ *   <li>{@link #valueKey(int)}: {@code {catalog:product:42}:v<schema>}</li>
+ *   <li>{@link #leaseKey()}: {@code {catalog:product:42}:lease}</li>
+ *   <li>{@link #fenceKey()}: {@code {catalog:product:42}:fence}</li>
+ * </ul>
+ */
+public final class CacheKey {
+  /** Longest accepted logical key, in characters. */
+  public static final int MAX_LENGTH = 256;
+
+  private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9_-]*");
+  private static final Pattern IDENTIFIER = Pattern.compile("[\\x21-\\x7a\\x7c\\x7e]+");
+
+  private final String value;
+  private final String service;
+  private final String entity;
+  private final String identifier;
+
+  private CacheKey(String value, String service, String entity, String identifier) {
+    this.value = value;
+    this.service = service;
+    this.entity = entity;
+    this.identifier = identifier;
+  }
+
+  /**
+   * Parses and validates a logical key.
+   *
+   * @param key the logical key, e.g. {@code catalog:product:42}
+   * @return the validated key
+   * @throws IllegalArgumentException if the key is null, too long, or not of the form
+   *     {@code service:entity:identifier}; the message names the key and the rule it broke
+   */
+  public static CacheKey parse(String key) {
+    if (key == null) {
+      throw new IllegalArgumentException("cache key must not be null");
+    }
+    if (key.isEmpty() || key.length() > MAX_LENGTH) {
+      throw new IllegalArgumentException(
+          "cache key must have 1.." + MAX_LENGTH + " characters but was " + key.length()
+              + ": '" + abbreviate(key) + "'");
+    }
+    int first = key.indexOf(':');
+    int second = first < 0 ? -1 : key.indexOf(':', first + 1);
+    if (first <= 0 || second <= first + 1 || second == key.length() - 1) {
+      throw new IllegalArgumentException(
+          "cache key must look like service:entity:identifier but was '" + abbreviate(key) + "'");
+    }
+    String service = key.substring(0, first);
+    String entity = key.substring(first + 1, second);
+    String identifier = key.substring(second + 1);
+    if (!NAME.matcher(service).matches()) {
+      throw new IllegalArgumentException("cache key service part must match " + NAME
+          + " but was '" + service + "' in '" + abbreviate(key) + "'");
+    }
+    if (!NAME.matcher(entity).matches()) {
+      throw new IllegalArgumentException("cache key entity part must match " + NAME
+          + " but was '" + entity + "' in '" + abbreviate(key) + "'");
+    }
+    if (!IDENTIFIER.matcher(identifier).matches()) {
+      throw new IllegalArgumentException("cache key identifier must be printable ASCII without"
+          + " spaces or braces but was '" + abbreviate(identifier) + "' in '" + abbreviate(key) + "'");
+    }
+    return new CacheKey(key, service, entity, identifier);
+  }
+
+  /**
+   * Builds a key from its parts.
+   *
+   * @throws IllegalArgumentException as {@link #parse(String)} does
+   */
+  public static CacheKey of(String service, String entity, Object identifier) {
+    return parse(service + ':' + entity + ':' + identifier);
+  }
+
+  /** @return the service part, e.g. {@code catalog} */
+  public String service() {
+    return service;
+  }
+
+  /** @return the entity part, e.g. {@code product} */
+  public String entity() {
+    return entity;
+  }
+
+  /** @return the identifier part, e.g. {@code 42} */
+  public String identifier() {
+    return identifier;
+  }
+
+  /** @return the hash tag shared by all physical keys, e.g. {@code {catalog:product:42}} */
+  public String hashTag() {
+    return '{' + value + '}';
+  }
+
+  /**
+   * @param schemaVersion the application's declared version of the value's shape, at least 1
+   * @return the physical key of the value, e.g. {@code {catalog:product:42}:v1}
+   */
+  public String valueKey(int schemaVersion) {
+    if (schemaVersion < 1) {
+      throw new IllegalArgumentException("schema version must be >= 1 but was " + schemaVersion);
+    }
+    return hashTag() + ":v" + schemaVersion;
+  }
+
+  /** @return the physical key of the lease (stampede lock), e.g. {@code {catalog:product:42}:lease} */
+  public String leaseKey() {
+    return hashTag() + ":lease";
+  }
+
+  /** @return the physical key of the fence, e.g. {@code {catalog:product:42}:fence} */
+  public String fenceKey() {
+    return hashTag() + ":fence";
+  }
+
+  /** @return the prefix of every value key; the schema version follows it */
+  public String valueKeyPrefix() {
+    return hashTag() + ":v";
+  }
+
+  /** @return the key's UTF-8 bytes */
+  public byte[] toBytes() {
+    return value.getBytes(StandardCharsets.UTF_8);
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof CacheKey other && value.equals(other.value);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hashCode(value);
+  }
+
+  /** @return the logical key, e.g. {@code catalog:product:42} */
+  @Override
+  public String toString() {
+    return value;
+  }
+
+  private static String abbreviate(String s) {
+    return s.length() <= 80 ? s : s.substring(0, 77) + "...";
+  }
+}

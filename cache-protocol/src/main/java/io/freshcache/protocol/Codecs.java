@@ -1,0 +1,73 @@
+package io.freshcache.protocol;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The registry of codecs by id and by name. JSON is always registered; further codecs (CBOR,
+ * Smile, MessagePack) are registered as they are added to the project.
+ */
+public final class Codecs {
+  /** Envelope id of raw bytes: the payload is the value. */
+  public static final byte BYTES_ID = 0;
+  /** Envelope id of JSON (Jackson), the default codec. */
+  public static final byte JSON_ID = 1;
+  /** Envelope id reserved for CBOR. */
+  public static final byte CBOR_ID = 2;
+  /** Envelope id reserved for Smile. */
+  public static final byte SMILE_ID = 3;
+  /** Envelope id reserved for MessagePack. */
+  public static final byte MSGPACK_ID = 4;
+
+  private static final Map<Byte, Codec> BY_ID = new ConcurrentHashMap<>();
+  private static final Map<String, Codec> BY_NAME = new ConcurrentHashMap<>();
+
+  static {
+    register(JacksonCodec.json());
+  }
+
+  private Codecs() {}
+
+  /** @return the JSON codec */
+  public static Codec json() {
+    return byId(JSON_ID);
+  }
+
+  /**
+   * Adds a codec. Registering another codec under an id or name already taken is an error.
+   *
+   * @throws IllegalArgumentException if the id or name is taken by a different codec
+   */
+  public static synchronized void register(Codec codec) {
+    Codec byId = BY_ID.get(codec.id());
+    Codec byName = BY_NAME.get(codec.name());
+    if ((byId != null && byId != codec) || (byName != null && byName != codec)) {
+      throw new IllegalArgumentException("codec id " + codec.id() + " or name '" + codec.name()
+          + "' is already registered");
+    }
+    BY_ID.put(codec.id(), codec);
+    BY_NAME.put(codec.name(), codec);
+  }
+
+  /**
+   * @throws CodecException if no codec has that id
+   */
+  public static Codec byId(byte id) {
+    Codec c = BY_ID.get(id);
+    if (c == null) {
+      throw new CodecException("id " + id, "no codec registered with id " + id, null);
+    }
+    return c;
+  }
+
+  /**
+   * @throws IllegalArgumentException if no codec has that name
+   */
+  public static Codec byName(String name) {
+    Codec c = BY_NAME.get(name);
+    if (c == null) {
+      throw new IllegalArgumentException("unknown codec '" + name + "'; known: " + BY_NAME.keySet());
+    }
+    return c;
+  }
+}
