@@ -33,6 +33,9 @@ import java.util.regex.Pattern;
 public record CachePolicy(String name, Duration ttl, double jitter, int schemaVersion,
     Duration leaseTime, Duration fenceTtl) {
 
+  // declared before the presets, which are validated against it
+  private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,63}");
+
   /** Default relative TTL jitter: ±20%. */
   public static final double DEFAULT_JITTER = 0.2;
   /** Default lease time: 5 s. */
@@ -46,8 +49,6 @@ public record CachePolicy(String name, Duration ttl, double jitter, int schemaVe
   public static final CachePolicy PRODUCT_CATALOG = of("catalog", Duration.ofSeconds(3600));
   /** Session tokens: 900 s, ±20%. */
   public static final CachePolicy SESSION_TOKENS = of("sessions", Duration.ofSeconds(900));
-
-  private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,63}");
 
   /**
    * Validates the policy.

@@ -1,0 +1,44 @@
+package io.freshcache.protocol;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+class CacheEventJsonTest {
+  private static CacheEvent read(String json) {
+    return CacheEventJson.read(json.getBytes(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void readsTheDesignDocumentsExample() {
+    CacheEvent e = read("{\"v\":1, \"op\":\"upsert\", \"key\":\"catalog:product:42\", \"version\":1234,"
+        + " \"ttlMs\":3600000, \"codec\":\"json\", \"payload\":\"eyJpZCI6NDJ9\","
+        + " \"source\":{\"connector\":\"pg-main\",\"db\":\"shop\",\"table\":\"public.products\","
+        + "\"lsn\":1234,\"txId\":77,\"commitTsMs\":1764140000000}, \"producedAtMs\":1764140000012}");
+    assertThat(e.op()).isEqualTo(CacheEvent.Op.UPSERT);
+    assertThat(e.key().toString()).isEqualTo("catalog:product:42");
+    assertThat(e.version()).isEqualTo(1234);
+    assertThat(e.schema()).isEqualTo(1);
+    assertThat(new String(e.payload(), StandardCharsets.UTF_8)).isEqualTo("{\"id\":42}");
+    assertThat(e.source().commitTsMs()).isEqualTo(1764140000000L);
+  }
+
+  @Test
+  void namesTheProblem() {
+    assertThatThrownBy(() -> read("{\"v\":1,\"op\":\"explode\",\"key\":\"a:b:c\",\"version\":1}"))
+        .isInstanceOf(InvalidEventException.class).hasMessageContaining("unknown op 'explode'");
+    assertThatThrownBy(() -> read("{\"v\":1,\"op\":\"invalidate\",\"key\":\"a:b:c\"}"))
+        .hasMessageContaining("'version'");
+    assertThatThrownBy(() -> read("{\"v\":1,\"op\":\"invalidate\",\"key\":\"bad key\",\"version\":1}"))
+        .hasMessageContaining("bad key");
+    assertThatThrownBy(() -> read("{\"v\":2,\"op\":\"invalidate\",\"key\":\"a:b:c\",\"version\":1}"))
+        .hasMessageContaining("schema version 2");
+    assertThatThrownBy(() -> read("{\"v\":1,\"op\":\"upsert\",\"key\":\"a:b:c\",\"version\":1}"))
+        .hasMessageContaining("payload");
+    assertThatThrownBy(() -> read("not json")).hasMessageContaining("not JSON");
+    assertThatThrownBy(() -> read("[1,2]")).hasMessageContaining("object");
+    assertThatThrownBy(() -> CacheEventJson.read(null)).isInstanceOf(InvalidEventException.class);
+  }
+}

@@ -1,0 +1,55 @@
+package io.freshcache.protocol;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class CacheKeyTest {
+  @Test
+  void physicalKeysShareOneHashTag() {
+    CacheKey k = CacheKey.parse("catalog:product:42");
+    assertThat(k.service()).isEqualTo("catalog");
+    assertThat(k.entity()).isEqualTo("product");
+    assertThat(k.identifier()).isEqualTo("42");
+    assertThat(k.valueKey(1)).isEqualTo("{catalog:product:42}:v1");
+    assertThat(k.leaseKey()).isEqualTo("{catalog:product:42}:lease");
+    assertThat(k.fenceKey()).isEqualTo("{catalog:product:42}:fence");
+    assertThat(k.valueKeyPrefix() + 7).isEqualTo(k.valueKey(7));
+  }
+
+  @Test
+  void compositeIdentifierKeepsItsColons() {
+    CacheKey k = CacheKey.of("shop", "line", "17:3");
+    assertThat(k.identifier()).isEqualTo("17:3");
+    assertThat(k).isEqualTo(CacheKey.parse("shop:line:17:3"));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"", "catalog", "catalog:product", "catalog:product:", ":product:1",
+      "catalog::1", "Catalog:product:1", "catalog:product:4 2", "catalog:product:{42}",
+      "catalog:product:é", "cat alog:product:1"})
+  void badKeysAreRejectedNamingTheKey(String bad) {
+    assertThatThrownBy(() -> CacheKey.parse(bad))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("cache key");
+  }
+
+  @Test
+  void overlongKeyIsRejectedWithItsLength() {
+    String key = "a:b:" + "x".repeat(CacheKey.MAX_LENGTH);
+    assertThatThrownBy(() -> CacheKey.parse(key)).hasMessageContaining("but was " + key.length());
+  }
+
+  @Test
+  void nullKeyIsRejected() {
+    assertThatThrownBy(() -> CacheKey.parse(null)).isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  void schemaVersionMustBePositive() {
+    assertThatThrownBy(() -> CacheKey.parse("a:b:c").valueKey(0)).hasMessageContaining("but was 0");
+  }
+}

@@ -1,0 +1,208 @@
+package io.freshcache.writer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.freshcache.protocol.CacheEvent;
+import io.freshcache.protocol.CacheEventJson;
+import io.freshcache.protocol.CacheKey;
+import io.freshcache.protocol.Envelope;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.codec.ByteArrayCodec;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Random;
+import java.util.UUID;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** cache-writer against the real Kafka and Redis Cluster that {@code dev/stack up} starts. */
+class CacheWriterIT {
+  static final String RUN = UUID.randomUUID().toString().substring(0, 8);
+  static final CacheWriterConfig BASE = CacheWriterConfig.fromEnv();
+  static Admin admin;
+  static KafkaProducer<byte[], byte[]> producer;
+  static RedisClusterClient redis;
+  static StatefulRedisClusterConnection<byte[], byte[]> conn;
+
+  @BeforeAll
+  static void connect() {
+    admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, BASE.kafkaBootstrapServers()));
+    Properties p = new Properties();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, BASE.kafkaBootstrapServers());
+    p.put(ProducerConfig.ACKS_CONFIG, "all");
+    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+    p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+    p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+    producer = new KafkaProducer<>(p);
+    redis = RedisClusterClient.create("redis://" + BASE.redisNodes().get(0));
+    conn = redis.connect(ByteArrayCodec.INSTANCE);
+  }
+
+  @AfterAll
+  static void close() {
+    producer.close();
+    admin.close();
+    conn.close();
+    redis.shutdown();
+  }
+
+  /** Creates fresh topics and waits until the broker answers offsets for them (KAFKA-15591). */
+  static CacheWriterConfig freshTopics(String name) throws Exception {
+    String topic = "it." + name + "." + RUN;
+    String dlq = topic + ".dlq";
+    admin.createTopics(List.of(new NewTopic(topic, 3, (short) 1), new NewTopic(dlq, 1, (short) 1))).all().get();
+    Map<TopicPartition, OffsetSpec> latest = new java.util.HashMap<>();
+    for (int i = 0; i < 3; i++) {
+      latest.put(new TopicPartition(topic, i), OffsetSpec.latest());
+    }
+    latest.put(new TopicPartition(dlq, 0), OffsetSpec.latest());
+    await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
+        .until(() -> admin.listOffsets(latest).all().get().size() == 4);
+    return BASE.withTopics(List.of(topic), dlq).withGroupId("it-" + name + "-" + RUN);
+  }
+
+  static void send(String topic, String key, byte[] value) throws Exception {
+    producer.send(new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), value)).get();
+  }
+
+  static CacheEvent upsert(CacheKey k, long version, String payload) {
+    return new CacheEvent(CacheEvent.Op.UPSERT, k, version, 60_000, 1, "json",
+        ("\"" + payload + "\"").getBytes(StandardCharsets.UTF_8), null, System.currentTimeMillis());
+  }
+
+  static String stored(CacheKey k) {
+    byte[] raw = conn.sync().get(k.valueKey(1).getBytes(StandardCharsets.UTF_8));
+    return raw == null ? null : new String(Envelope.decode(raw).payload(), StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void redeliveryAndReorderingLeaveTheNewestVersion() throws Exception {
+    CacheWriterConfig config = freshTopics("reorder");
+    String topic = config.topics().get(0);
+    List<CacheKey> keys = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      CacheKey k = CacheKey.of("it", "item", RUN + "-" + i);
+      keys.add(k);
+      // newest first, then an older upsert, an older invalidation, and the newest again
+      send(topic, k.toString(), CacheEventJson.write(upsert(k, 5, "v5-" + i)));
+      send(topic, k.toString(), CacheEventJson.write(upsert(k, 3, "v3-" + i)));
+      send(topic, k.toString(), CacheEventJson.write(CacheEvent.invalidate(k, 4, 0)));
+      send(topic, k.toString(), CacheEventJson.write(upsert(k, 5, "v5-" + i)));
+    }
+    try (CacheWriter w = CacheWriter.start(config)) {
+      await().atMost(Duration.ofSeconds(30)).until(() -> w.applied() + w.stale() == 80);
+      assertThat(w.stale()).isEqualTo(40);
+      assertThat(w.applied()).isEqualTo(40);
+    }
+    for (int i = 0; i < keys.size(); i++) {
+      assertThat(stored(keys.get(i))).isEqualTo("\"v5-" + i + "\"");
+    }
+  }
+
+  @Test
+  void anUpsertRedeliveredAfterItsFenceExpiredStillLosesToTheNewerStoredValue() throws Exception {
+    CacheWriterConfig config = freshTopics("expired-fence");
+    String topic = config.topics().get(0);
+    CacheKey k = CacheKey.of("it", "item", RUN + "-fence");
+    send(topic, k.toString(), CacheEventJson.write(upsert(k, 9, "nine")));
+    try (CacheWriter w = CacheWriter.start(config)) {
+      await().atMost(Duration.ofSeconds(30)).until(() -> w.applied() == 1);
+      conn.sync().del(k.fenceKey().getBytes(StandardCharsets.UTF_8));
+      send(topic, k.toString(), CacheEventJson.write(upsert(k, 8, "eight")));
+      await().atMost(Duration.ofSeconds(30)).until(() -> w.stale() == 1);
+    }
+    assertThat(stored(k)).isEqualTo("\"nine\"");
+  }
+
+  @Test
+  void poisonGoesToTheDeadLetterTopicAndTheWorkerGoesOn() throws Exception {
+    CacheWriterConfig config = freshTopics("poison");
+    String topic = config.topics().get(0);
+    Random random = new Random(7);
+    int valid = 0;
+    int poison = 0;
+    List<CacheKey> keys = new ArrayList<>();
+    for (int i = 0; i < 60; i++) {
+      CacheKey k = CacheKey.of("it", "item", RUN + "-p" + i);
+      if (i % 3 == 1) {
+        byte[] garbage = new byte[1 + random.nextInt(64)];
+        random.nextBytes(garbage);
+        byte[][] choices = {garbage, "{\"v\":1,\"op\":\"explode\",\"key\":\"a:b:c\",\"version\":1}".getBytes(StandardCharsets.UTF_8),
+            "{\"v\":1,\"op\":\"invalidate\",\"key\":\"a:b:c\"}".getBytes(StandardCharsets.UTF_8),
+            "{\"v\":1,\"op\":\"upsert\",\"key\":\"a:b:c\",\"version\":1,\"ttlMs\":5,\"codec\":\"nope\",\"payload\":\"AA==\"}".getBytes(StandardCharsets.UTF_8)};
+        send(topic, "garbage", choices[i % choices.length]);
+        poison++;
+      } else {
+        keys.add(k);
+        send(topic, k.toString(), CacheEventJson.write(upsert(k, 1, "ok" + i)));
+        valid++;
+      }
+    }
+    int expectedValid = valid;
+    int expectedPoison = poison;
+    try (CacheWriter w = CacheWriter.start(config)) {
+      await().atMost(Duration.ofSeconds(30)).until(() -> w.applied() == expectedValid && w.deadLettered() == expectedPoison);
+      assertThat(w.isRunning()).isTrue();
+    }
+    for (CacheKey k : keys) {
+      assertThat(stored(k)).startsWith("\"ok");
+    }
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, BASE.kafkaBootstrapServers());
+    p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+    p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+    try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p)) {
+      TopicPartition tp = new TopicPartition(config.dlqTopic(), 0);
+      c.assign(List.of(tp));
+      c.seekToBeginning(List.of(tp));
+      List<ConsumerRecord<byte[], byte[]>> dead = new ArrayList<>();
+      await().atMost(Duration.ofSeconds(15)).until(() -> {
+        c.poll(Duration.ofMillis(200)).forEach(dead::add);
+        return dead.size() >= expectedPoison;
+      });
+      assertThat(dead).hasSize(expectedPoison);
+      for (ConsumerRecord<byte[], byte[]> r : dead) {
+        assertThat(r.headers().lastHeader("freshcache.error")).isNotNull();
+        assertThat(new String(r.headers().lastHeader("freshcache.original.topic").value(), StandardCharsets.UTF_8))
+            .isEqualTo(topic);
+        assertThat(r.headers().lastHeader("freshcache.original.offset")).isNotNull();
+      }
+    }
+  }
+
+  @Test
+  void offsetsAreCommittedOnlyForAppliedEvents() throws Exception {
+    CacheWriterConfig config = freshTopics("commit");
+    String topic = config.topics().get(0);
+    for (int i = 0; i < 30; i++) {
+      CacheKey k = CacheKey.of("it", "item", RUN + "-c" + i);
+      send(topic, k.toString(), CacheEventJson.write(CacheEvent.invalidate(k, i, 0)));
+    }
+    try (CacheWriter w = CacheWriter.start(config)) {
+      await().atMost(Duration.ofSeconds(30)).until(() -> w.applied() == 30);
+    }
+    long committed = admin.listConsumerGroupOffsets(config.groupId()).partitionsToOffsetAndMetadata().get()
+        .values().stream().mapToLong(o -> o.offset()).sum();
+    assertThat(committed).isEqualTo(30);
+  }
+}
