@@ -1,0 +1,335 @@
+package io.freshcache.bench.demo;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.freshcache.client.CacheClient;
+import io.freshcache.client.CacheClientConfig;
+import io.freshcache.client.CachePolicy;
+import io.freshcache.protocol.CacheKey;
+import io.freshcache.protocol.Envelope;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.codec.ByteArrayCodec;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import org.HdrHistogram.Recorder;
+import org.HdrHistogram.Histogram;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+
+/**
+ * The sample application of {@code dev/demo}: products in PostgreSQL, reads through client-lib,
+ * price updates by SQL. cdc-ingest and cache-writer run as separate processes (started by
+ * {@code dev/demo}); this program only reads, writes SQL, and watches.
+ *
+ * <p>For every update it measures commit → invalidation: the time from the UPDATE's commit until
+ * Redis no longer serves the old version of the product (the key is gone or holds the new
+ * version). The key is read through the cache just before the update, so there is always an old
+ * entry to invalidate.
+ *
+ * <p>Options: {@code --duration 60s}, {@code --products 200}, {@code --readers 2},
+ * {@code --updates-per-sec 20}; {@code --seed-only} creates and fills the table, then exits. Connections from {@code REDIS_NODES}, {@code JDBC_URL},
+ * {@code PG_USER}, {@code PG_PASSWORD}, {@code KAFKA_BOOTSTRAP_SERVERS} (defaults: the local
+ * stack).
+ */
+public final class DemoMain {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final CachePolicy POLICY = CachePolicy.PRODUCT_CATALOG;
+
+  private final Options options;
+  private final AtomicLong reads = new AtomicLong();
+  private final AtomicLong updates = new AtomicLong();
+  private final AtomicLong invalidationsSeen = new AtomicLong();
+  private final AtomicLong invalidationsMissed = new AtomicLong();
+  private final Recorder latency = new Recorder(3);
+  private final Histogram total = new Histogram(TimeUnit.SECONDS.toMicros(60), 3);
+  private volatile boolean stop;
+
+  private DemoMain(Options options) {
+    this.options = options;
+  }
+
+  /** @param args see the class comment */
+  public static void main(String[] args) throws Exception {
+    Options o;
+    try {
+      o = Options.parse(args);
+    } catch (IllegalArgumentException e) {
+      System.err.println("demo: " + e.getMessage());
+      System.err.println("usage: dev/demo [--duration 60s] [--products 200] [--readers 2] [--updates-per-sec 20]");
+      System.exit(2);
+      return;
+    }
+    new DemoMain(o).run();
+  }
+
+  private void run() throws Exception {
+    Map<String, String> env = System.getenv();
+    String jdbc = env.getOrDefault("JDBC_URL", "jdbc:postgresql://127.0.0.1:5433/shop");
+    String user = env.getOrDefault("PG_USER", "freshcache");
+    String password = env.getOrDefault("PG_PASSWORD", "freshcache");
+    String kafka = env.getOrDefault("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092");
+    CacheClientConfig config = CacheClientConfig.fromEnv();
+
+    try (ProductStore seed = new ProductStore(jdbc, user, password)) {
+      seed.seed(options.products);
+    }
+    if (options.seedOnly) {
+      System.out.printf("demo: table public.products ready with %d products%n", options.products);
+      return;
+    }
+    System.out.printf("demo: %d products, %d readers, %d updates/s for %ds%n", options.products,
+        options.readers, options.updatesPerSec, options.duration.toSeconds());
+
+    Thread main = Thread.currentThread();
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      stop = true;
+      try {
+        main.join(15_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }));
+
+    RedisClusterClient rawClient = RedisClusterClient.create("redis://" + config.redisNodes().get(0));
+    try (CacheClient cache = CacheClient.create(config);
+        Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka));
+        StatefulRedisClusterConnection<byte[], byte[]> raw = rawClient.connect(ByteArrayCodec.INSTANCE)) {
+      long writerStart = writerCommitted(admin);
+      ExecutorService pool = Executors.newFixedThreadPool(options.readers + 2);
+      List<java.util.concurrent.Future<?>> tasks = new ArrayList<>();
+      for (int i = 0; i < options.readers; i++) {
+        tasks.add(pool.submit(() -> read(cache, jdbc, user, password)));
+      }
+      tasks.add(pool.submit(() -> update(cache, raw, jdbc, user, password)));
+      long start = System.nanoTime();
+      long end = start + options.duration.toNanos();
+      long lastReads = 0;
+      long lastTick = start;
+      while (!stop && System.nanoTime() < end) {
+        LockSupport.parkNanos(Math.min(TimeUnit.SECONDS.toNanos(5), Math.max(1, end - System.nanoTime())));
+        long now = System.nanoTime();
+        Histogram interval = latency.getIntervalHistogram();
+        total.add(interval);
+        CacheClient.Stats s = cache.stats();
+        long r = reads.get();
+        System.out.printf("[%3ds] reads/s %7.0f  hit ratio %5.1f%%  loader calls %6d  updates %5d"
+                + "  invalidations %5d  commit->invalidation p50 %s p99 %s%n",
+            TimeUnit.NANOSECONDS.toSeconds(now - start), (r - lastReads) * 1e9 / (now - lastTick),
+            hitRatio(s), s.loaderCalls(), updates.get(), invalidationsSeen.get(),
+            ms(total.getValueAtPercentile(50), total.getTotalCount()),
+            ms(total.getValueAtPercentile(99), total.getTotalCount()));
+        lastReads = r;
+        lastTick = now;
+      }
+      stop = true;
+      pool.shutdown();
+      pool.awaitTermination(15, TimeUnit.SECONDS);
+      total.add(latency.getIntervalHistogram());
+      double seconds = (System.nanoTime() - start) / 1e9;
+      CacheClient.Stats s = cache.stats();
+      long writerApplied = writerCommitted(admin) - writerStart;
+      System.out.println();
+      System.out.println("== freshcache demo summary ==");
+      System.out.printf("duration               %.1f s%n", seconds);
+      System.out.printf("reads                  %d (%.0f/s)%n", reads.get(), reads.get() / seconds);
+      System.out.printf("hit ratio              %.1f%% (%d hits, %d misses)%n", hitRatio(s), s.hits(), s.misses());
+      System.out.printf("loader calls           %d%n", s.loaderCalls());
+      System.out.printf("fallbacks to loader    %d%n", s.fallbacks());
+      System.out.printf("updates (SQL)          %d%n", updates.get());
+      System.out.printf("invalidations applied  %d seen by the demo, %d not seen within 10 s;"
+          + " cache-writer committed %d events%n", invalidationsSeen.get(), invalidationsMissed.get(), writerApplied);
+      System.out.printf("commit->invalidation   p50 %s  p99 %s  max %s  (n=%d)%n",
+          ms(total.getValueAtPercentile(50), total.getTotalCount()),
+          ms(total.getValueAtPercentile(99), total.getTotalCount()),
+          ms(total.getMaxValue(), total.getTotalCount()), total.getTotalCount());
+      int stale = coherenceCheck(raw, jdbc, user, password);
+      System.out.printf("coherence check        %d of %d products cached with an older version than the database%n",
+          stale, options.products);
+    } finally {
+      rawClient.shutdown();
+    }
+  }
+
+  private void read(CacheClient cache, String jdbc, String user, String password) {
+    try (ProductStore db = new ProductStore(jdbc, user, password)) {
+      while (!stop) {
+        long id = 1 + ThreadLocalRandom.current().nextInt(options.products);
+        cache.getOrLoad("catalog:product:" + id, Product.class, POLICY, () -> db.find(id));
+        reads.incrementAndGet();
+      }
+    } catch (Exception e) {
+      System.err.println("reader stopped: " + e);
+    }
+  }
+
+  private void update(CacheClient cache, StatefulRedisClusterConnection<byte[], byte[]> raw,
+      String jdbc, String user, String password) {
+    long periodNanos = TimeUnit.SECONDS.toNanos(1) / options.updatesPerSec;
+    ExecutorService probes = Executors.newFixedThreadPool(4);
+    try (ProductStore db = new ProductStore(jdbc, user, password)) {
+      long next = System.nanoTime();
+      while (!stop) {
+        long id = 1 + ThreadLocalRandom.current().nextInt(options.products);
+        String key = "catalog:product:" + id;
+        cache.getOrLoad(key, Product.class, POLICY, () -> db.find(id));
+        long version = db.bumpPrice(id, 1);
+        long committedAt = System.nanoTime();
+        updates.incrementAndGet();
+        probes.submit(() -> probe(raw, CacheKey.parse(key), version, committedAt));
+        next += periodNanos;
+        LockSupport.parkNanos(next - System.nanoTime());
+      }
+    } catch (Exception e) {
+      System.err.println("updater stopped: " + e);
+    } finally {
+      probes.shutdown();
+      try {
+        probes.awaitTermination(11, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  /** Waits until Redis stops serving a version older than {@code version} of {@code key}. */
+  private void probe(StatefulRedisClusterConnection<byte[], byte[]> raw, CacheKey key, long version, long committedAt) {
+    byte[] valueKey = key.valueKey(POLICY.schemaVersion()).getBytes(StandardCharsets.UTF_8);
+    long deadline = committedAt + TimeUnit.SECONDS.toNanos(10);
+    while (System.nanoTime() < deadline) {
+      if (cachedVersion(raw, valueKey) >= version) {
+        long micros = TimeUnit.NANOSECONDS.toMicros(System.nanoTime() - committedAt);
+        latency.recordValue(Math.min(micros, TimeUnit.SECONDS.toMicros(60)));
+        invalidationsSeen.incrementAndGet();
+        return;
+      }
+      LockSupport.parkNanos(200_000);
+    }
+    invalidationsMissed.incrementAndGet();
+  }
+
+  /** @return the cached product's version, or {@code Long.MAX_VALUE} if nothing is cached */
+  private static long cachedVersion(StatefulRedisClusterConnection<byte[], byte[]> raw, byte[] valueKey) {
+    byte[] v = raw.sync().get(valueKey);
+    if (v == null) {
+      return Long.MAX_VALUE;
+    }
+    try {
+      return JSON.readValue(Envelope.decode(v).payload(), Product.class).version();
+    } catch (Exception e) {
+      return Long.MAX_VALUE;
+    }
+  }
+
+  private int coherenceCheck(StatefulRedisClusterConnection<byte[], byte[]> raw, String jdbc,
+      String user, String password) throws Exception {
+    // G1: once writes stop and the pipeline drains, every cached key equals its row or is absent
+    int stale = 0;
+    try (ProductStore db = new ProductStore(jdbc, user, password)) {
+      for (int id = 1; id <= options.products; id++) {
+        byte[] valueKey = CacheKey.of("catalog", "product", id).valueKey(POLICY.schemaVersion())
+            .getBytes(StandardCharsets.UTF_8);
+        long rowVersion = db.find(id).version();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        long cached;
+        while ((cached = cachedVersion(raw, valueKey)) < rowVersion && System.nanoTime() < deadline) {
+          LockSupport.parkNanos(1_000_000);
+        }
+        if (cached < rowVersion) {
+          stale++;
+        }
+      }
+    }
+    return stale;
+  }
+
+  private static long writerCommitted(Admin admin) {
+    try {
+      Map<org.apache.kafka.common.TopicPartition, OffsetAndMetadata> offsets =
+          admin.listConsumerGroupOffsets("freshcache-writer").partitionsToOffsetAndMetadata().get(5, TimeUnit.SECONDS);
+      return offsets.values().stream().filter(o -> o != null).mapToLong(OffsetAndMetadata::offset).sum();
+    } catch (Exception e) {
+      return 0;
+    }
+  }
+
+  private static double hitRatio(CacheClient.Stats s) {
+    long all = s.hits() + s.misses();
+    return all == 0 ? 0 : 100.0 * s.hits() / all;
+  }
+
+  private static String ms(long micros, long count) {
+    return count == 0 ? "-" : String.format("%.1f ms", micros / 1000.0);
+  }
+
+  /** Command-line options. */
+  record Options(Duration duration, int products, int readers, int updatesPerSec, boolean seedOnly) {
+    static Options parse(String[] args) {
+      Duration duration = Duration.ofSeconds(60);
+      int products = 200;
+      int readers = 2;
+      int updates = 20;
+      boolean seedOnly = false;
+      for (int i = 0; i < args.length; i++) {
+        String a = args[i];
+        String value;
+        if (a.equals("--seed-only")) {
+          seedOnly = true;
+          continue;
+        }
+        if (a.contains("=")) {
+          value = a.substring(a.indexOf('=') + 1);
+          a = a.substring(0, a.indexOf('='));
+        } else if (i + 1 < args.length) {
+          value = args[++i];
+        } else {
+          throw new IllegalArgumentException(a + " needs a value");
+        }
+        switch (a) {
+          case "--duration" -> duration = parseDuration(value);
+          case "--products" -> products = positive(a, value);
+          case "--readers" -> readers = positive(a, value);
+          case "--updates-per-sec" -> updates = positive(a, value);
+          default -> throw new IllegalArgumentException("unknown option " + a);
+        }
+      }
+      return new Options(duration, products, readers, updates, seedOnly);
+    }
+
+    static Duration parseDuration(String v) {
+      try {
+        if (v.endsWith("m")) {
+          return Duration.ofMinutes(Long.parseLong(v.substring(0, v.length() - 1)));
+        }
+        long s = Long.parseLong(v.endsWith("s") ? v.substring(0, v.length() - 1) : v);
+        if (s <= 0) {
+          throw new NumberFormatException();
+        }
+        return Duration.ofSeconds(s);
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("--duration must be seconds (60, 60s) or minutes (2m) but was '" + v + "'");
+      }
+    }
+
+    static int positive(String name, String v) {
+      try {
+        int n = Integer.parseInt(v);
+        if (n <= 0) {
+          throw new NumberFormatException();
+        }
+        return n;
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException(name + " must be a positive integer but was '" + v + "'");
+      }
+    }
+  }
+}
