@@ -324,6 +324,13 @@ class DockerComposeTest {
     soft.assertAll();
   }
 
+  @Test
+  void shellWordsSplitsLikeTheShell() {
+    assertThat(ShellWords.split("a --save '' \"b c\" $((p + 1)) \"$(f \"$p\")\" x) y"))
+        .containsExactly("a", "--save", "", "b c", "$((p + 1))", "$(f \"$p\")", "x");
+    assertThatCode(() -> ShellWords.split("")).doesNotThrowAnyException();
+  }
+
   /** The apps run the module's jar and its lib/ from target/, mounted read-only. */
   private static void checkJavaService(SoftAssertions soft, String name, String module, String mainClass) {
     Object command = service(name).get("command");
@@ -648,12 +655,5 @@ class DockerComposeTest {
       }
       return words;
     }
-  }
-
-  @Test
-  void shellWordsSplitsLikeTheShell() {
-    assertThat(ShellWords.split("a --save '' \"b c\" $((p + 1)) \"$(f \"$p\")\" x) y"))
-        .containsExactly("a", "--save", "", "b c", "$((p + 1))", "$(f \"$p\")", "x");
-    assertThatCode(() -> ShellWords.split("")).doesNotThrowAnyException();
   }
 }
