@@ -64,6 +64,9 @@ public final class CacheScripts {
   /** {@code release(leaseKey; token)}: deletes the lease if {@code token} holds it. */
   public static final Script RELEASE = load("release");
 
+  /** {@code notify(sequenceKey; channel, body)}: see {@link NoticeChannels}. */
+  public static final Script NOTIFY = load("notify");
+
   private CacheScripts() {}
 
   /**

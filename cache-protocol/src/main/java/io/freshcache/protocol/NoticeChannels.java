@@ -1,0 +1,106 @@
+package io.freshcache.protocol;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+
+/**
+ * The near-cache invalidation notice channels (sharded pub/sub).
+ *
+ * <p>Every logical key maps to one of {@value #COUNT} channels, {@code freshcache:notices:{n<i>}}.
+ * A publisher (cache-writer after applying a batch, a client after its own invalidation) runs the
+ * {@link CacheScripts#NOTIFY} script with the channel's sequence key
+ * {@code freshcache:notices:{n<i>}:seq}; the script increments the sequence and publishes
+ * {@code <seq>\n<key>\n<key>...} in one step. A subscriber that sees sequence {@code s+2} after
+ * {@code s} knows it lost a notice and must drop every near-cache entry of that channel; after a
+ * reconnect it must drop them all.
+ */
+public final class NoticeChannels {
+  /** Number of notice channels. Changing it is a protocol change. */
+  public static final int COUNT = 16;
+
+  private static final String PREFIX = "freshcache:notices:";
+
+  private NoticeChannels() {}
+
+  /** @return the channel index of {@code key}, in {@code [0, COUNT)} */
+  public static int indexOf(CacheKey key) {
+    return Math.floorMod(key.toString().hashCode(), COUNT);
+  }
+
+  /** @return the channel name of index {@code i}, e.g. {@code freshcache:notices:{n3}} */
+  public static String channel(int i) {
+    check(i);
+    return PREFIX + "{n" + i + "}";
+  }
+
+  /** @return the sequence key of channel {@code i}, in the channel's slot */
+  public static String sequenceKey(int i) {
+    return channel(i) + ":seq";
+  }
+
+  /** @return the channel index named by {@code channel}, or -1 if it is not a notice channel */
+  public static int parseChannel(String channel) {
+    for (int i = 0; i < COUNT; i++) {
+      if (channel(i).equals(channel)) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * The body the {@code notify} script publishes after the sequence number.
+   *
+   * @return the keys, one per line, as UTF-8
+   */
+  public static byte[] body(Collection<CacheKey> keys) {
+    StringBuilder b = new StringBuilder();
+    for (CacheKey k : keys) {
+      if (b.length() > 0) {
+        b.append('\n');
+      }
+      b.append(k);
+    }
+    return b.toString().getBytes(StandardCharsets.UTF_8);
+  }
+
+  /**
+   * A received notice.
+   *
+   * @param sequence the channel's sequence number
+   * @param keys the logical keys to drop
+   */
+  public record Notice(long sequence, List<String> keys) {}
+
+  /**
+   * Parses a published message.
+   *
+   * @throws IllegalArgumentException if it does not start with a sequence number
+   */
+  public static Notice parse(byte[] message) {
+    String s = new String(message, StandardCharsets.UTF_8);
+    String[] lines = s.split("\n", -1);
+    long seq;
+    try {
+      seq = Long.parseLong(lines[0]);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("notice must start with a sequence number but was '"
+          + (lines[0].length() > 40 ? lines[0].substring(0, 40) : lines[0]) + "'", e);
+    }
+    List<String> keys = new ArrayList<>(lines.length - 1);
+    for (int i = 1; i < lines.length; i++) {
+      if (!lines[i].isEmpty()) {
+        keys.add(lines[i]);
+      }
+    }
+    return new Notice(seq, keys);
+  }
+
+  private static void check(int i) {
+    if (i < 0 || i >= COUNT) {
+      throw new IllegalArgumentException("notice channel index must be in [0, " + COUNT + ") but was " + i);
+    }
+  }
+}
