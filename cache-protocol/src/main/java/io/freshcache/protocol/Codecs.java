@@ -4,19 +4,20 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The registry of codecs by id and by name. JSON is always registered; further codecs (CBOR,
- * Smile, MessagePack) are registered as they are added to the project.
+ * The registry of codecs by id and by name: JSON ({@code json}, the default), CBOR
+ * ({@code cbor}), Smile ({@code smile}) and MessagePack ({@code msgpack}) are always registered,
+ * all through Jackson, so one class decodes from any of them. Applications may register more.
  */
 public final class Codecs {
   /** Envelope id of raw bytes: the payload is the value. */
   public static final byte BYTES_ID = 0;
   /** Envelope id of JSON (Jackson), the default codec. */
   public static final byte JSON_ID = 1;
-  /** Envelope id reserved for CBOR. */
+  /** Envelope id of CBOR. */
   public static final byte CBOR_ID = 2;
-  /** Envelope id reserved for Smile. */
+  /** Envelope id of Smile. */
   public static final byte SMILE_ID = 3;
-  /** Envelope id reserved for MessagePack. */
+  /** Envelope id of MessagePack. */
   public static final byte MSGPACK_ID = 4;
 
   private static final Map<Byte, Codec> BY_ID = new ConcurrentHashMap<>();
@@ -24,6 +25,9 @@ public final class Codecs {
 
   static {
     register(JacksonCodec.json());
+    register(JacksonCodec.cbor());
+    register(JacksonCodec.smile());
+    register(JacksonCodec.msgpack());
   }
 
   private Codecs() {}

@@ -30,6 +30,24 @@ public final class JacksonCodec implements Codec {
     return new JacksonCodec(Codecs.JSON_ID, "json", new ObjectMapper().findAndRegisterModules());
   }
 
+  /** @return the CBOR codec, id {@link Codecs#CBOR_ID} */
+  public static JacksonCodec cbor() {
+    return new JacksonCodec(Codecs.CBOR_ID, "cbor",
+        new ObjectMapper(new com.fasterxml.jackson.dataformat.cbor.CBORFactory()).findAndRegisterModules());
+  }
+
+  /** @return the Smile codec, id {@link Codecs#SMILE_ID} */
+  public static JacksonCodec smile() {
+    return new JacksonCodec(Codecs.SMILE_ID, "smile",
+        new ObjectMapper(new com.fasterxml.jackson.dataformat.smile.SmileFactory()).findAndRegisterModules());
+  }
+
+  /** @return the MessagePack codec, id {@link Codecs#MSGPACK_ID} */
+  public static JacksonCodec msgpack() {
+    return new JacksonCodec(Codecs.MSGPACK_ID, "msgpack",
+        new ObjectMapper(new org.msgpack.jackson.dataformat.MessagePackFactory()).findAndRegisterModules());
+  }
+
   @Override
   public byte id() {
     return id;

@@ -104,10 +104,29 @@ class ProtocolProperties {
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("version");
   }
 
-  @Property(tries = 50)
-  void jsonCodecRoundTripsMaps(@ForAll("smallMaps") Map<String, Integer> m) {
-    Codec json = Codecs.json();
-    assertThat(json.decode(json.encode(m), Map.class)).isEqualTo(m);
+  record Item(String sku, int qty, java.util.List<String> tags, double price, boolean active) {}
+
+  @Provide
+  Arbitrary<Codec> codecs() {
+    return Arbitraries.of(Codecs.byName("json"), Codecs.byName("cbor"), Codecs.byName("smile"),
+        Codecs.byName("msgpack"));
+  }
+
+  @Property(tries = 200)
+  void everyCodecRoundTripsMaps(@ForAll("codecs") Codec codec, @ForAll("smallMaps") Map<String, Integer> m) {
+    assertThat(codec.decode(codec.encode(m), Map.class)).isEqualTo(m);
+    assertThat(Codecs.byId(codec.id())).isSameAs(codec);
+  }
+
+  @Property(tries = 200)
+  void everyCodecRoundTripsRecords(@ForAll("codecs") Codec codec, @ForAll String sku, @ForAll int qty,
+      @ForAll java.util.List<@net.jqwik.api.constraints.AlphaChars String> tags,
+      @ForAll double price, @ForAll boolean active) {
+    if (Double.isNaN(price) || Double.isInfinite(price)) {
+      return;
+    }
+    Item item = new Item(sku, qty, tags, price, active);
+    assertThat(codec.decode(codec.encode(item), Item.class)).isEqualTo(item);
   }
 
   @Provide
