@@ -5,21 +5,33 @@ import io.freshcache.protocol.CacheEventJson;
 import io.freshcache.protocol.Codecs;
 import io.freshcache.protocol.InvalidEventException;
 import io.freshcache.protocol.RetriableCacheException;
+import io.freshcache.writer.internal.ClusterClients;
+import io.freshcache.writer.internal.DeadLetters;
 import io.freshcache.writer.internal.FencedApplier;
-import java.nio.charset.StandardCharsets;
+import io.freshcache.writer.internal.HealthProbe;
+import io.freshcache.writer.internal.NoticePublisher;
+import io.freshcache.writer.internal.PausedRetry;
+import io.freshcache.writer.internal.WriterMetrics;
+import io.lettuce.core.RedisException;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -27,72 +39,107 @@ import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * One cache-writer worker: a Kafka consumer in the writer group that applies cache events to
- * Redis Cluster and commits offsets only after Redis acknowledged them.
+ * Redis Cluster, tells near caches, and commits offsets only after Redis acknowledged both.
  *
- * <p>Each poll yields a batch. Records that are not valid events go to the dead-letter topic with
- * headers naming the error and their origin ({@code freshcache.error},
- * {@code freshcache.original.topic}, {@code .partition}, {@code .offset}); the valid ones are
- * applied in one pipelined round through the fenced {@code apply} script. Only when every event
- * of the batch is applied and every dead letter acknowledged are the batch's offsets committed.
- * If Redis fails, the worker pauses its partitions, retries the same batch with capped
+ * <p>Each poll yields a batch. Records that are not valid events (undecodable, unknown op, bad
+ * key, missing version, unknown codec, payload over {@link CacheWriterConfig#maxPayloadBytes()})
+ * go to the dead-letter topic with headers naming the error and their origin
+ * ({@code freshcache.error}, {@code freshcache.original.topic}, {@code .partition},
+ * {@code .offset}); the valid ones are applied in one pipelined round through the fenced
+ * {@code apply} script. Then the applied keys are grouped by near-cache notice channel and each
+ * channel gets one notice (sequence number and keys, see
+ * {@link io.freshcache.protocol.NoticeChannels}). Only when every event of the batch is applied,
+ * its notices published and every dead letter acknowledged are the batch's offsets committed.
+ * If Redis fails, the worker pauses its partitions, retries the same step with capped
  * exponential backoff and never skips: the at-least-once guarantee (G5) rests on this, and on
  * {@code apply} being idempotent and fenced.
  *
- * <p>Start workers with {@link #start(CacheWriterConfig)}; more workers in one group share the
- * partitions. {@link #close()} finishes the batch in flight, commits it and leaves the group.
+ * <p>With a {@link CacheWriterConfig#sink()} the worker also runs a {@link WriteBehindSink} in
+ * its own consumer group. Meters are described in {@link WriterMetricNames}.
  *
- * <p><b>Not yet here</b> (tracked in the cache-writer issue): near-cache notices, the
- * write-behind database sink, HTTP health and Prometheus metrics, consumer-lag metrics.
+ * <p>Start workers with {@link #start(CacheWriterConfig)}; more workers in one group share the
+ * partitions. {@link #close()} finishes the batch in flight, commits it and leaves the group; if
+ * Redis stays down it gives up after 10 s without committing the unapplied batch.
  */
 public final class CacheWriter implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CacheWriter.class);
-  private static final long MAX_BACKOFF_MS = 5_000;
+  /** How long a stopping worker keeps retrying its batch in flight. */
+  private static final long STOP_GRACE_MS = 10_000;
 
   private final CacheWriterConfig config;
-  private final KafkaConsumer<byte[], byte[]> consumer;
-  private final KafkaProducer<byte[], byte[]> dlq;
+  private final RedisClusterClient redisClient;
+  private final StatefulRedisClusterConnection<byte[], byte[]> connection;
   private final FencedApplier applier;
+  private final NoticePublisher notices;
+  private final KafkaConsumer<byte[], byte[]> consumer;
+  private final DeadLetters deadLetters;
+  private final PausedRetry retry;
+  private final WriterMetrics metrics;
   private final Thread thread;
   private final CountDownLatch stopped = new CountDownLatch(1);
   private final AtomicReference<Throwable> failure = new AtomicReference<>();
-  private final AtomicLong applied = new AtomicLong();
-  private final AtomicLong stale = new AtomicLong();
-  private final AtomicLong deadLettered = new AtomicLong();
-  private final AtomicLong retries = new AtomicLong();
-  private final AtomicLong lastCommitToApplyMs = new AtomicLong(-1);
-  private final AtomicLong assigned = new AtomicLong();
+  private final AtomicInteger assigned = new AtomicInteger();
+  private final Map<TopicPartition, OffsetAndMetadata> pending = new HashMap<>();
   private volatile boolean running = true;
+  private volatile WriteBehindSink sink;
+  private HealthProbe health;
+  private long stopDeadlineNanos = Long.MAX_VALUE;
 
-  private CacheWriter(CacheWriterConfig config) {
+  private CacheWriter(CacheWriterConfig config, MeterRegistry registry) {
     this.config = config;
-    this.applier = new FencedApplier(config.redisNodes(), config.redisPassword(),
-        config.redisTimeout(), config.fenceTtl());
+    this.metrics = new WriterMetrics(registry, config.groupId());
+    this.redisClient = ClusterClients.create(config.redisNodes(), config.redisPassword(), config.redisTimeout());
+    try {
+      this.connection = redisClient.connect(ByteArrayCodec.INSTANCE);
+    } catch (RuntimeException e) {
+      redisClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+      throw e;
+    }
+    connection.setTimeout(config.redisTimeout());
+    this.applier = new FencedApplier(connection, config.redisTimeout(), config.fenceTtl());
+    this.notices = new NoticePublisher(connection, config.redisTimeout());
     this.consumer = new KafkaConsumer<>(consumerProps(config));
-    this.dlq = new KafkaProducer<>(producerProps(config));
+    this.deadLetters = new DeadLetters(config.kafkaBootstrapServers(), config.dlqTopic());
+    this.retry = new PausedRetry(consumer);
     this.thread = new Thread(this::run, "freshcache-writer-" + config.groupId());
   }
 
   /**
-   * Connects to Redis and Kafka and starts consuming on a worker thread.
+   * Connects to Redis and Kafka and starts consuming on a worker thread, with meters in a
+   * registry of its own ({@link #meterRegistry()}, a Prometheus registry).
    *
    * @throws io.lettuce.core.RedisException if Redis cannot be reached
    * @throws org.apache.kafka.common.KafkaException if the Kafka clients cannot be created
+   * @throws IllegalArgumentException if a sink rule does not fit its table
+   * @throws IllegalStateException if the sink's database cannot be reached
    */
   public static CacheWriter start(CacheWriterConfig config) {
-    CacheWriter w = new CacheWriter(config);
+    return start(config, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+  }
+
+  /**
+   * Same as {@link #start(CacheWriterConfig)} with meters in {@code registry}. Two workers of one
+   * group must not share a registry (their meters have the same tags).
+   */
+  public static CacheWriter start(CacheWriterConfig config, MeterRegistry registry) {
+    CacheWriter w = new CacheWriter(config, registry);
+    if (config.sink() != null) {
+      try {
+        w.sink = WriteBehindSink.start(config.sink(), config.kafkaBootstrapServers(), config.groupId(),
+            config.dlqTopic(), registry);
+      } catch (RuntimeException e) {
+        w.closeClients();
+        throw e;
+      }
+    }
     w.thread.start();
     log.info("cache-writer started: group {} on {}", config.groupId(), config.topics());
     return w;
@@ -100,22 +147,27 @@ public final class CacheWriter implements AutoCloseable {
 
   /** @return events applied to Redis */
   public long applied() {
-    return applied.get();
+    return metrics.applied.get();
   }
 
   /** @return events skipped because a newer version was already applied */
   public long stale() {
-    return stale.get();
+    return metrics.stale.get();
   }
 
   /** @return records sent to the dead-letter topic */
   public long deadLettered() {
-    return deadLettered.get();
+    return metrics.deadLettered.get();
   }
 
-  /** @return batch retries after Redis failures */
+  /** @return retries after Redis failures (of an apply or of its notices) */
   public long retries() {
-    return retries.get();
+    return metrics.retries.get();
+  }
+
+  /** @return near-cache notices published */
+  public long noticesPublished() {
+    return metrics.notices.get();
   }
 
   /**
@@ -123,12 +175,32 @@ public final class CacheWriter implements AutoCloseable {
    *     -1 if none carried a commit time
    */
   public long lastCommitToApplyMs() {
-    return lastCommitToApplyMs.get();
+    return metrics.lastCommitToApplyMs.get();
+  }
+
+  /** @return records behind the end of the assigned partitions, as of the last poll */
+  public long consumerLag() {
+    return metrics.totalLag();
   }
 
   /** @return the number of partitions assigned to this worker now */
   public long assignedPartitions() {
     return assigned.get();
+  }
+
+  /** @return the registry holding this worker's meters */
+  public MeterRegistry meterRegistry() {
+    return metrics.registry();
+  }
+
+  /** @return the write-behind sink, or {@code null} if the config has none */
+  public WriteBehindSink sink() {
+    return sink;
+  }
+
+  /** @return the settings this worker runs with */
+  public CacheWriterConfig config() {
+    return config;
   }
 
   /** @return whether the worker thread is still consuming */
@@ -142,6 +214,20 @@ public final class CacheWriter implements AutoCloseable {
   }
 
   /**
+   * Probes Kafka and Redis (each with a timeout of about a second; answers are cached for a
+   * second). Safe to call from any thread.
+   *
+   * @return the worker's health
+   */
+  public synchronized WriterHealth health() {
+    if (health == null) {
+      Supplier<Boolean> database = () -> sink == null ? null : sink.databaseUp();
+      health = new HealthProbe(redisClient, config.kafkaBootstrapServers(), this::isRunning, database);
+    }
+    return health.check();
+  }
+
+  /**
    * Blocks until the worker stops (after {@link #close()} or a fatal error).
    *
    * @return {@code true} if it stopped within {@code timeout}
@@ -151,11 +237,17 @@ public final class CacheWriter implements AutoCloseable {
     return stopped.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
   }
 
-  /** Finishes the batch in flight, commits it, leaves the group and closes the connections. */
+  /**
+   * Finishes the batch in flight, commits it, leaves the group and closes the connections; stops
+   * the sink the same way.
+   */
   @Override
   public void close() {
     running = false;
-    consumer.wakeup();
+    WriteBehindSink s = sink;
+    if (s != null) {
+      s.close();
+    }
     try {
       if (!stopped.await(30, TimeUnit.SECONDS)) {
         log.warn("cache-writer did not stop within 30 s");
@@ -163,172 +255,202 @@ public final class CacheWriter implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    synchronized (this) {
+      if (health != null) {
+        health.close();
+      }
+    }
   }
 
   private void run() {
     try {
-      consumer.subscribe(config.topics(), new ConsumerRebalanceListener() {
-        @Override
-        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-          // offsets are committed synchronously after each applied batch, so nothing applied is
-          // uncommitted here; nothing unapplied may be committed
-          assigned.addAndGet(-partitions.size());
-        }
-
-        @Override
-        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-          assigned.addAndGet(partitions.size());
-          log.info("cache-writer assigned {}", partitions);
-        }
-
-        @Override
-        public void onPartitionsLost(Collection<TopicPartition> partitions) {
-          assigned.addAndGet(-partitions.size());
-        }
-      });
+      consumer.subscribe(config.topics(), new Rebalance());
       while (running) {
-        ConsumerRecords<byte[], byte[]> records;
-        try {
-          records = consumer.poll(Duration.ofMillis(200));
-        } catch (WakeupException e) {
-          break;
-        }
+        ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(200));
+        assigned.set(consumer.assignment().size());
+        updateLag();
         if (!records.isEmpty()) {
           process(records);
         }
       }
-    } catch (WakeupException e) {
-      log.debug("woken up to stop");
+    } catch (Abandoned e) {
+      log.warn("cache-writer stopping while Redis fails; the batch in flight stays uncommitted");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      log.warn("cache-writer interrupted; the batch in flight stays uncommitted");
     } catch (Throwable t) {
       failure.set(t);
       log.error("cache-writer stopped by a fatal error", t);
     } finally {
       running = false;
-      closeQuietly();
+      commitPending();
+      closeClients();
       stopped.countDown();
     }
   }
 
-  private void process(ConsumerRecords<byte[], byte[]> records) {
+  private void process(ConsumerRecords<byte[], byte[]> records) throws InterruptedException {
     List<CacheEvent> events = new ArrayList<>(records.count());
-    List<Future<RecordMetadata>> deadLetters = new ArrayList<>();
     Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
     for (ConsumerRecord<byte[], byte[]> r : records) {
       offsets.put(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1));
       try {
-        CacheEvent e = CacheEventJson.read(r.value());
-        if (e.codec() != null) {
-          Codecs.byName(e.codec());
-        }
-        events.add(e);
+        events.add(decode(r));
       } catch (InvalidEventException | IllegalArgumentException ex) {
-        deadLetters.add(deadLetter(r, ex));
+        metrics.deadLettered.incrementAndGet();
+        log.warn("dead-lettering {}-{}@{}: {}", r.topic(), r.partition(), r.offset(), ex.getMessage());
+        deadLetters.send(r, ex);
       }
     }
-    applyUntilDone(events);
-    for (Future<RecordMetadata> f : deadLetters) {
-      awaitDeadLetter(f);
+    long t0 = System.nanoTime();
+    FencedApplier.Result result = untilDone("apply", events.size(), () -> applier.apply(events));
+    metrics.applied.addAndGet(result.applied());
+    metrics.stale.addAndGet(result.stale());
+    NoticePublisher.Published published =
+        untilDone("notify", result.appliedKeys().size(), () -> notices.publish(result.appliedKeys()));
+    metrics.notices.addAndGet(published.notices());
+    metrics.noticeKeys.addAndGet(published.keys());
+    if (!events.isEmpty()) {
+      metrics.batchApplied(System.nanoTime() - t0);
     }
     long now = System.currentTimeMillis();
-    for (int i = events.size() - 1; i >= 0; i--) {
-      CacheEvent.Source s = events.get(i).source();
-      if (s != null && s.commitTsMs() > 0) {
-        lastCommitToApplyMs.set(now - s.commitTsMs());
-        break;
-      }
+    for (CacheEvent e : events) {
+      metrics.eventLags(now, e.source() == null ? 0 : e.source().commitTsMs(), e.producedAtMs());
     }
-    offsets.keySet().retainAll(consumer.assignment());
-    if (!offsets.isEmpty()) {
-      consumer.commitSync(offsets);
-    }
+    deadLetters.awaitAll();
+    pending.putAll(offsets);
+    commitPending();
   }
 
-  private void applyUntilDone(List<CacheEvent> events) {
-    long backoff = 50;
-    boolean paused = false;
+  private CacheEvent decode(ConsumerRecord<byte[], byte[]> r) {
+    if (r.value() == null) {
+      throw new IllegalArgumentException("record has no value");
+    }
+    CacheEvent e = CacheEventJson.read(r.value());
+    if (e.codec() != null) {
+      Codecs.byName(e.codec());
+    }
+    if (e.payload() != null && e.payload().length > config.maxPayloadBytes()) {
+      throw new IllegalArgumentException("payload of " + e.key() + " has " + e.payload().length
+          + " bytes, over the limit of " + config.maxPayloadBytes());
+    }
+    return e;
+  }
+
+  /** Runs {@code step} until it succeeds, holding the partitions paused while it fails. */
+  private <T> T untilDone(String what, int size, Supplier<T> step) throws InterruptedException {
     while (true) {
       try {
-        FencedApplier.Result r = applier.apply(events);
-        applied.addAndGet(r.applied());
-        stale.addAndGet(r.stale());
-        if (paused) {
-          consumer.resume(consumer.paused());
-          log.info("redis is back; resumed after {} retries", retries.get());
+        T t = step.get();
+        if (retry.paused()) {
+          log.info("redis is back; {} went through after {} retries in all", what, metrics.retries.get());
         }
-        return;
-      } catch (RetriableCacheException e) {
-        retries.incrementAndGet();
-        if (!paused) {
-          consumer.pause(consumer.assignment());
-          paused = true;
+        retry.succeeded();
+        return t;
+      } catch (RetriableCacheException | RedisException e) {
+        metrics.retries.incrementAndGet();
+        if (!running) {
+          if (stopDeadlineNanos == Long.MAX_VALUE) {
+            stopDeadlineNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(STOP_GRACE_MS);
+          } else if (System.nanoTime() > stopDeadlineNanos) {
+            throw new Abandoned();
+          }
         }
-        log.warn("apply of {} events failed, retrying in {} ms: {}", events.size(), backoff, e.getMessage());
-        sleep(backoff);
-        // keep the group membership alive while paused; paused partitions return no records
-        consumer.poll(Duration.ZERO);
-        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
-        if (!running && Thread.currentThread().isInterrupted()) {
-          throw e;
-        }
+        log.warn("{} of {} events failed, retrying in {} ms: {}", what, size, retry.nextBackoffMs(),
+            e.getMessage());
+        retry.failed();
       }
     }
   }
 
-  private Future<RecordMetadata> deadLetter(ConsumerRecord<byte[], byte[]> r, RuntimeException error) {
-    deadLettered.incrementAndGet();
-    log.warn("dead-lettering {}-{}@{}: {}", r.topic(), r.partition(), r.offset(), error.getMessage());
-    ProducerRecord<byte[], byte[]> out = new ProducerRecord<>(config.dlqTopic(), r.key(), r.value());
-    out.headers().add("freshcache.error", utf8(String.valueOf(error.getMessage())));
-    out.headers().add("freshcache.error.class", utf8(error.getClass().getName()));
-    out.headers().add("freshcache.original.topic", utf8(r.topic()));
-    out.headers().add("freshcache.original.partition", utf8(Integer.toString(r.partition())));
-    out.headers().add("freshcache.original.offset", utf8(Long.toString(r.offset())));
-    return dlq.send(out);
-  }
-
-  private void awaitDeadLetter(Future<RecordMetadata> f) {
-    long backoff = 100;
-    while (true) {
-      try {
-        f.get();
-        return;
-      } catch (ExecutionException e) {
-        // the idempotent producer already retried for delivery.timeout.ms: do not commit
-        throw new IllegalStateException("dead-letter topic " + config.dlqTopic()
-            + " did not accept a record; stopping without committing", e.getCause());
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        sleep(backoff);
+  private void updateLag() {
+    for (TopicPartition tp : consumer.assignment()) {
+      OptionalLong lag = consumer.currentLag(tp);
+      if (lag.isPresent()) {
+        metrics.lag(tp, lag.getAsLong());
       }
     }
   }
 
-  private void closeQuietly() {
+  /** Commits the offsets of applied batches; on failure they stay for the next commit. */
+  private void commitPending() {
+    try {
+      pending.keySet().retainAll(consumer.assignment());
+      if (!pending.isEmpty()) {
+        consumer.commitSync(pending);
+        pending.clear();
+      }
+    } catch (KafkaException | IllegalStateException e) {
+      // uncommitted offsets of applied events are replayed, never lost; apply is idempotent
+      log.warn("offset commit failed, keeping {} offsets for the next one: {}", pending.size(), e.toString());
+    }
+  }
+
+  private void closeClients() {
     try {
       consumer.close(Duration.ofSeconds(5));
     } catch (RuntimeException e) {
       log.warn("closing the consumer: {}", e.toString());
     }
     try {
-      dlq.close(Duration.ofSeconds(5));
+      deadLetters.close();
     } catch (RuntimeException e) {
       log.warn("closing the dead-letter producer: {}", e.toString());
     }
-    applier.close();
-    log.info("cache-writer stopped: {} applied, {} stale, {} dead-lettered, {} retries",
-        applied.get(), stale.get(), deadLettered.get(), retries.get());
+    connection.close();
+    redisClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+    log.info("cache-writer stopped: {} applied, {} stale, {} dead-lettered, {} retries, {} notices",
+        applied(), stale(), deadLettered(), retries(), noticesPublished());
   }
 
-  private static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+  private final class Rebalance implements ConsumerRebalanceListener {
+    @Override
+    public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+      // only offsets of applied batches are ever pending; commit those of the leaving partitions
+      Map<TopicPartition, OffsetAndMetadata> leaving = new HashMap<>();
+      for (TopicPartition tp : partitions) {
+        OffsetAndMetadata o = pending.remove(tp);
+        if (o != null) {
+          leaving.put(tp, o);
+        }
+      }
+      if (!leaving.isEmpty()) {
+        try {
+          consumer.commitSync(leaving);
+        } catch (KafkaException e) {
+          log.warn("commit on revoke failed; the next owner repeats those events: {}", e.toString());
+        }
+      }
+      metrics.revoked(partitions);
+      if (!partitions.isEmpty()) {
+        log.info("cache-writer revoked {}", partitions);
+      }
+    }
+
+    @Override
+    public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+      retry.onAssigned(partitions);
+      metrics.assigned(partitions);
+      if (!partitions.isEmpty()) {
+        log.info("cache-writer assigned {}", partitions);
+      }
+    }
+
+    @Override
+    public void onPartitionsLost(Collection<TopicPartition> partitions) {
+      pending.keySet().removeAll(partitions);
+      metrics.revoked(partitions);
+      log.warn("cache-writer lost {}", partitions);
     }
   }
 
-  private static byte[] utf8(String s) {
-    return s.getBytes(StandardCharsets.UTF_8);
+  /** The worker was asked to stop while Redis stayed down. */
+  private static final class Abandoned extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    Abandoned() {
+      super(null, null, false, false);
+    }
   }
 
   private static Properties consumerProps(CacheWriterConfig c) {
@@ -342,17 +464,6 @@ public final class CacheWriter implements AutoCloseable {
     p.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, CooperativeStickyAssignor.class.getName());
     p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
     p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-    return p;
-  }
-
-  private static Properties producerProps(CacheWriterConfig c) {
-    Properties p = new Properties();
-    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, c.kafkaBootstrapServers());
-    p.put(ProducerConfig.ACKS_CONFIG, "all");
-    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
-    p.put(ProducerConfig.LINGER_MS_CONFIG, "1");
-    p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-    p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
     return p;
   }
 }

@@ -22,6 +22,11 @@ import java.util.Objects;
  *   <tr><td>{@code WRITER_BATCH_SIZE}</td><td>max records per poll and apply batch</td><td>{@value #DEFAULT_BATCH_SIZE}</td></tr>
  *   <tr><td>{@code WRITER_FENCE_TTL_MS}</td><td>lifetime of version fences, ms; longer than the longest cache TTL</td><td>86400000</td></tr>
  *   <tr><td>{@code WRITER_REDIS_TIMEOUT_MS}</td><td>Redis command timeout, ms</td><td>2000</td></tr>
+ *   <tr><td>{@code WRITER_MAX_PAYLOAD_BYTES}</td><td>largest upsert payload applied; larger ones are
+ *       dead-lettered</td><td>{@value #DEFAULT_MAX_PAYLOAD_BYTES}</td></tr>
+ *   <tr><td>{@code WRITER_HTTP_PORT}</td><td>port of {@code /health} and {@code /metrics}; 0 turns
+ *       HTTP off</td><td>{@value #DEFAULT_HTTP_PORT}</td></tr>
+ *   <tr><td>{@code WRITER_SINK_*}</td><td>the write-behind sink, see {@link WriteBehindConfig}</td><td>off</td></tr>
  * </table>
  *
  * @param kafkaBootstrapServers Kafka bootstrap servers
@@ -34,10 +39,15 @@ import java.util.Objects;
  * @param fenceTtl how long a version fence is kept; replays from further back can resurrect old
  *     upserts
  * @param redisTimeout the Redis command timeout
+ * @param maxPayloadBytes the largest upsert payload applied, 1..64 MiB; larger ones go to the
+ *     dead-letter topic
+ * @param httpPort the port {@link CacheWriterMain} serves {@code /health} and {@code /metrics}
+ *     on, 0 for none
+ * @param sink the write-behind sink, or {@code null} for none
  */
 public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redisNodes,
     String redisPassword, List<String> topics, String dlqTopic, String groupId, int batchSize,
-    Duration fenceTtl, Duration redisTimeout) {
+    Duration fenceTtl, Duration redisTimeout, int maxPayloadBytes, int httpPort, WriteBehindConfig sink) {
 
   /** Default Kafka: the local stack. */
   public static final String DEFAULT_KAFKA = "127.0.0.1:9092";
@@ -56,6 +66,10 @@ public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redis
   public static final Duration DEFAULT_FENCE_TTL = Duration.ofHours(24);
   /** Default Redis command timeout: 2 s. */
   public static final Duration DEFAULT_REDIS_TIMEOUT = Duration.ofSeconds(2);
+  /** Default payload limit: 1 MiB, Kafka's default record limit. */
+  public static final int DEFAULT_MAX_PAYLOAD_BYTES = 1 << 20;
+  /** Default HTTP port of {@code /health} and {@code /metrics}. */
+  public static final int DEFAULT_HTTP_PORT = 8081;
 
   /**
    * Validates the settings.
@@ -103,6 +117,16 @@ public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redis
     if (redisTimeout.toMillis() < 1) {
       throw new IllegalArgumentException("redisTimeout must be positive but was " + redisTimeout);
     }
+    if (maxPayloadBytes < 1 || maxPayloadBytes > 64 << 20) {
+      throw new IllegalArgumentException("maxPayloadBytes must be in 1..67108864 but was " + maxPayloadBytes);
+    }
+    if (httpPort < 0 || httpPort > 65_535) {
+      throw new IllegalArgumentException("httpPort must be in 0..65535 but was " + httpPort);
+    }
+    if (sink != null && (sink.topic().equals(dlqTopic))) {
+      throw new IllegalArgumentException("sink topic must not be the dead-letter topic but was '"
+          + sink.topic() + "'");
+    }
   }
 
   /** @return the default settings (the local stack) */
@@ -129,9 +153,12 @@ public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redis
           list(env, "WRITER_TOPICS", List.of(DEFAULT_TOPICS.split(","))),
           env.getOrDefault("WRITER_DLQ_TOPIC", DEFAULT_DLQ_TOPIC),
           env.getOrDefault("WRITER_GROUP_ID", DEFAULT_GROUP_ID),
-          (int) number(env, "WRITER_BATCH_SIZE", DEFAULT_BATCH_SIZE),
+          (int) positive(env, "WRITER_BATCH_SIZE", DEFAULT_BATCH_SIZE, 100_000),
           Duration.ofMillis(number(env, "WRITER_FENCE_TTL_MS", DEFAULT_FENCE_TTL.toMillis())),
-          Duration.ofMillis(number(env, "WRITER_REDIS_TIMEOUT_MS", DEFAULT_REDIS_TIMEOUT.toMillis())));
+          Duration.ofMillis(number(env, "WRITER_REDIS_TIMEOUT_MS", DEFAULT_REDIS_TIMEOUT.toMillis())),
+          (int) positive(env, "WRITER_MAX_PAYLOAD_BYTES", DEFAULT_MAX_PAYLOAD_BYTES, 64 << 20),
+          port(env, "WRITER_HTTP_PORT", DEFAULT_HTTP_PORT),
+          WriteBehindConfig.fromEnv(env));
     } catch (IllegalArgumentException e) {
       if (e.getMessage() != null && e.getMessage().matches("^[A-Z_]+: .*")) {
         throw e;
@@ -142,14 +169,134 @@ public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redis
 
   /** @return this config with another consumer group */
   public CacheWriterConfig withGroupId(String newGroupId) {
-    return new CacheWriterConfig(kafkaBootstrapServers, redisNodes, redisPassword, topics, dlqTopic,
-        newGroupId, batchSize, fenceTtl, redisTimeout);
+    return toBuilder().groupId(newGroupId).build();
   }
 
   /** @return this config consuming other topics */
   public CacheWriterConfig withTopics(List<String> newTopics, String newDlqTopic) {
-    return new CacheWriterConfig(kafkaBootstrapServers, redisNodes, redisPassword, newTopics,
-        newDlqTopic, groupId, batchSize, fenceTtl, redisTimeout);
+    return toBuilder().topics(newTopics).dlqTopic(newDlqTopic).build();
+  }
+
+  /** @return a builder starting from the defaults */
+  public static Builder builder() {
+    return defaults().toBuilder();
+  }
+
+  /** @return a builder starting from this config */
+  public Builder toBuilder() {
+    return new Builder(this);
+  }
+
+  /** Builds a {@link CacheWriterConfig}; {@link #build()} validates. */
+  public static final class Builder {
+    private String kafkaBootstrapServers;
+    private List<String> redisNodes;
+    private String redisPassword;
+    private List<String> topics;
+    private String dlqTopic;
+    private String groupId;
+    private int batchSize;
+    private Duration fenceTtl;
+    private Duration redisTimeout;
+    private int maxPayloadBytes;
+    private int httpPort;
+    private WriteBehindConfig sink;
+
+    private Builder(CacheWriterConfig c) {
+      kafkaBootstrapServers = c.kafkaBootstrapServers;
+      redisNodes = c.redisNodes;
+      redisPassword = c.redisPassword;
+      topics = c.topics;
+      dlqTopic = c.dlqTopic;
+      groupId = c.groupId;
+      batchSize = c.batchSize;
+      fenceTtl = c.fenceTtl;
+      redisTimeout = c.redisTimeout;
+      maxPayloadBytes = c.maxPayloadBytes;
+      httpPort = c.httpPort;
+      sink = c.sink;
+    }
+
+    /** @param v Kafka bootstrap servers */
+    public Builder kafkaBootstrapServers(String v) {
+      kafkaBootstrapServers = v;
+      return this;
+    }
+
+    /** @param v Redis seed nodes as {@code host:port} */
+    public Builder redisNodes(List<String> v) {
+      redisNodes = v;
+      return this;
+    }
+
+    /** @param v Redis password, or {@code null} */
+    public Builder redisPassword(String v) {
+      redisPassword = v;
+      return this;
+    }
+
+    /** @param v topics to consume */
+    public Builder topics(List<String> v) {
+      topics = v;
+      return this;
+    }
+
+    /** @param v dead-letter topic */
+    public Builder dlqTopic(String v) {
+      dlqTopic = v;
+      return this;
+    }
+
+    /** @param v consumer group */
+    public Builder groupId(String v) {
+      groupId = v;
+      return this;
+    }
+
+    /** @param v most records per batch, 1..100000 (default {@value CacheWriterConfig#DEFAULT_BATCH_SIZE}) */
+    public Builder batchSize(int v) {
+      batchSize = v;
+      return this;
+    }
+
+    /** @param v fence lifetime, at least 1 s (default 24 h) */
+    public Builder fenceTtl(Duration v) {
+      fenceTtl = v;
+      return this;
+    }
+
+    /** @param v Redis command timeout (default 2 s) */
+    public Builder redisTimeout(Duration v) {
+      redisTimeout = v;
+      return this;
+    }
+
+    /** @param v largest upsert payload applied, bytes (default 1 MiB) */
+    public Builder maxPayloadBytes(int v) {
+      maxPayloadBytes = v;
+      return this;
+    }
+
+    /** @param v HTTP port, 0 for none (default {@value CacheWriterConfig#DEFAULT_HTTP_PORT}) */
+    public Builder httpPort(int v) {
+      httpPort = v;
+      return this;
+    }
+
+    /** @param v write-behind sink settings, or {@code null} for none */
+    public Builder sink(WriteBehindConfig v) {
+      sink = v;
+      return this;
+    }
+
+    /**
+     * @return the validated config
+     * @throws IllegalArgumentException naming the bad setting and its value
+     */
+    public CacheWriterConfig build() {
+      return new CacheWriterConfig(kafkaBootstrapServers, redisNodes, redisPassword, topics, dlqTopic,
+          groupId, batchSize, fenceTtl, redisTimeout, maxPayloadBytes, httpPort, sink);
+    }
   }
 
   @Override
@@ -157,7 +304,9 @@ public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redis
     return "CacheWriterConfig[kafka=" + kafkaBootstrapServers + ", redisNodes=" + redisNodes
         + ", redisPassword=" + (redisPassword == null ? "none" : "****") + ", topics=" + topics
         + ", dlqTopic=" + dlqTopic + ", groupId=" + groupId + ", batchSize=" + batchSize
-        + ", fenceTtl=" + fenceTtl + ", redisTimeout=" + redisTimeout + "]";
+        + ", fenceTtl=" + fenceTtl + ", redisTimeout=" + redisTimeout + ", maxPayloadBytes="
+        + maxPayloadBytes + ", httpPort=" + httpPort
+        + ", sink=" + (sink == null ? "off" : sink) + "]";
   }
 
   private static List<String> list(Map<String, String> env, String name, List<String> dflt) {
@@ -190,6 +339,30 @@ public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redis
       return n;
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException(name + ": must be a positive integer but was '" + v + "'", e);
+    }
+  }
+
+  static long positive(Map<String, String> env, String name, long dflt, long max) {
+    long n = number(env, name, dflt);
+    if (n > max) {
+      throw new IllegalArgumentException(name + ": must be at most " + max + " but was '" + env.get(name) + "'");
+    }
+    return n;
+  }
+
+  private static int port(Map<String, String> env, String name, int dflt) {
+    String v = env.get(name);
+    if (v == null || v.isBlank()) {
+      return dflt;
+    }
+    try {
+      int n = Integer.parseInt(v.trim());
+      if (n < 0 || n > 65_535) {
+        throw new NumberFormatException();
+      }
+      return n;
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(name + ": must be a port in 0..65535 but was '" + v + "'", e);
     }
   }
 

@@ -6,16 +6,9 @@ import io.freshcache.protocol.CacheScripts;
 import io.freshcache.protocol.RetriableCacheException;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.RedisNoScriptException;
-import io.lettuce.core.RedisURI;
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.SocketOptions;
-import io.lettuce.core.TimeoutOptions;
-import io.lettuce.core.cluster.ClusterClientOptions;
-import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
-import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.async.RedisAdvancedClusterAsyncCommands;
-import io.lettuce.core.codec.ByteArrayCodec;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -34,49 +27,37 @@ import java.util.concurrent.TimeoutException;
  * then applies the same batch again. That is safe because {@code apply} is idempotent and fenced:
  * re-applying an event leaves the same state, and an older event never overwrites a newer one.
  *
- * <p>Not thread-safe: one applier per worker thread.
+ * <p>Not thread-safe: one applier per worker thread. It switches the shared connection to
+ * manual flushing while it writes a batch, so nothing else may use that connection meanwhile.
  */
-public final class FencedApplier implements AutoCloseable {
-  private final RedisClusterClient client;
+public final class FencedApplier {
   private final StatefulRedisClusterConnection<byte[], byte[]> connection;
   private final RedisAdvancedClusterAsyncCommands<byte[], byte[]> async;
   private final byte[] fenceTtlMs;
   private final Duration timeout;
 
-  /** Outcome of one batch: how many events were applied and how many were stale. */
-  public record Result(int applied, int stale) {}
+  /**
+   * Outcome of one batch.
+   *
+   * @param applied events that changed the key's state
+   * @param stale events skipped because a newer version is known
+   * @param appliedKeys the keys of the applied events, in batch order, with repeats
+   */
+  public record Result(int applied, int stale, List<CacheKey> appliedKeys) {
+    /** Copies the key list. */
+    public Result {
+      appliedKeys = List.copyOf(appliedKeys);
+    }
+  }
 
   /**
-   * Connects to the cluster.
-   *
-   * @param nodes seed nodes as {@code host:port}
-   * @param password the password, or {@code null}
-   * @param timeout command timeout; a batch that takes longer fails and is retried
+   * @param connection the worker's cluster connection
+   * @param timeout how long one batch may wait for Redis before it fails and is retried
    * @param fenceTtl lifetime of version fences
    */
-  public FencedApplier(List<String> nodes, String password, Duration timeout, Duration fenceTtl) {
-    List<RedisURI> seeds = new ArrayList<>();
-    for (String n : nodes) {
-      int colon = n.lastIndexOf(':');
-      RedisURI.Builder b = RedisURI.builder().withHost(n.substring(0, colon))
-          .withPort(Integer.parseInt(n.substring(colon + 1))).withTimeout(timeout);
-      if (password != null) {
-        b.withPassword(password.toCharArray());
-      }
-      seeds.add(b.build());
-    }
-    this.client = RedisClusterClient.create(seeds);
-    client.setOptions(ClusterClientOptions.builder()
-        .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
-            .enablePeriodicRefresh(Duration.ofSeconds(1))
-            .enableAllAdaptiveRefreshTriggers()
-            .adaptiveRefreshTriggersTimeout(Duration.ofMillis(500))
-            .build())
-        .socketOptions(SocketOptions.builder().connectTimeout(Duration.ofSeconds(2)).build())
-        .timeoutOptions(TimeoutOptions.enabled(timeout))
-        .build());
-    this.connection = client.connect(ByteArrayCodec.INSTANCE);
-    connection.setTimeout(timeout);
+  public FencedApplier(StatefulRedisClusterConnection<byte[], byte[]> connection, Duration timeout,
+      Duration fenceTtl) {
+    this.connection = connection;
     this.async = connection.async();
     this.fenceTtlMs = bytes(Long.toString(fenceTtl.toMillis()));
     this.timeout = timeout;
@@ -90,12 +71,26 @@ public final class FencedApplier implements AutoCloseable {
    */
   public Result apply(List<CacheEvent> events) {
     if (events.isEmpty()) {
-      return new Result(0, 0);
+      return new Result(0, 0, List.of());
     }
-    List<RedisFuture<Long>> futures = send(events, false);
+    try {
+      return await(events, send(events, false));
+    } catch (NoScript e) {
+      // a node without the script (restarted, promoted): send the whole batch again with EVAL,
+      // in order, so that no event of a key overtakes an earlier one
+      try {
+        return await(events, send(events, true));
+      } catch (NoScript again) {
+        throw failure(events.get(again.index), again.getCause());
+      }
+    }
+  }
+
+  private Result await(List<CacheEvent> events, List<RedisFuture<Long>> futures) throws NoScript {
     int applied = 0;
     int stale = 0;
-    List<Integer> noScript = new ArrayList<>();
+    List<CacheKey> keys = new ArrayList<>(events.size());
+    NoScript noScript = null;
     long deadline = System.nanoTime() + timeout.toNanos() * 2;
     for (int i = 0; i < futures.size(); i++) {
       try {
@@ -103,13 +98,14 @@ public final class FencedApplier implements AutoCloseable {
         long r = futures.get(i).get(left, TimeUnit.NANOSECONDS);
         if (r == CacheScripts.APPLY_APPLIED) {
           applied++;
+          keys.add(events.get(i).key());
         } else {
           stale++;
         }
       } catch (ExecutionException e) {
-        if (e.getCause() instanceof RedisNoScriptException) {
-          noScript.add(i);
-        } else {
+        if (e.getCause() instanceof RedisNoScriptException && noScript == null) {
+          noScript = new NoScript(i, e.getCause());
+        } else if (!(e.getCause() instanceof RedisNoScriptException)) {
           throw failure(events.get(i), e.getCause());
         }
       } catch (TimeoutException e) {
@@ -119,37 +115,10 @@ public final class FencedApplier implements AutoCloseable {
         throw failure(events.get(i), e);
       }
     }
-    if (!noScript.isEmpty()) {
-      // a node without the script (restarted, promoted): send the whole batch again with EVAL,
-      // in order, so that no event of a key overtakes an earlier one
-      Result again = applyWithSource(events);
-      return again;
+    if (noScript != null) {
+      throw noScript;
     }
-    return new Result(applied, stale);
-  }
-
-  private Result applyWithSource(List<CacheEvent> events) {
-    List<RedisFuture<Long>> futures = send(events, true);
-    int applied = 0;
-    int stale = 0;
-    for (int i = 0; i < futures.size(); i++) {
-      try {
-        long r = futures.get(i).get(timeout.toMillis() * 2, TimeUnit.MILLISECONDS);
-        if (r == CacheScripts.APPLY_APPLIED) {
-          applied++;
-        } else {
-          stale++;
-        }
-      } catch (ExecutionException e) {
-        throw failure(events.get(i), e.getCause());
-      } catch (TimeoutException e) {
-        throw failure(events.get(i), e);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw failure(events.get(i), e);
-      }
-    }
-    return new Result(applied, stale);
+    return new Result(applied, stale, keys);
   }
 
   private List<RedisFuture<Long>> send(List<CacheEvent> events, boolean withSource) {
@@ -187,9 +156,14 @@ public final class FencedApplier implements AutoCloseable {
     return s.getBytes(StandardCharsets.UTF_8);
   }
 
-  @Override
-  public void close() {
-    connection.close();
-    client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+  /** A command of the batch found no script on its node. */
+  private static final class NoScript extends Exception {
+    private static final long serialVersionUID = 1L;
+    final int index;
+
+    NoScript(int index, Throwable cause) {
+      super(cause.getMessage(), cause, false, false);
+      this.index = index;
+    }
   }
 }

@@ -1,0 +1,58 @@
+package io.freshcache.writer;
+
+/**
+ * Names of the meters a {@link CacheWriter} and its {@link WriteBehindSink} register, as
+ * Micrometer names; the Prometheus names that {@code /metrics} shows follow Micrometer's naming
+ * convention and are given beside each. Every meter carries a {@code group} tag (the consumer
+ * group).
+ */
+public final class WriterMetricNames {
+  private WriterMetricNames() {}
+
+  /** Counter of events applied to Redis: {@code freshcache_writer_events_applied_total}. */
+  public static final String EVENTS_APPLIED = "freshcache.writer.events.applied";
+  /** Counter of events skipped as older than the key's fence: {@code freshcache_writer_events_stale_total}. */
+  public static final String EVENTS_STALE = "freshcache.writer.events.stale";
+  /** Counter of records sent to the dead-letter topic: {@code freshcache_writer_events_dead_lettered_total}. */
+  public static final String EVENTS_DEAD_LETTERED = "freshcache.writer.events.dead.lettered";
+  /** Counter of batch retries after Redis failures: {@code freshcache_writer_batch_retries_total}. */
+  public static final String BATCH_RETRIES = "freshcache.writer.batch.retries";
+  /**
+   * Timer of one batch from the first apply attempt until its notices are published, retries
+   * included: {@code freshcache_writer_batch_apply_seconds} (histogram, plus p50 and p99).
+   */
+  public static final String BATCH_APPLY = "freshcache.writer.batch.apply";
+  /**
+   * Timer from the source database commit ({@code source.commitTsMs}) to the apply of a CDC
+   * event: {@code freshcache_writer_commit_to_apply_lag_seconds} (histogram).
+   */
+  public static final String COMMIT_TO_APPLY_LAG = "freshcache.writer.commit.to.apply.lag";
+  /**
+   * Timer from the event's {@code producedAtMs} to its apply, for every event:
+   * {@code freshcache_writer_produce_to_apply_lag_seconds} (histogram).
+   */
+  public static final String PRODUCE_TO_APPLY_LAG = "freshcache.writer.produce.to.apply.lag";
+  /**
+   * Gauge of records behind the end of each assigned partition, tags {@code topic} and
+   * {@code partition}: {@code freshcache_writer_consumer_lag_records}.
+   */
+  public static final String CONSUMER_LAG = "freshcache.writer.consumer.lag";
+  /** Counter of near-cache notices published: {@code freshcache_writer_notices_published_total}. */
+  public static final String NOTICES_PUBLISHED = "freshcache.writer.notices.published";
+  /** Counter of keys named in near-cache notices: {@code freshcache_writer_notice_keys_total}. */
+  public static final String NOTICE_KEYS = "freshcache.writer.notice.keys";
+
+  /** Counter of rows written by the write-behind sink: {@code freshcache_writer_sink_rows_written_total}. */
+  public static final String SINK_ROWS_WRITTEN = "freshcache.writer.sink.rows.written";
+  /**
+   * Counter of upserts the sink sent to the dead-letter topic (payload not a row of the table, or
+   * refused by the database): {@code freshcache_writer_sink_rows_rejected_total}.
+   */
+  public static final String SINK_ROWS_REJECTED = "freshcache.writer.sink.rows.rejected";
+  /** Counter of sink flush retries while the database failed: {@code freshcache_writer_sink_retries_total}. */
+  public static final String SINK_RETRIES = "freshcache.writer.sink.retries";
+  /** Timer of one successful sink flush: {@code freshcache_writer_sink_flush_seconds} (histogram). */
+  public static final String SINK_FLUSH = "freshcache.writer.sink.flush";
+  /** Gauge of rows buffered and not yet written: {@code freshcache_writer_sink_pending_rows}. */
+  public static final String SINK_PENDING = "freshcache.writer.sink.pending";
+}

@@ -1,0 +1,95 @@
+package io.freshcache.writer.internal;
+
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+import io.freshcache.writer.WriterHealth;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.DescribeClusterOptions;
+
+/**
+ * Answers whether the worker can do its job: its thread runs, Kafka answers a cluster
+ * description and Redis answers {@code PING}. Each probe has its own connection (the worker's
+ * Redis connection is switched to manual flushing during a batch, and the Kafka consumer is not
+ * thread-safe) and a timeout of about a second; the answer is cached for a second so a busy
+ * health checker cannot load the servers.
+ */
+public final class HealthProbe implements AutoCloseable {
+  private static final long CACHE_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+  private final RedisClusterClient redisClient;
+  private final Admin admin;
+  private final BooleanSupplier workerRunning;
+  private final Supplier<Boolean> database;
+  private StatefulRedisClusterConnection<String, String> redis;
+  private WriterHealth last;
+  private long lastNanos;
+
+  /**
+   * @param redisClient the worker's cluster client, for a connection of the probe's own
+   * @param bootstrapServers Kafka
+   * @param workerRunning whether the worker thread runs
+   * @param database whether the sink reaches its database, {@code null} without a sink
+   */
+  public HealthProbe(RedisClusterClient redisClient, String bootstrapServers, BooleanSupplier workerRunning,
+      Supplier<Boolean> database) {
+    this.redisClient = redisClient;
+    this.admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+        AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 1500,
+        AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 1500));
+    this.workerRunning = workerRunning;
+    this.database = database;
+  }
+
+  /** @return the current health, at most a second old */
+  public synchronized WriterHealth check() {
+    long now = System.nanoTime();
+    if (last != null && now - lastNanos < CACHE_NANOS) {
+      return last;
+    }
+    last = new WriterHealth(workerRunning.getAsBoolean(), kafkaUp(), redisUp(), database.get());
+    lastNanos = System.nanoTime();
+    return last;
+  }
+
+  private boolean kafkaUp() {
+    try {
+      admin.describeCluster(new DescribeClusterOptions().timeoutMs(1000)).clusterId()
+          .get(1500, TimeUnit.MILLISECONDS);
+      return true;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    } catch (Exception e) {
+      return false;
+    }
+  }
+
+  private boolean redisUp() {
+    try {
+      if (redis == null) {
+        redis = redisClient.connect();
+        redis.setTimeout(Duration.ofSeconds(1));
+      }
+      return "PONG".equals(redis.async().ping().get(1500, TimeUnit.MILLISECONDS));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    } catch (Exception e) {
+      return false;
+    }
+  }
+
+  @Override
+  public synchronized void close() {
+    admin.close(Duration.ofSeconds(2));
+    if (redis != null) {
+      redis.close();
+    }
+  }
+}
