@@ -19,7 +19,8 @@ public final class WriterMetricNames {
   public static final String BATCH_RETRIES = "freshcache.writer.batch.retries";
   /**
    * Timer of one batch from the first apply attempt until its notices are published, retries
-   * included: {@code freshcache_writer_batch_apply_seconds} (histogram, plus p50 and p99).
+   * included: {@code freshcache_writer_batch_apply_seconds} (histogram; p50 and p99 also in the timer's
+   * in-process snapshot).
    */
   public static final String BATCH_APPLY = "freshcache.writer.batch.apply";
   /**

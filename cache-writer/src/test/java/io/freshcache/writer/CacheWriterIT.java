@@ -37,62 +37,24 @@ import org.junit.jupiter.api.Test;
 
 /** cache-writer against the real Kafka and Redis Cluster that {@code dev/stack up} starts. */
 class CacheWriterIT {
-  static final String RUN = UUID.randomUUID().toString().substring(0, 8);
-  static final CacheWriterConfig BASE = CacheWriterConfig.fromEnv();
-  static Admin admin;
-  static KafkaProducer<byte[], byte[]> producer;
-  static RedisClusterClient redis;
-  static StatefulRedisClusterConnection<byte[], byte[]> conn;
+  static final String RUN = ItSupport.RUN;
+  static final CacheWriterConfig BASE = ItSupport.BASE;
+  static final Admin admin = ItSupport.admin;
 
-  @BeforeAll
-  static void connect() {
-    admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, BASE.kafkaBootstrapServers()));
-    Properties p = new Properties();
-    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, BASE.kafkaBootstrapServers());
-    p.put(ProducerConfig.ACKS_CONFIG, "all");
-    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
-    p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-    p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-    producer = new KafkaProducer<>(p);
-    redis = RedisClusterClient.create("redis://" + BASE.redisNodes().get(0));
-    conn = redis.connect(ByteArrayCodec.INSTANCE);
-  }
-
-  @AfterAll
-  static void close() {
-    producer.close();
-    admin.close();
-    conn.close();
-    redis.shutdown();
-  }
-
-  /** Creates fresh topics and waits until the broker answers offsets for them (KAFKA-15591). */
   static CacheWriterConfig freshTopics(String name) throws Exception {
-    String topic = "it." + name + "." + RUN;
-    String dlq = topic + ".dlq";
-    admin.createTopics(List.of(new NewTopic(topic, 3, (short) 1), new NewTopic(dlq, 1, (short) 1))).all().get();
-    Map<TopicPartition, OffsetSpec> latest = new java.util.HashMap<>();
-    for (int i = 0; i < 3; i++) {
-      latest.put(new TopicPartition(topic, i), OffsetSpec.latest());
-    }
-    latest.put(new TopicPartition(dlq, 0), OffsetSpec.latest());
-    await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
-        .until(() -> admin.listOffsets(latest).all().get().size() == 4);
-    return BASE.withTopics(List.of(topic), dlq).withGroupId("it-" + name + "-" + RUN);
+    return ItSupport.freshTopics(name);
   }
 
   static void send(String topic, String key, byte[] value) throws Exception {
-    producer.send(new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), value)).get();
+    ItSupport.send(topic, key, value);
   }
 
   static CacheEvent upsert(CacheKey k, long version, String payload) {
-    return new CacheEvent(CacheEvent.Op.UPSERT, k, version, 60_000, 1, "json",
-        ("\"" + payload + "\"").getBytes(StandardCharsets.UTF_8), null, System.currentTimeMillis());
+    return ItSupport.upsert(k, version, payload);
   }
 
   static String stored(CacheKey k) {
-    byte[] raw = conn.sync().get(k.valueKey(1).getBytes(StandardCharsets.UTF_8));
-    return raw == null ? null : new String(Envelope.decode(raw).payload(), StandardCharsets.UTF_8);
+    return ItSupport.stored(k);
   }
 
   @Test
@@ -127,7 +89,7 @@ class CacheWriterIT {
     send(topic, k.toString(), CacheEventJson.write(upsert(k, 9, "nine")));
     try (CacheWriter w = CacheWriter.start(config)) {
       await().atMost(Duration.ofSeconds(30)).until(() -> w.applied() == 1);
-      conn.sync().del(k.fenceKey().getBytes(StandardCharsets.UTF_8));
+      ItSupport.conn.sync().del(k.fenceKey().getBytes(StandardCharsets.UTF_8));
       send(topic, k.toString(), CacheEventJson.write(upsert(k, 8, "eight")));
       await().atMost(Duration.ofSeconds(30)).until(() -> w.stale() == 1);
     }
@@ -204,5 +166,24 @@ class CacheWriterIT {
     long committed = admin.listConsumerGroupOffsets(config.groupId()).partitionsToOffsetAndMetadata().get()
         .values().stream().mapToLong(o -> o.offset()).sum();
     assertThat(committed).isEqualTo(30);
+  }
+
+  @Test
+  void closeAppliesAndCommitsTheBatchInFlightAndNothingBeyondIt() throws Exception {
+    CacheWriterConfig config = freshTopics("graceful");
+    String topic = config.topics().get(0);
+    int total = 50_000;
+    for (int i = 0; i < total; i++) {
+      CacheKey k = CacheKey.of("it", "graceful", RUN + "-" + (i % 5000));
+      ItSupport.sendAsync(topic, CacheEvent.invalidate(k, i / 5000 + 1, 0));
+    }
+    ItSupport.producer.flush();
+    CacheWriter w = CacheWriter.start(config.toBuilder().batchSize(100).build());
+    await().atMost(Duration.ofSeconds(30)).until(() -> w.applied() >= 2_000);
+    w.close();
+    assertThat(w.awaitStop(Duration.ofSeconds(1))).isTrue();
+    long processed = w.applied() + w.stale() + w.deadLettered();
+    assertThat(processed).as("stopped mid-stream").isLessThan(total);
+    assertThat(ItSupport.committed(config.groupId(), topic)).as("committed offsets").isEqualTo(processed);
   }
 }

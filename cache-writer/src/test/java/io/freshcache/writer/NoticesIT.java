@@ -1,0 +1,95 @@
+package io.freshcache.writer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.freshcache.protocol.CacheEvent;
+import io.freshcache.protocol.CacheEventJson;
+import io.freshcache.protocol.CacheKey;
+import io.freshcache.protocol.NoticeChannels;
+import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
+import io.lettuce.core.cluster.pubsub.RedisClusterPubSubAdapter;
+import io.lettuce.core.cluster.pubsub.StatefulRedisClusterPubSubConnection;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Test;
+
+/** Near-cache notices, received the way client-lib receives them: sharded pub/sub through Lettuce. */
+class NoticesIT {
+
+  @Test
+  void everyAppliedKeyIsNoticedOnItsChannelWithConsecutiveSequenceNumbers() throws Exception {
+    Map<Integer, List<NoticeChannels.Notice>> received = new ConcurrentHashMap<>();
+    try (StatefulRedisClusterPubSubConnection<String, String> ps = ItSupport.redis.connectPubSub()) {
+      ps.setNodeMessagePropagation(true);
+      ps.addListener(new RedisClusterPubSubAdapter<>() {
+        @Override
+        public void smessage(RedisClusterNode node, String channel, String message) {
+          int i = NoticeChannels.parseChannel(channel);
+          if (i >= 0) {
+            received.computeIfAbsent(i, x -> new CopyOnWriteArrayList<>())
+                .add(NoticeChannels.parse(message.getBytes(StandardCharsets.UTF_8)));
+          }
+        }
+      });
+      for (int i = 0; i < NoticeChannels.COUNT; i++) {
+        ps.sync().ssubscribe(NoticeChannels.channel(i)); // one per call: each channel has its own slot
+      }
+
+      CacheWriterConfig config = ItSupport.freshTopics("notices");
+      String topic = config.topics().get(0);
+      List<CacheKey> keys = new ArrayList<>();
+      for (int i = 0; i < 200; i++) {
+        keys.add(CacheKey.of("it", "notice", ItSupport.RUN + "-" + i));
+      }
+      for (int v = 1; v <= 3; v++) {
+        for (CacheKey k : keys) {
+          ItSupport.sendAsync(topic, v == 2 ? CacheEvent.invalidate(k, v, System.currentTimeMillis())
+              : ItSupport.upsert(k, v, "n" + v));
+        }
+      }
+      // a stale event names no key: it changed nothing
+      CacheKey staleKey = keys.get(0);
+      ItSupport.send(topic, staleKey.toString(), CacheEventJson.write(ItSupport.upsert(staleKey, 1, "old")));
+      ItSupport.producer.flush();
+
+      try (CacheWriter w = CacheWriter.start(config.toBuilder().batchSize(100).build())) {
+        await().atMost(Duration.ofSeconds(30)).until(() -> w.applied() + w.stale() == 601);
+        assertThat(w.stale()).isEqualTo(1);
+        Set<String> expected = new HashSet<>();
+        keys.forEach(k -> expected.add(k.toString()));
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+          Set<String> seen = new HashSet<>();
+          received.values().forEach(l -> l.forEach(n -> seen.addAll(n.keys())));
+          assertThat(seen).containsAll(expected);
+        });
+        long ours = received.values().stream().flatMap(List::stream)
+            .filter(n -> n.keys().stream().anyMatch(expected::contains)).count();
+        assertThat(w.noticesPublished()).as("notices counted").isGreaterThanOrEqualTo(ours).isPositive();
+        // one notice per channel per batch: far fewer notices than applied events
+        assertThat(w.noticesPublished()).isLessThan(w.applied());
+      }
+      for (Map.Entry<Integer, List<NoticeChannels.Notice>> e : received.entrySet()) {
+        List<NoticeChannels.Notice> notices = e.getValue();
+        for (int j = 1; j < notices.size(); j++) {
+          assertThat(notices.get(j).sequence()).as("sequence on %s after %s", NoticeChannels.channel(e.getKey()),
+              notices.get(j - 1).sequence()).isEqualTo(notices.get(j - 1).sequence() + 1);
+        }
+        for (NoticeChannels.Notice n : notices) {
+          for (String k : n.keys()) {
+            if (k.startsWith("it:notice:")) {
+              assertThat(NoticeChannels.indexOf(CacheKey.parse(k))).isEqualTo(e.getKey());
+            }
+          }
+        }
+      }
+    }
+  }
+}
