@@ -41,6 +41,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RebalanceInProgressException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -134,7 +135,7 @@ public final class CacheWriter implements AutoCloseable {
     if (config.sink() != null) {
       try {
         w.sink = WriteBehindSink.start(config.sink(), config.kafkaBootstrapServers(), config.groupId(),
-            config.dlqTopic(), registry);
+            config.dlqTopic(), config.sessionTimeout(), registry);
       } catch (RuntimeException e) {
         w.closeClients();
         throw e;
@@ -380,6 +381,8 @@ public final class CacheWriter implements AutoCloseable {
         consumer.commitSync(pending);
         pending.clear();
       }
+    } catch (RebalanceInProgressException e) {
+      log.debug("offset commit deferred by a rebalance; {} offsets kept for the next one", pending.size());
     } catch (KafkaException | IllegalStateException e) {
       // uncommitted offsets of applied events are replayed, never lost; apply is idempotent
       log.warn("offset commit failed, keeping {} offsets for the next one: {}", pending.size(), e.toString());
@@ -461,6 +464,8 @@ public final class CacheWriter implements AutoCloseable {
     p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, Integer.toString(c.batchSize()));
     p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "5");
+    p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, Long.toString(c.sessionTimeout().toMillis()));
+    p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, Long.toString(Math.min(1000, c.sessionTimeout().toMillis() / 3)));
     p.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, CooperativeStickyAssignor.class.getName());
     p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
     p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());

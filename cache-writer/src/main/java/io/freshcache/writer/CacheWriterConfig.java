@@ -22,6 +22,9 @@ import java.util.Objects;
  *   <tr><td>{@code WRITER_BATCH_SIZE}</td><td>max records per poll and apply batch</td><td>{@value #DEFAULT_BATCH_SIZE}</td></tr>
  *   <tr><td>{@code WRITER_FENCE_TTL_MS}</td><td>lifetime of version fences, ms; longer than the longest cache TTL</td><td>86400000</td></tr>
  *   <tr><td>{@code WRITER_REDIS_TIMEOUT_MS}</td><td>Redis command timeout, ms</td><td>2000</td></tr>
+ *   <tr><td>{@code WRITER_SESSION_TIMEOUT_MS}</td><td>Kafka group session timeout, ms: how soon
+ *       the partitions of a crashed worker move to the others (the broker allows 6000..300000
+ *       by default)</td><td>10000</td></tr>
  *   <tr><td>{@code WRITER_MAX_PAYLOAD_BYTES}</td><td>largest upsert payload applied; larger ones are
  *       dead-lettered</td><td>{@value #DEFAULT_MAX_PAYLOAD_BYTES}</td></tr>
  *   <tr><td>{@code WRITER_HTTP_PORT}</td><td>port of {@code /health} and {@code /metrics}; 0 turns
@@ -39,6 +42,7 @@ import java.util.Objects;
  * @param fenceTtl how long a version fence is kept; replays from further back can resurrect old
  *     upserts
  * @param redisTimeout the Redis command timeout
+ * @param sessionTimeout the Kafka group session timeout; a crashed worker's partitions move after it
  * @param maxPayloadBytes the largest upsert payload applied, 1..64 MiB; larger ones go to the
  *     dead-letter topic
  * @param httpPort the port {@link CacheWriterMain} serves {@code /health} and {@code /metrics}
@@ -47,7 +51,8 @@ import java.util.Objects;
  */
 public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redisNodes,
     String redisPassword, List<String> topics, String dlqTopic, String groupId, int batchSize,
-    Duration fenceTtl, Duration redisTimeout, int maxPayloadBytes, int httpPort, WriteBehindConfig sink) {
+    Duration fenceTtl, Duration redisTimeout, Duration sessionTimeout, int maxPayloadBytes, int httpPort,
+    WriteBehindConfig sink) {
 
   /** Default Kafka: the local stack. */
   public static final String DEFAULT_KAFKA = "127.0.0.1:9092";
@@ -66,6 +71,8 @@ public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redis
   public static final Duration DEFAULT_FENCE_TTL = Duration.ofHours(24);
   /** Default Redis command timeout: 2 s. */
   public static final Duration DEFAULT_REDIS_TIMEOUT = Duration.ofSeconds(2);
+  /** Default Kafka session timeout: 10 s. */
+  public static final Duration DEFAULT_SESSION_TIMEOUT = Duration.ofSeconds(10);
   /** Default payload limit: 1 MiB, Kafka's default record limit. */
   public static final int DEFAULT_MAX_PAYLOAD_BYTES = 1 << 20;
   /** Default HTTP port of {@code /health} and {@code /metrics}. */
@@ -84,6 +91,7 @@ public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redis
     Objects.requireNonNull(groupId, "groupId");
     Objects.requireNonNull(fenceTtl, "fenceTtl");
     Objects.requireNonNull(redisTimeout, "redisTimeout");
+    Objects.requireNonNull(sessionTimeout, "sessionTimeout");
     if (kafkaBootstrapServers.isBlank()) {
       throw new IllegalArgumentException("kafkaBootstrapServers must not be blank");
     }
@@ -116,6 +124,9 @@ public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redis
     }
     if (redisTimeout.toMillis() < 1) {
       throw new IllegalArgumentException("redisTimeout must be positive but was " + redisTimeout);
+    }
+    if (sessionTimeout.toMillis() < 1000 || sessionTimeout.toMillis() > 3_600_000) {
+      throw new IllegalArgumentException("sessionTimeout must be in 1 s..1 h but was " + sessionTimeout);
     }
     if (maxPayloadBytes < 1 || maxPayloadBytes > 64 << 20) {
       throw new IllegalArgumentException("maxPayloadBytes must be in 1..67108864 but was " + maxPayloadBytes);
@@ -156,6 +167,7 @@ public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redis
           (int) positive(env, "WRITER_BATCH_SIZE", DEFAULT_BATCH_SIZE, 100_000),
           Duration.ofMillis(number(env, "WRITER_FENCE_TTL_MS", DEFAULT_FENCE_TTL.toMillis())),
           Duration.ofMillis(number(env, "WRITER_REDIS_TIMEOUT_MS", DEFAULT_REDIS_TIMEOUT.toMillis())),
+          Duration.ofMillis(positive(env, "WRITER_SESSION_TIMEOUT_MS", DEFAULT_SESSION_TIMEOUT.toMillis(), 3_600_000)),
           (int) positive(env, "WRITER_MAX_PAYLOAD_BYTES", DEFAULT_MAX_PAYLOAD_BYTES, 64 << 20),
           port(env, "WRITER_HTTP_PORT", DEFAULT_HTTP_PORT),
           WriteBehindConfig.fromEnv(env));
@@ -198,6 +210,7 @@ public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redis
     private int batchSize;
     private Duration fenceTtl;
     private Duration redisTimeout;
+    private Duration sessionTimeout;
     private int maxPayloadBytes;
     private int httpPort;
     private WriteBehindConfig sink;
@@ -212,6 +225,7 @@ public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redis
       batchSize = c.batchSize;
       fenceTtl = c.fenceTtl;
       redisTimeout = c.redisTimeout;
+      sessionTimeout = c.sessionTimeout;
       maxPayloadBytes = c.maxPayloadBytes;
       httpPort = c.httpPort;
       sink = c.sink;
@@ -271,6 +285,12 @@ public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redis
       return this;
     }
 
+    /** @param v Kafka group session timeout, 1 s..1 h (default 10 s) */
+    public Builder sessionTimeout(Duration v) {
+      sessionTimeout = v;
+      return this;
+    }
+
     /** @param v largest upsert payload applied, bytes (default 1 MiB) */
     public Builder maxPayloadBytes(int v) {
       maxPayloadBytes = v;
@@ -295,7 +315,7 @@ public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redis
      */
     public CacheWriterConfig build() {
       return new CacheWriterConfig(kafkaBootstrapServers, redisNodes, redisPassword, topics, dlqTopic,
-          groupId, batchSize, fenceTtl, redisTimeout, maxPayloadBytes, httpPort, sink);
+          groupId, batchSize, fenceTtl, redisTimeout, sessionTimeout, maxPayloadBytes, httpPort, sink);
     }
   }
 
@@ -304,7 +324,8 @@ public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redis
     return "CacheWriterConfig[kafka=" + kafkaBootstrapServers + ", redisNodes=" + redisNodes
         + ", redisPassword=" + (redisPassword == null ? "none" : "****") + ", topics=" + topics
         + ", dlqTopic=" + dlqTopic + ", groupId=" + groupId + ", batchSize=" + batchSize
-        + ", fenceTtl=" + fenceTtl + ", redisTimeout=" + redisTimeout + ", maxPayloadBytes="
+        + ", fenceTtl=" + fenceTtl + ", redisTimeout=" + redisTimeout + ", sessionTimeout=" + sessionTimeout
+        + ", maxPayloadBytes="
         + maxPayloadBytes + ", httpPort=" + httpPort
         + ", sink=" + (sink == null ? "off" : sink) + "]";
   }

@@ -33,6 +33,7 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RebalanceInProgressException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -88,7 +89,7 @@ public final class WriteBehindSink implements AutoCloseable {
   private boolean flushing;
 
   private WriteBehindSink(WriteBehindConfig config, String bootstrapServers, String writerGroup,
-      String dlqTopic, MeterRegistry registry) {
+      String dlqTopic, Duration sessionTimeout, MeterRegistry registry) {
     this.config = config;
     this.groupId = writerGroup + ".sink";
     this.db = new JdbcUpserter(config);
@@ -102,7 +103,7 @@ public final class WriteBehindSink implements AutoCloseable {
       db.close();
       throw e;
     }
-    this.consumer = new KafkaConsumer<>(consumerProps(bootstrapServers, groupId, config.batchSize()));
+    this.consumer = new KafkaConsumer<>(consumerProps(bootstrapServers, groupId, config.batchSize(), sessionTimeout));
     this.deadLetters = new DeadLetters(bootstrapServers, dlqTopic);
     this.retry = new PausedRetry(consumer);
     Tags tags = Tags.of("group", writerGroup);
@@ -128,13 +129,15 @@ public final class WriteBehindSink implements AutoCloseable {
    * @param bootstrapServers Kafka
    * @param writerGroup the writer's consumer group; the sink's is {@code <writerGroup>.sink}
    * @param dlqTopic where rejected upserts go
+   * @param sessionTimeout the Kafka group session timeout
    * @param registry where the sink's meters go
    * @throws IllegalArgumentException naming {@code WRITER_SINK_RULES} if a rule does not fit its table
    * @throws IllegalStateException if the database cannot be reached
    */
   public static WriteBehindSink start(WriteBehindConfig config, String bootstrapServers,
-      String writerGroup, String dlqTopic, MeterRegistry registry) {
-    WriteBehindSink s = new WriteBehindSink(config, bootstrapServers, writerGroup, dlqTopic, registry);
+      String writerGroup, String dlqTopic, Duration sessionTimeout, MeterRegistry registry) {
+    WriteBehindSink s = new WriteBehindSink(config, bootstrapServers, writerGroup, dlqTopic, sessionTimeout,
+        registry);
     s.thread.start();
     log.info("write-behind sink started: group {} on {}, rules {}", s.groupId, config.topic(), config.rules());
     return s;
@@ -342,6 +345,8 @@ public final class WriteBehindSink implements AutoCloseable {
       consumer.commitSync(pending);
       pending.clear();
       lastCommitNanos = System.nanoTime();
+    } catch (RebalanceInProgressException e) {
+      log.debug("sink offset commit deferred by a rebalance; {} offsets kept", pending.size());
     } catch (KafkaException e) {
       // kept for the next commit; uncommitted offsets are only replayed, never lost
       log.warn("sink offset commit failed, keeping {} offsets for the next one: {}", pending.size(),
@@ -405,7 +410,7 @@ public final class WriteBehindSink implements AutoCloseable {
     }
   }
 
-  private static Properties consumerProps(String bootstrap, String group, int batchSize) {
+  private static Properties consumerProps(String bootstrap, String group, int batchSize, Duration sessionTimeout) {
     Properties p = new Properties();
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
@@ -413,6 +418,8 @@ public final class WriteBehindSink implements AutoCloseable {
     p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, Integer.toString(Math.max(100, batchSize)));
     p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "20");
+    p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, Long.toString(sessionTimeout.toMillis()));
+    p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, Long.toString(Math.min(1000, sessionTimeout.toMillis() / 3)));
     p.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, CooperativeStickyAssignor.class.getName());
     p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
     p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());

@@ -1,0 +1,52 @@
+package io.freshcache.writer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The packaged worker as a separate JVM: {@code kill -9} mid-stream loses nothing (G5), and
+ * SIGTERM applies and commits the batch in flight and nothing beyond it.
+ */
+class CrashIT {
+
+  @Test
+  void aWorkerKilledMidStreamLosesNothingAndSigtermCommitsExactlyWhatWasApplied() throws Exception {
+    CacheWriterConfig config = ItSupport.freshTopics("crash").toBuilder()
+        .batchSize(200).sessionTimeout(Duration.ofSeconds(6)).build();
+    String topic = config.topics().get(0);
+    String group = config.groupId();
+    // 500 keys x 60 rounds every 250 ms: 30,000 events over 15 s
+    try (Workload load = Workload.start(topic, "crash", 500, 60, Duration.ofMillis(250))) {
+      long afterA;
+      try (WorkerProcess a = WorkerProcess.start(config, "crash-a", Map.of())) {
+        await().atMost(Duration.ofSeconds(30)).until(a::healthy);
+        await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> ItSupport.committed(group, topic) > 0);
+        a.kill9();
+        afterA = ItSupport.committed(group, topic);
+      }
+      assertThat(load.done()).as("A was killed mid-stream").isFalse();
+
+      try (WorkerProcess b = WorkerProcess.start(config, "crash-b", Map.of())) {
+        // B gets the partitions once A's session expired (6 s)
+        await().atMost(Duration.ofSeconds(40)).ignoreExceptions()
+            .until(() -> ItSupport.committed(group, topic) > afterA);
+        assertThat(load.done()).as("B is stopped mid-stream").isFalse();
+        int exit = b.terminate();
+        assertThat(exit).as("exit status after SIGTERM").isIn(0, 143);
+        long processed = b.processedAtStop();
+        assertThat(processed).as("B's closing line in %s", b.log).isPositive();
+        assertThat(ItSupport.committed(group, topic)).as("committed after SIGTERM").isEqualTo(afterA + processed);
+      }
+
+      load.awaitSent(Duration.ofSeconds(30));
+      try (CacheWriter c = CacheWriter.start(config)) {
+        ItSupport.awaitDrained(group, topic, Duration.ofSeconds(60));
+      }
+      load.verify();
+    }
+  }
+}
