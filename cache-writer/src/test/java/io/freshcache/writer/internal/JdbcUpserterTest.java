@@ -1,0 +1,43 @@
+package io.freshcache.writer.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.freshcache.writer.SinkRule;
+import io.freshcache.writer.WriteBehindConfig;
+import java.sql.SQLException;
+import java.sql.SQLTransientConnectionException;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class JdbcUpserterTest {
+  static final SinkRule RULE = new SinkRule("catalog:product", "public.products", "id", "version");
+
+  @Test
+  void theStatementIsAVersionGuardedUpsert() {
+    JdbcUpserter u = new JdbcUpserter(new WriteBehindConfig("jdbc:postgresql://h/db", null, null, List.of(RULE),
+        "freshcache.writes", 10, Duration.ofMillis(10)));
+    Map<String, String> values = new LinkedHashMap<>();
+    values.put("name", "x");
+    values.put("price_cents", "5");
+    String sql = u.statementOf(new JdbcUpserter.Row(RULE, "42", 7, values, null));
+    assertThat(sql).isEqualTo("INSERT INTO public.products AS t (name, price_cents, id, version) VALUES (?, ?, ?, ?)"
+        + " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, price_cents = EXCLUDED.price_cents,"
+        + " version = EXCLUDED.version WHERE t.version < EXCLUDED.version");
+  }
+
+  @Test
+  void connectionLossAndShutdownAreTransientConstraintsAndBadValuesAreNot() {
+    assertThat(JdbcUpserter.isTransient(new SQLException("refused", "08001"))).isTrue();
+    assertThat(JdbcUpserter.isTransient(new SQLException("terminating", "57P01"))).isTrue();
+    assertThat(JdbcUpserter.isTransient(new SQLException("serialization", "40001"))).isTrue();
+    assertThat(JdbcUpserter.isTransient(new SQLTransientConnectionException("x"))).isTrue();
+    assertThat(JdbcUpserter.isTransient(new SQLException("bad int", "22P02"))).isFalse();
+    assertThat(JdbcUpserter.isTransient(new SQLException("not null", "23502"))).isFalse();
+    SQLException batch = new SQLException("batch entry 0 failed", "22P02");
+    batch.setNextException(new SQLException("I/O error", "08006"));
+    assertThat(JdbcUpserter.isTransient(batch)).isTrue();
+  }
+}
