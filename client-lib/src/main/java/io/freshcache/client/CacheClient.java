@@ -1,374 +1,432 @@
 package io.freshcache.client;
 
-import io.freshcache.client.internal.ClusterConnection;
+import static java.nio.charset.StandardCharsets.UTF_8;
+
+import io.freshcache.client.internal.AsyncReads;
+import io.freshcache.client.internal.ClientMeters;
+import io.freshcache.client.internal.EntryCodec;
 import io.freshcache.client.internal.JitteredTtl;
+import io.freshcache.client.internal.NearCache;
+import io.freshcache.client.internal.ReadContext;
+import io.freshcache.client.internal.RedisLink;
 import io.freshcache.client.internal.ScriptRunner;
-import io.freshcache.client.internal.SingleFlight;
+import io.freshcache.client.internal.SyncReads;
+import io.freshcache.client.internal.WritePublisher;
+import io.freshcache.client.internal.XFetch;
+import io.freshcache.protocol.CacheEvent;
 import io.freshcache.protocol.CacheKey;
 import io.freshcache.protocol.CacheScripts;
-import io.freshcache.protocol.Codec;
 import io.freshcache.protocol.Codecs;
-import io.freshcache.protocol.CorruptEnvelopeException;
-import io.freshcache.protocol.CodecException;
-import io.freshcache.protocol.Envelope;
+import io.freshcache.protocol.NoticeChannels;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.ratelimiter.RateLimiter;
+import io.github.resilience4j.ratelimiter.RateLimiterConfig;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.ScriptOutputType;
-import io.micrometer.core.instrument.Counter;
+import io.lettuce.core.cluster.api.sync.RedisAdvancedClusterCommands;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
-import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Cache-aside reads through a Redis Cluster, coherent with the database through leases and
- * version fences.
+ * Cache-aside reads through a Redis Cluster, kept coherent with the database by leases and
+ * version fences; the entry point of freshcache for applications.
  *
  * <pre>{@code
  * try (CacheClient cache = CacheClient.create(CacheClientConfig.fromEnv())) {
  *   Product p = cache.getOrLoad("catalog:product:42", Product.class, CachePolicy.PRODUCT_CATALOG,
  *       () -> productDao.find(42));
- *   // after changing the row yourself:
  *   cache.invalidate("catalog:product:42");
  * }
  * }</pre>
  *
- * <p><b>Reads.</b> A hit is one {@code GET} and an envelope decode. On a miss, concurrent callers
- * in this JVM share one flight per key; that flight runs the {@code getOrLease} script, which
- * returns the value if another client filled it meanwhile, grants the lease (then this client
- * loads and fills), or reports it busy (then this client waits with capped, jittered exponential
- * backoff, at most the policy's lease time, and finally loads without filling). A fill is
- * rejected if an invalidation revoked the lease or a newer version was applied meanwhile, so a
- * reader that loaded old data never stores it after the change. If Redis fails or times out, the
- * read is served by the loader: a cache failure never fails a read.
+ * <p><b>Reads</b> ({@link #getOrLoad}, {@link #getOrLoadAsync}): the near cache if the policy
+ * uses it; else one {@code GET} and an envelope decode. On a miss, concurrent callers in this JVM
+ * share one flight per key, and across JVMs a Redis lease lets exactly one caller load per lease
+ * period; the others wait with capped jittered backoff and get the filled value. A fill is
+ * rejected if an invalidation revoked the lease or a newer version is known, so a reader that
+ * loaded old data cannot store it after the change. Hot keys are refreshed early in the
+ * background (XFetch). If Redis fails, is slow, or the circuit breaker is open, the read goes to
+ * the loader through a rate limiter: a cache failure never fails a read, but a read beyond the
+ * loader budget fails with {@link LoadSheddingException} to protect the database.
  *
- * <p><b>Not yet here</b> (tracked in the client-lib issue): async API, circuit breaker and rate
- * limiter, early refresh (XFetch), negative caching, near cache, write-through, write-behind
- * publishing, codecs other than JSON, encryption.
+ * <p><b>Writes</b>: {@link #invalidate} drops a key everywhere (all schema versions, near caches
+ * via notices) and can raise its version fence; {@link #writeThrough} writes the database, then
+ * the cache; {@link #publishWrite} sends an upsert to Kafka for cache-writer to apply.
  *
- * <p>Thread-safe; create one per application and close it on shutdown.
+ * <p>Values should be immutable (records): with the near cache on, callers share instances.
+ * Thread-safe; create one per application and close it on shutdown.
  */
 public final class CacheClient implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CacheClient.class);
-  private static final long MAX_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
-  private static final long FIRST_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
 
   private final CacheClientConfig config;
-  private final ClusterConnection connection;
-  private final ScriptRunner scripts;
-  private final SingleFlight flights = new SingleFlight();
+  private final RedisLink link;
+  private final ClientMeters meters;
+  private final NearCache near;
+  private final ExecutorService loaderPool;
+  private final ReadContext ctx;
+  private final SyncReads syncReads;
+  private final AsyncReads asyncReads;
+  private final EntryCodec codec;
   private final JitteredTtl jitter = new JitteredTtl(() -> ThreadLocalRandom.current().nextDouble());
-  private final Clock clock;
-  private final MeterRegistry meters;
-  private final Counter hits;
-  private final Counter misses;
-  private final Counter loads;
-  private final Counter fallbacks;
-  private final Counter leaseBusy;
-  private final Counter fillsRejected;
+  private final Clock clock = Clock.systemUTC();
+  private volatile WritePublisher publisher;
 
-  private CacheClient(CacheClientConfig config, MeterRegistry meters, Clock clock) {
+  private CacheClient(CacheClientConfig config, MeterRegistry registry) {
     this.config = config;
-    this.clock = clock;
-    this.meters = meters;
-    this.connection = ClusterConnection.open(config);
-    this.scripts = new ScriptRunner(connection.sync());
-    this.hits = Counter.builder("cache.hit").description("reads served from Redis").register(meters);
-    this.misses = Counter.builder("cache.miss").description("reads not served from Redis").register(meters);
-    this.loads = Counter.builder("cache.loader.calls").description("loader invocations").register(meters);
-    this.fallbacks = Counter.builder("cache.fallbacks")
-        .description("reads served by the loader because Redis failed").register(meters);
-    this.leaseBusy = Counter.builder("cache.lease.busy")
-        .description("lease attempts that found the lease taken").register(meters);
-    this.fillsRejected = Counter.builder("cache.fill.rejected")
-        .description("fills refused because the lease was revoked or a newer version was known")
-        .register(meters);
-    log.info("freshcache client connected to {}", config.redisNodes());
+    this.meters = new ClientMeters(registry);
+    this.codec = new EntryCodec(config.encryptionKey());
+    this.near = new NearCache(config.nearCacheMaxEntries(), () -> meters.nearFlushes().increment());
+    AtomicInteger n = new AtomicInteger();
+    this.loaderPool = new ThreadPoolExecutor(config.loaderThreads(), config.loaderThreads(), 60,
+        TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+          Thread t = new Thread(r, "freshcache-loader-" + n.incrementAndGet());
+          t.setDaemon(true);
+          return t;
+        });
+    ((ThreadPoolExecutor) loaderPool).allowCoreThreadTimeOut(true);
+    int rate = config.loaderRateLimit();
+    RateLimiterConfig limiterConfig = rate >= 10
+        ? RateLimiterConfig.custom().limitRefreshPeriod(Duration.ofMillis(100)).limitForPeriod(rate / 10)
+            .timeoutDuration(config.loaderRateLimitWait()).build()
+        : RateLimiterConfig.custom().limitRefreshPeriod(Duration.ofSeconds(1)).limitForPeriod(rate)
+            .timeoutDuration(config.loaderRateLimitWait()).build();
+    RateLimiter limiter = RateLimiter.of("freshcache-loader", limiterConfig);
+    this.link = new RedisLink(config);
+    this.ctx = new ReadContext(link, codec, meters, near, jitter,
+        new XFetch(() -> ThreadLocalRandom.current().nextDouble()), limiter, loaderPool, clock);
+    this.syncReads = new SyncReads(ctx);
+    this.asyncReads = new AsyncReads(ctx);
+    link.onConnect(l -> loaderPool.execute(() -> near.subscribe(l)));
+    meters.gauge("redis.connections.active", "open Redis command connections", () -> link.connected() ? 1 : 0);
+    meters.gauge("cache.circuit.state", "0 closed, 1 open, 2 half-open, 3 other",
+        () -> switch (link.breaker().getState()) {
+          case CLOSED -> 0;
+          case OPEN -> 1;
+          case HALF_OPEN -> 2;
+          default -> 3;
+        });
+    meters.gauge("cache.near.size", "near-cache entries", near::size);
   }
 
   /**
-   * Connects to the cluster, with metrics in a private registry.
-   *
-   * @throws CacheUnavailableException if no seed node can be reached
+   * Creates a client with metrics in a private registry. Does not fail if Redis is down: the
+   * client connects in the background and reads go to the loader meanwhile.
    */
   public static CacheClient create(CacheClientConfig config) {
     return create(config, new SimpleMeterRegistry());
   }
 
   /**
-   * Connects to the cluster and registers the client's meters ({@code cache_hit_total},
-   * {@code cache_miss_total}, {@code cache_loader_calls_total}, {@code cache_fallbacks_total},
-   * {@code cache_lease_busy_total}, {@code cache_fill_rejected_total} in Prometheus naming) in
-   * {@code meters}.
-   *
-   * @throws CacheUnavailableException if no seed node can be reached
+   * Creates a client and registers its meters in {@code registry}: {@code cache_hit_total} and
+   * {@code cache_miss_total} (tags {@code entity}, {@code tier} = near|redis),
+   * {@code cache_latency_seconds} (histogram, tag {@code op} = get|load|invalidate),
+   * {@code redis_connections_active}, {@code cache_lease_granted_total},
+   * {@code cache_lease_busy_total}, {@code cache_loader_calls_total}, {@code cache_fallbacks_total},
+   * {@code cache_load_shed_total}, {@code cache_fill_rejected_total}, {@code cache_oversize_total},
+   * {@code cache_early_refresh_total}, {@code cache_circuit_state}, {@code cache_near_size},
+   * {@code cache_near_flushes_total}.
    */
-  public static CacheClient create(CacheClientConfig config, MeterRegistry meters) {
-    return new CacheClient(config, meters, Clock.systemUTC());
+  public static CacheClient create(CacheClientConfig config, MeterRegistry registry) {
+    return new CacheClient(config, registry);
   }
 
-  /**
-   * Reads {@code key} with the config's default policy; see {@link #getOrLoad(String, Class,
-   * CachePolicy, Loader)}.
-   */
+  /** Reads {@code key} with the config's default policy; see {@link #getOrLoad(String, Class, CachePolicy, Loader)}. */
   public <T> T getOrLoad(String key, Class<T> type, Loader<? extends T> loader) {
     return getOrLoad(key, type, config.defaultPolicy(), loader);
   }
 
   /**
-   * Reads {@code key} from the cache, or loads and caches it.
+   * Reads {@code key} from the cache, or loads and caches it. The loader runs on the calling
+   * thread (early refreshes run it on the client's loader pool).
    *
    * @param key the logical key, {@code service:entity:identifier}
-   * @param type the value's class, decoded with the JSON codec
+   * @param type the value's class
    * @param policy how the entity is cached
    * @param loader reads the value from the source of truth; {@code null} means "does not exist"
-   *     and is not cached
    * @return the value, or {@code null} if the loader found none
    * @throws IllegalArgumentException if {@code key} is not a valid key
-   * @throws LoaderException if the loader threw a checked exception (unchecked ones propagate as
-   *     they are); Redis failures never make this method throw
+   * @throws LoaderException if the loader threw a checked exception (unchecked ones propagate
+   *     unchanged); loader failures are never cached
+   * @throws LoadSheddingException if Redis is bypassed and the loader budget is used up
    */
   public <T> T getOrLoad(String key, Class<T> type, CachePolicy policy, Loader<? extends T> loader) {
     return getOrLoadVersioned(key, type, policy, () -> Versioned.unversioned(loader.load()));
   }
 
   /**
-   * Reads {@code key} from the cache, or loads it with its data version and caches it unless a
-   * newer version of the key is already known (from an invalidation or upsert event).
-   *
-   * @return the value, or {@code null} if the loader found none
-   * @throws IllegalArgumentException if {@code key} is not a valid key
-   * @throws LoaderException if the loader threw a checked exception
+   * As {@link #getOrLoad(String, Class, CachePolicy, Loader)}, with the data version the value
+   * was read at: the fill is rejected if a newer version of the key is already known, which
+   * makes loaders that read lagging replicas safe.
    */
   public <T> T getOrLoadVersioned(String key, Class<T> type, CachePolicy policy,
       VersionedLoader<? extends T> loader) {
-    CacheKey k = CacheKey.parse(key);
-    byte[] valueKey = bytes(k.valueKey(policy.schemaVersion()));
-    byte[] raw;
-    try {
-      raw = connection.sync().get(valueKey);
-    } catch (RedisException e) {
-      return fallback(k, e, loader);
-    }
-    if (raw != null) {
-      T v = decode(k, raw, type);
-      if (v != null) {
-        hits.increment();
-        return v;
-      }
-    }
-    misses.increment();
-    return flights.run(k.toString(), () -> loadThroughLease(k, valueKey, type, policy, loader));
+    return syncReads.get(CacheKey.parse(key), type, policy, loader);
   }
 
   /**
-   * Drops {@code key}'s cached value (every schema version) and revokes any lease, so a reader
-   * that is loading it now cannot store what it read. Does not raise the version fence.
+   * Reads {@code key} without blocking; the loader runs on the client's loader pool
+   * ({@link CacheClientConfig#loaderThreads()} threads).
+   *
+   * @return a future of the value; it fails only as {@link #getOrLoad} would throw
+   * @throws IllegalArgumentException if {@code key} is not a valid key
+   */
+  public <T> CompletableFuture<T> getOrLoadAsync(String key, Class<T> type, CachePolicy policy,
+      Loader<? extends T> loader) {
+    return getOrLoadVersionedAsync(key, type, policy, () -> Versioned.unversioned(loader.load()));
+  }
+
+  /** The async form of {@link #getOrLoadVersioned}. */
+  public <T> CompletableFuture<T> getOrLoadVersionedAsync(String key, Class<T> type, CachePolicy policy,
+      VersionedLoader<? extends T> loader) {
+    return asyncReads.get(CacheKey.parse(key), type, policy, loader);
+  }
+
+  /**
+   * Drops {@code key}'s cached value (every schema version, in Redis and in every near cache) and
+   * revokes any lease, so a reader loading it now cannot store what it read. Does not raise the
+   * version fence.
    *
    * @throws IllegalArgumentException if {@code key} is not a valid key
-   * @throws CacheUnavailableException if Redis could not be reached; the caller should retry,
-   *     since the entry may be stale until its TTL
+   * @throws CacheUnavailableException if Redis could not be reached; retry, or publish the
+   *     invalidation with {@link #publishInvalidate}
    */
   public void invalidate(String key) {
-    apply(CacheKey.parse(key), Versioned.NO_VERSION, config.defaultPolicy());
+    apply(CacheKey.parse(key), CacheEvent.Op.INVALIDATE, Versioned.NO_VERSION, null, config.defaultPolicy());
   }
 
   /**
-   * As {@link #invalidate(String)}, and raises the key's fence to {@code version}: a later fill
-   * of data read at an older version is rejected.
+   * As {@link #invalidate(String)}, and raises the key's fence to {@code version}: a later fill of
+   * data read at an older version is rejected.
    *
-   * @param version the version of the change, at least 0
    * @return {@code true} if applied, {@code false} if a newer version was already applied
    * @throws IllegalArgumentException if {@code key} is invalid or {@code version} negative
    * @throws CacheUnavailableException if Redis could not be reached
    */
   public boolean invalidate(String key, long version) {
-    if (version < 0) {
-      throw new IllegalArgumentException("version must be >= 0 but was " + version);
-    }
-    return apply(CacheKey.parse(key), version, config.defaultPolicy());
+    checkVersion(version);
+    return apply(CacheKey.parse(key), CacheEvent.Op.INVALIDATE, version, null, config.defaultPolicy());
   }
 
   /**
-   * @return {@code true} if a node answered {@code PING} within the command timeout
-   */
-  public boolean ping() {
-    try {
-      return "PONG".equals(connection.sync().ping());
-    } catch (RedisException e) {
-      return false;
-    }
-  }
-
-  /** @return the registry holding this client's meters */
-  public MeterRegistry meters() {
-    return meters;
-  }
-
-  /** @return a snapshot of the read counters since the client was created */
-  public Stats stats() {
-    return new Stats((long) hits.count(), (long) misses.count(), (long) loads.count(),
-        (long) fallbacks.count(), (long) leaseBusy.count(), (long) fillsRejected.count());
-  }
-
-  /** Closes the connections. */
-  @Override
-  public void close() {
-    connection.close();
-  }
-
-  /**
-   * Read counters of one client.
+   * Write-through for data that must be readable at once (sessions): runs {@code dbWrite}, then
+   * stores {@code value} at {@code version} unless a newer version is already cached.
    *
-   * @param hits reads served from Redis
-   * @param misses reads that missed (including those a concurrent fill then served)
-   * @param loaderCalls loader invocations
-   * @param fallbacks reads served by the loader because Redis failed
-   * @param leaseBusy lease attempts that found the lease taken
-   * @param fillsRejected fills refused by a revoked lease or a newer fence
+   * <p>If the database write throws, the cache is untouched and the exception propagates
+   * ({@link LoaderException} for checked ones). If the cache write fails after the database write
+   * succeeded, the key is invalidated; if that fails too, the invalidation is published to Kafka
+   * when configured (cache-writer applies it once Redis is back), and otherwise a
+   * {@link CacheUnavailableException} reports that the entry may be stale until its TTL.
+   *
+   * @return {@code true} if the cache now holds {@code value}, {@code false} if it was stale or
+   *     the entry was invalidated instead
+   * @throws IllegalArgumentException if the key, version or policy is invalid
    */
-  public record Stats(long hits, long misses, long loaderCalls, long fallbacks, long leaseBusy,
-      long fillsRejected) {}
-
-  private <T> T loadThroughLease(CacheKey k, byte[] valueKey, Class<T> type, CachePolicy policy,
-      VersionedLoader<? extends T> loader) {
-    byte[] leaseKey = bytes(k.leaseKey());
-    byte[] token = bytes(UUID.randomUUID().toString());
-    byte[] leaseMs = bytes(Long.toString(policy.leaseTime().toMillis()));
-    long deadline = System.nanoTime() + policy.leaseTime().toNanos();
-    long backoff = FIRST_BACKOFF_NANOS;
-    while (true) {
-      List<Object> r;
-      try {
-        r = scripts.run(CacheScripts.GET_OR_LEASE, ScriptOutputType.MULTI,
-            new byte[][] {valueKey, leaseKey}, token, leaseMs);
-      } catch (RedisException e) {
-        return fallback(k, e, loader);
-      }
-      long status = (Long) r.get(0);
-      if (status == CacheScripts.LEASE_VALUE) {
-        T v = decode(k, (byte[]) r.get(1), type);
-        if (v != null) {
-          return v;
-        }
-        // a corrupt entry: load without the lease, the next fill overwrites it
-        return callLoader(k, loader).value();
-      }
-      if (status == CacheScripts.LEASE_GRANTED) {
-        return loadAndFill(k, valueKey, leaseKey, token, policy, loader);
-      }
-      leaseBusy.increment();
-      long now = System.nanoTime();
-      if (now >= deadline) {
-        log.debug("lease on {} still busy after {}; loading without filling", k, policy.leaseTime());
-        return callLoader(k, loader).value();
-      }
-      long leftNanos = TimeUnit.MILLISECONDS.toNanos((Long) r.get(1));
-      long sleep = Math.min(Math.min(backoff, Math.max(leftNanos, FIRST_BACKOFF_NANOS)), deadline - now);
-      LockSupport.parkNanos(sleep / 2 + ThreadLocalRandom.current().nextLong(sleep / 2 + 1));
-      if (Thread.currentThread().isInterrupted()) {
-        return callLoader(k, loader).value();
-      }
-      backoff = Math.min(backoff * 2, MAX_BACKOFF_NANOS);
+  public boolean writeThrough(String key, Object value, long version, CachePolicy policy, DatabaseWrite dbWrite) {
+    CacheKey k = CacheKey.parse(key);
+    checkVersion(version);
+    if (value == null) {
+      throw new IllegalArgumentException("writeThrough of " + key + " needs a value");
     }
-  }
-
-  private <T> T loadAndFill(CacheKey k, byte[] valueKey, byte[] leaseKey, byte[] token,
-      CachePolicy policy, VersionedLoader<? extends T> loader) {
-    long start = System.nanoTime();
-    Versioned<? extends T> loaded;
     try {
-      loaded = callLoader(k, loader);
-    } catch (RuntimeException | Error e) {
-      release(k, leaseKey, token);
-      throw e;
-    }
-    long loadMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-    if (loaded.value() == null) {
-      release(k, leaseKey, token);
-      return null;
-    }
-    Codec codec = Codecs.json();
-    long now = clock.millis();
-    long ttlMs = jitter.millis(policy.ttl(), policy.jitter());
-    byte[] envelope = new Envelope(codec.id(), 0, loaded.version(), now, now + ttlMs,
-        (int) Math.min(Integer.MAX_VALUE, loadMs), codec.encode(loaded.value())).encode();
-    try {
-      long r = scripts.run(CacheScripts.FILL, ScriptOutputType.INTEGER,
-          new byte[][] {valueKey, leaseKey, bytes(k.fenceKey())}, token,
-          bytes(Long.toString(loaded.version())), envelope, bytes(Long.toString(ttlMs)),
-          bytes(CacheScripts.schemaField(policy.schemaVersion())),
-          bytes(Long.toString(policy.fenceTtl().toMillis())));
-      if (r != CacheScripts.FILL_OK) {
-        fillsRejected.increment();
-        log.debug("fill of {} rejected ({})", k, r == CacheScripts.FILL_FENCED ? "fenced" : "lease lost");
-      }
-    } catch (RedisException e) {
-      log.debug("fill of {} failed: {}", k, e.toString());
-    }
-    return loaded.value();
-  }
-
-  private void release(CacheKey k, byte[] leaseKey, byte[] token) {
-    try {
-      scripts.run(CacheScripts.RELEASE, ScriptOutputType.INTEGER, new byte[][] {leaseKey}, token);
-    } catch (RedisException e) {
-      log.debug("lease release of {} failed, it expires by itself: {}", k, e.toString());
-    }
-  }
-
-  private boolean apply(CacheKey k, long version, CachePolicy policy) {
-    try {
-      long r = scripts.run(CacheScripts.APPLY, ScriptOutputType.INTEGER,
-          new byte[][] {bytes(k.fenceKey()), bytes(k.leaseKey()), bytes(k.valueKey(policy.schemaVersion()))},
-          bytes(CacheScripts.OP_INVALIDATE), bytes(Long.toString(version)), new byte[0], bytes("0"),
-          bytes(CacheScripts.schemaField(policy.schemaVersion())),
-          bytes(Long.toString(policy.fenceTtl().toMillis())), bytes(k.valueKeyPrefix()));
-      return r == CacheScripts.APPLY_APPLIED;
-    } catch (RedisException e) {
-      throw new CacheUnavailableException(k.toString(), "invalidation failed: " + e.getMessage(), e);
-    }
-  }
-
-  private <T> T fallback(CacheKey k, RedisException e, VersionedLoader<? extends T> loader) {
-    fallbacks.increment();
-    log.debug("redis failed for {}, reading from the loader: {}", k, e.toString());
-    return callLoader(k, loader).value();
-  }
-
-  private <T> Versioned<? extends T> callLoader(CacheKey k, VersionedLoader<? extends T> loader) {
-    loads.increment();
-    Versioned<? extends T> v;
-    try {
-      v = loader.load();
+      dbWrite.write();
     } catch (RuntimeException e) {
       throw e;
     } catch (Exception e) {
       if (e instanceof InterruptedException) {
         Thread.currentThread().interrupt();
       }
-      throw new LoaderException(k.toString(), e);
+      throw new LoaderException(key, e);
     }
-    return v == null ? Versioned.unversioned(null) : v;
+    long ttlMs = jitter.millis(policy.ttl(), policy.jitter());
+    byte[] envelope = codec.encode(k, policy, value, version, clock.millis(), ttlMs, 0);
+    try {
+      return apply(k, CacheEvent.Op.UPSERT, version, new byte[][] {envelope, bytes(Long.toString(ttlMs))}, policy);
+    } catch (CacheUnavailableException first) {
+      try {
+        apply(k, CacheEvent.Op.INVALIDATE, version, null, policy);
+        return false;
+      } catch (CacheUnavailableException second) {
+        if (config.kafkaBootstrapServers() != null) {
+          publishInvalidate(key, version).join();
+          log.warn("cache write of {} failed after the database write; invalidation published", key);
+          return false;
+        }
+        throw new CacheUnavailableException(key, "the database write succeeded but the cache could"
+            + " not be updated or invalidated; the entry may be stale until its TTL", second);
+      }
+    }
   }
 
-  private <T> T decode(CacheKey k, byte[] raw, Class<T> type) {
+  /**
+   * Write-behind: publishes an upsert of {@code value} at {@code version} to the writes topic;
+   * cache-writer applies it (fenced) and, where configured, flushes it to the database.
+   *
+   * @return a future completed when the broker acknowledged the event
+   * @throws IllegalStateException if no Kafka is configured ({@code KAFKA_BOOTSTRAP_SERVERS})
+   * @throws IllegalArgumentException if the key or version is invalid, or the policy encrypts
+   *     (encrypted write-behind is not supported yet)
+   */
+  public CompletableFuture<Void> publishWrite(String key, Object value, long version, CachePolicy policy) {
+    CacheKey k = CacheKey.parse(key);
+    checkVersion(version);
+    if (policy.encrypted()) {
+      throw new IllegalArgumentException("publishWrite of " + key + ": encrypted policies are not"
+          + " supported for write-behind yet");
+    }
+    byte[] payload = Codecs.byName(policy.codec()).encode(value);
+    if (payload.length > policy.maxValueBytes()) {
+      throw new IllegalArgumentException("publishWrite of " + key + ": value of " + payload.length
+          + " bytes exceeds the policy's limit of " + policy.maxValueBytes());
+    }
+    CacheEvent e = new CacheEvent(CacheEvent.Op.UPSERT, k, version,
+        jitter.millis(policy.ttl(), policy.jitter()), policy.schemaVersion(), policy.codec(), payload,
+        null, clock.millis());
+    return publisher().publish(e);
+  }
+
+  /**
+   * Publishes an invalidation of {@code key} at {@code version} to the writes topic.
+   *
+   * @return a future completed when the broker acknowledged the event
+   * @throws IllegalStateException if no Kafka is configured
+   */
+  public CompletableFuture<Void> publishInvalidate(String key, long version) {
+    checkVersion(version);
+    return publisher().publish(CacheEvent.invalidate(CacheKey.parse(key), version, clock.millis()));
+  }
+
+  /** @return {@code true} if a node answered {@code PING} within the command timeout */
+  public boolean ping() {
     try {
-      Envelope e = Envelope.decode(raw);
-      return Codecs.byId(e.codecId()).decode(e.payload(), type);
-    } catch (CorruptEnvelopeException | CodecException e) {
-      log.warn("unreadable cache entry for {} treated as a miss: {}", k, e.getMessage());
-      return null;
+      return "PONG".equals(link.connectionOrThrow().sync().ping());
+    } catch (RedisException | RedisLink.Unavailable e) {
+      return false;
+    }
+  }
+
+  /** @return the circuit breaker's state */
+  public CircuitBreaker.State circuitState() {
+    return link.breaker().getState();
+  }
+
+  /** @return the registry holding this client's meters */
+  public MeterRegistry meters() {
+    return meters.registry();
+  }
+
+  /** @return a snapshot of this client's counters, summed over all policies */
+  public Stats stats() {
+    return new Stats(meters.total(e -> e.redisHits) + meters.total(e -> e.nearHits),
+        meters.total(e -> e.redisMisses), meters.total(e -> e.nearHits),
+        meters.total(e -> e.loaderCalls), meters.total(e -> e.fallbacks), meters.total(e -> e.loadShed),
+        meters.total(e -> e.leaseBusy), meters.total(e -> e.fillRejected), near.size());
+  }
+
+  /** Closes the connections, the producer and the loader pool. */
+  @Override
+  public void close() {
+    near.close();
+    link.close();
+    WritePublisher p = publisher;
+    if (p != null) {
+      p.close();
+    }
+    loaderPool.shutdownNow();
+  }
+
+  /**
+   * Counters of one client.
+   *
+   * @param hits reads served from the cache (Redis or near)
+   * @param misses reads that missed in Redis
+   * @param nearHits reads served from the near cache
+   * @param loaderCalls loader invocations
+   * @param fallbacks reads served by the loader because Redis was bypassed
+   * @param loadShed bypassed reads refused by the rate limiter
+   * @param leaseBusy lease attempts that found the lease taken
+   * @param fillsRejected fills refused by a revoked lease or a newer fence
+   * @param nearSize near-cache entries now
+   */
+  public record Stats(long hits, long misses, long nearHits, long loaderCalls, long fallbacks,
+      long loadShed, long leaseBusy, long fillsRejected, long nearSize) {}
+
+  private boolean apply(CacheKey k, CacheEvent.Op op, long version, byte[][] upsert, CachePolicy policy) {
+    long t0 = System.nanoTime();
+    near.drop(k);
+    RedisAdvancedClusterCommands<byte[], byte[]> cmds;
+    try {
+      cmds = link.connectionOrThrow().sync();
+    } catch (RedisLink.Unavailable u) {
+      throw new CacheUnavailableException(k.toString(), op.wireName() + " failed: " + u.getMessage(), u);
+    }
+    try {
+      long r = ScriptRunner.<Long>run(cmds, CacheScripts.APPLY, ScriptOutputType.INTEGER,
+          new byte[][] {bytes(k.fenceKey()), bytes(k.leaseKey()), bytes(k.valueKey(policy.schemaVersion()))},
+          bytes(CacheScripts.opArg(op)), bytes(Long.toString(version)),
+          upsert == null ? new byte[0] : upsert[0], upsert == null ? bytes("0") : upsert[1],
+          bytes(CacheScripts.schemaField(policy.schemaVersion())),
+          bytes(Long.toString(policy.fenceTtl().toMillis())), bytes(k.valueKeyPrefix()));
+      link.success(System.nanoTime() - t0);
+      notifyNearCaches(cmds, k);
+      meters.invalidateLatency().record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+      return r == CacheScripts.APPLY_APPLIED;
+    } catch (RedisException e) {
+      link.failure(System.nanoTime() - t0, e);
+      throw new CacheUnavailableException(k.toString(), op.wireName() + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  private void notifyNearCaches(RedisAdvancedClusterCommands<byte[], byte[]> cmds, CacheKey k) {
+    int ch = NoticeChannels.indexOf(k);
+    try {
+      ScriptRunner.run(cmds, CacheScripts.NOTIFY, ScriptOutputType.INTEGER,
+          new byte[][] {bytes(NoticeChannels.sequenceKey(ch))}, bytes(NoticeChannels.channel(ch)),
+          NoticeChannels.body(List.of(k)));
+    } catch (RedisException e) {
+      // near caches then drop the key at the latest after their near-cache TTL
+      log.debug("near-cache notice for {} failed: {}", k, e.toString());
+    }
+  }
+
+  private WritePublisher publisher() {
+    WritePublisher p = publisher;
+    if (p == null) {
+      synchronized (this) {
+        p = publisher;
+        if (p == null) {
+          if (config.kafkaBootstrapServers() == null) {
+            throw new IllegalStateException("publishing needs Kafka: set KAFKA_BOOTSTRAP_SERVERS or"
+                + " CacheClientConfig.builder().kafkaBootstrapServers(...)");
+          }
+          p = new WritePublisher(config.kafkaBootstrapServers(), config.writesTopic());
+          publisher = p;
+        }
+      }
+    }
+    return p;
+  }
+
+  private static void checkVersion(long version) {
+    if (version < 0 || version > CacheScripts.MAX_VERSION) {
+      throw new IllegalArgumentException("version must be in [0, " + CacheScripts.MAX_VERSION
+          + "] but was " + version);
     }
   }
 
   private static byte[] bytes(String s) {
-    return s.getBytes(StandardCharsets.UTF_8);
+    return s.getBytes(UTF_8);
   }
 }

@@ -27,6 +27,26 @@ import java.util.Objects;
  *   <tr><td>{@code REDIS_CONNECT_TIMEOUT_MS}</td><td>connect timeout, ms</td><td>1000</td></tr>
  *   <tr><td>{@code REDIS_TOPOLOGY_REFRESH_MS}</td><td>periodic cluster topology refresh, ms</td>
  *       <td>1000</td></tr>
+ *   <tr><td>{@code CIRCUIT_BREAKER_THRESHOLD}</td><td>Redis failure rate that opens the breaker,
+ *       percent ({@code 5} or {@code 5%})</td><td>5</td></tr>
+ *   <tr><td>{@code CIRCUIT_BREAKER_TIMEOUT}</td><td>time open before half-open: seconds or
+ *       ISO-8601</td><td>10</td></tr>
+ *   <tr><td>{@code CIRCUIT_BREAKER_SLOW_CALL_MS}</td><td>a Redis call slower than this counts as
+ *       slow; 80% slow calls in 10 s open the breaker</td><td>2 × the slowest of 21 round trips
+ *       measured at start, at least 100 ms</td></tr>
+ *   <tr><td>{@code LOADER_RATE_LIMIT}</td><td>loader calls per second allowed while Redis is
+ *       bypassed (breaker open or Redis failing)</td><td>200</td></tr>
+ *   <tr><td>{@code LOADER_RATE_LIMIT_WAIT_MS}</td><td>how long a bypassed read waits for that
+ *       budget before {@link LoadSheddingException}</td><td>500</td></tr>
+ *   <tr><td>{@code NEAR_CACHE_MAX_ENTRIES}</td><td>near-cache size bound</td><td>10000</td></tr>
+ *   <tr><td>{@code KAFKA_BOOTSTRAP_SERVERS}</td><td>Kafka, for {@code publishWrite}; unset = off</td>
+ *       <td>none</td></tr>
+ *   <tr><td>{@code CACHE_WRITES_TOPIC}</td><td>topic of published writes</td>
+ *       <td>{@value #DEFAULT_WRITES_TOPIC}</td></tr>
+ *   <tr><td>{@code CACHE_ENCRYPTION_KEY}</td><td>AES key, base64 of 16, 24 or 32 bytes, for
+ *       policies with {@code encrypted}; never logged</td><td>none</td></tr>
+ *   <tr><td>{@code CACHE_LOADER_THREADS}</td><td>threads running loaders of async reads</td>
+ *       <td>8</td></tr>
  * </table>
  *
  * @param redisNodes seed nodes as {@code host:port}, at least one
@@ -37,21 +57,50 @@ import java.util.Objects;
  * @param connectTimeout how long connecting to a node may take
  * @param topologyRefreshPeriod how often the cluster topology is refreshed; adaptive refresh on
  *     {@code MOVED}, {@code ASK} and reconnects is always on
+ * @param circuitBreakerThreshold failure rate of Redis calls, percent in (0, 100], that opens the
+ *     circuit breaker
+ * @param circuitBreakerTimeout how long the breaker stays open before letting probes through
+ * @param slowCallThreshold a Redis call slower than this is slow; {@code null} = twice the
+ *     slowest of 21 round trips measured at start, at least 100 ms
+ * @param loaderRateLimit loader calls per second while Redis is bypassed
+ * @param loaderRateLimitWait how long a bypassed read waits for the rate limiter
+ * @param nearCacheMaxEntries near-cache size bound
+ * @param kafkaBootstrapServers Kafka for {@link CacheClient#publishWrite}, or {@code null}
+ * @param writesTopic the topic of published writes
+ * @param encryptionKey the AES key for encrypted policies, or {@code null}
+ * @param loaderThreads threads that run the loaders of async reads
  */
 public record CacheClientConfig(List<String> redisNodes, String redisPassword, boolean tls,
     CachePolicy defaultPolicy, Duration commandTimeout, Duration connectTimeout,
-    Duration topologyRefreshPeriod) {
+    Duration topologyRefreshPeriod, double circuitBreakerThreshold, Duration circuitBreakerTimeout,
+    Duration slowCallThreshold, int loaderRateLimit, Duration loaderRateLimitWait,
+    long nearCacheMaxEntries, String kafkaBootstrapServers, String writesTopic,
+    byte[] encryptionKey, int loaderThreads) {
 
   /** Default seed nodes: the local stack that {@code dev/stack} starts. */
   public static final String DEFAULT_REDIS_NODES =
       "127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003,127.0.0.1:7004,127.0.0.1:7005";
-  /** Default command timeout: 500 ms. */
+  /** Default command timeout: 500 ms (a read that waits longer goes to the loader). */
   public static final Duration DEFAULT_COMMAND_TIMEOUT = Duration.ofMillis(500);
   /** Default connect timeout: 1 s. */
   public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(1);
   /** Default periodic topology refresh: 1 s (measured to halve failover recovery). */
   public static final Duration DEFAULT_TOPOLOGY_REFRESH = Duration.ofSeconds(1);
-  /** Default policy: {@link CachePolicy#PRODUCT_CATALOG} named {@code default}. */
+  /** Default failure rate that opens the breaker: 5%. */
+  public static final double DEFAULT_CIRCUIT_BREAKER_THRESHOLD = 5;
+  /** Default time the breaker stays open: 10 s. */
+  public static final Duration DEFAULT_CIRCUIT_BREAKER_TIMEOUT = Duration.ofSeconds(10);
+  /** Default loader budget while Redis is bypassed: 200 calls/s. */
+  public static final int DEFAULT_LOADER_RATE_LIMIT = 200;
+  /** Default wait for that budget: 500 ms. */
+  public static final Duration DEFAULT_LOADER_RATE_LIMIT_WAIT = Duration.ofMillis(500);
+  /** Default near-cache size bound. */
+  public static final long DEFAULT_NEAR_CACHE_MAX_ENTRIES = 10_000;
+  /** Default topic of published writes. */
+  public static final String DEFAULT_WRITES_TOPIC = "freshcache.writes";
+  /** Default number of async loader threads. */
+  public static final int DEFAULT_LOADER_THREADS = 8;
+  /** Default policy: one hour, named {@code default}. */
   public static final CachePolicy DEFAULT_POLICY = CachePolicy.of("default", Duration.ofSeconds(3600));
 
   /**
@@ -75,6 +124,68 @@ public record CacheClientConfig(List<String> redisNodes, String redisPassword, b
     positive("commandTimeout", commandTimeout);
     positive("connectTimeout", connectTimeout);
     positive("topologyRefreshPeriod", topologyRefreshPeriod);
+    Objects.requireNonNull(circuitBreakerTimeout, "circuitBreakerTimeout");
+    Objects.requireNonNull(loaderRateLimitWait, "loaderRateLimitWait");
+    Objects.requireNonNull(writesTopic, "writesTopic");
+    if (!(circuitBreakerThreshold > 0 && circuitBreakerThreshold <= 100)) {
+      throw new IllegalArgumentException("circuitBreakerThreshold must be a percentage in (0, 100] but was "
+          + circuitBreakerThreshold);
+    }
+    positive("circuitBreakerTimeout", circuitBreakerTimeout);
+    if (slowCallThreshold != null) {
+      positive("slowCallThreshold", slowCallThreshold);
+    }
+    if (loaderRateLimit < 1) {
+      throw new IllegalArgumentException("loaderRateLimit must be at least 1 per second but was " + loaderRateLimit);
+    }
+    if (loaderRateLimitWait.isNegative()) {
+      throw new IllegalArgumentException("loaderRateLimitWait must not be negative but was " + loaderRateLimitWait);
+    }
+    if (nearCacheMaxEntries < 1) {
+      throw new IllegalArgumentException("nearCacheMaxEntries must be positive but was " + nearCacheMaxEntries);
+    }
+    if (kafkaBootstrapServers != null && kafkaBootstrapServers.isBlank()) {
+      kafkaBootstrapServers = null;
+    }
+    if (encryptionKey != null) {
+      if (encryptionKey.length != 16 && encryptionKey.length != 24 && encryptionKey.length != 32) {
+        throw new IllegalArgumentException("encryptionKey must have 16, 24 or 32 bytes but had "
+            + encryptionKey.length);
+      }
+      encryptionKey = encryptionKey.clone();
+    }
+    if (loaderThreads < 1 || loaderThreads > 1024) {
+      throw new IllegalArgumentException("loaderThreads must be in 1..1024 but was " + loaderThreads);
+    }
+  }
+
+  /** @return a copy of the encryption key, or {@code null} */
+  @Override
+  public byte[] encryptionKey() {
+    return encryptionKey == null ? null : encryptionKey.clone();
+  }
+
+  /** @return a builder holding these settings */
+  public Builder toBuilder() {
+    Builder b = new Builder();
+    b.redisNodes = redisNodes;
+    b.redisPassword = redisPassword;
+    b.tls = tls;
+    b.defaultPolicy = defaultPolicy;
+    b.commandTimeout = commandTimeout;
+    b.connectTimeout = connectTimeout;
+    b.topologyRefreshPeriod = topologyRefreshPeriod;
+    b.circuitBreakerThreshold = circuitBreakerThreshold;
+    b.circuitBreakerTimeout = circuitBreakerTimeout;
+    b.slowCallThreshold = slowCallThreshold;
+    b.loaderRateLimit = loaderRateLimit;
+    b.loaderRateLimitWait = loaderRateLimitWait;
+    b.nearCacheMaxEntries = nearCacheMaxEntries;
+    b.kafkaBootstrapServers = kafkaBootstrapServers;
+    b.writesTopic = writesTopic;
+    b.encryptionKey = encryptionKey;
+    b.loaderThreads = loaderThreads;
+    return b;
   }
 
   /** @return a builder with every setting at its default */
@@ -146,6 +257,53 @@ public record CacheClientConfig(List<String> redisNodes, String redisPassword, b
     b.commandTimeout(envMillis(env, "REDIS_COMMAND_TIMEOUT_MS", DEFAULT_COMMAND_TIMEOUT));
     b.connectTimeout(envMillis(env, "REDIS_CONNECT_TIMEOUT_MS", DEFAULT_CONNECT_TIMEOUT));
     b.topologyRefreshPeriod(envMillis(env, "REDIS_TOPOLOGY_REFRESH_MS", DEFAULT_TOPOLOGY_REFRESH));
+    String threshold = env.get("CIRCUIT_BREAKER_THRESHOLD");
+    if (threshold != null && !threshold.isBlank()) {
+      try {
+        String t = threshold.trim();
+        double pct = Double.parseDouble(t.endsWith("%") ? t.substring(0, t.length() - 1) : t);
+        if (!(pct > 0 && pct <= 100)) {
+          throw new NumberFormatException();
+        }
+        b.circuitBreakerThreshold(pct);
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("CIRCUIT_BREAKER_THRESHOLD must be a percentage in (0, 100]"
+            + " such as 5 or 5% but was '" + threshold + "'", e);
+      }
+    }
+    String timeout = env.get("CIRCUIT_BREAKER_TIMEOUT");
+    if (timeout != null && !timeout.isBlank()) {
+      b.circuitBreakerTimeout(parseDuration("CIRCUIT_BREAKER_TIMEOUT", timeout, true));
+    }
+    if (env.get("CIRCUIT_BREAKER_SLOW_CALL_MS") != null && !env.get("CIRCUIT_BREAKER_SLOW_CALL_MS").isBlank()) {
+      b.slowCallThreshold(envMillis(env, "CIRCUIT_BREAKER_SLOW_CALL_MS", null));
+    }
+    b.loaderRateLimit((int) envLong(env, "LOADER_RATE_LIMIT", DEFAULT_LOADER_RATE_LIMIT, 1_000_000));
+    b.loaderRateLimitWait(envMillis(env, "LOADER_RATE_LIMIT_WAIT_MS", DEFAULT_LOADER_RATE_LIMIT_WAIT));
+    b.nearCacheMaxEntries(envLong(env, "NEAR_CACHE_MAX_ENTRIES", DEFAULT_NEAR_CACHE_MAX_ENTRIES, Long.MAX_VALUE));
+    String kafka = env.get("KAFKA_BOOTSTRAP_SERVERS");
+    if (kafka != null && !kafka.isBlank()) {
+      b.kafkaBootstrapServers(kafka.trim());
+    }
+    String topic = env.get("CACHE_WRITES_TOPIC");
+    if (topic != null && !topic.isBlank()) {
+      b.writesTopic(topic.trim());
+    }
+    String key = env.get("CACHE_ENCRYPTION_KEY");
+    if (key != null && !key.isBlank()) {
+      byte[] raw;
+      try {
+        raw = java.util.Base64.getDecoder().decode(key.trim());
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("CACHE_ENCRYPTION_KEY must be base64 (value not shown)", e);
+      }
+      if (raw.length != 16 && raw.length != 24 && raw.length != 32) {
+        throw new IllegalArgumentException("CACHE_ENCRYPTION_KEY must decode to 16, 24 or 32 bytes but"
+            + " decoded to " + raw.length + " (value not shown)");
+      }
+      b.encryptionKey(raw);
+    }
+    b.loaderThreads((int) envLong(env, "CACHE_LOADER_THREADS", DEFAULT_LOADER_THREADS, 1024));
     return b.build();
   }
 
@@ -155,7 +313,40 @@ public record CacheClientConfig(List<String> redisNodes, String redisPassword, b
     return "CacheClientConfig[redisNodes=" + redisNodes + ", redisPassword="
         + (redisPassword == null ? "none" : "****") + ", tls=" + tls + ", defaultPolicy="
         + defaultPolicy + ", commandTimeout=" + commandTimeout + ", connectTimeout="
-        + connectTimeout + ", topologyRefreshPeriod=" + topologyRefreshPeriod + "]";
+        + connectTimeout + ", topologyRefreshPeriod=" + topologyRefreshPeriod
+        + ", circuitBreakerThreshold=" + circuitBreakerThreshold + "%, circuitBreakerTimeout="
+        + circuitBreakerTimeout + ", slowCallThreshold=" + (slowCallThreshold == null ? "auto" : slowCallThreshold)
+        + ", loaderRateLimit=" + loaderRateLimit + "/s, loaderRateLimitWait=" + loaderRateLimitWait
+        + ", nearCacheMaxEntries=" + nearCacheMaxEntries + ", kafka=" + kafkaBootstrapServers
+        + ", writesTopic=" + writesTopic + ", encryptionKey=" + (encryptionKey == null ? "none" : "****")
+        + ", loaderThreads=" + loaderThreads + "]";
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof CacheClientConfig c && toString().equals(c.toString())
+        && java.util.Arrays.equals(encryptionKey, c.encryptionKey);
+  }
+
+  @Override
+  public int hashCode() {
+    return toString().hashCode();
+  }
+
+  private static long envLong(Map<String, String> env, String name, long dflt, long max) {
+    String v = env.get(name);
+    if (v == null || v.isBlank()) {
+      return dflt;
+    }
+    try {
+      long n = Long.parseLong(v.trim());
+      if (n < 1 || n > max) {
+        throw new NumberFormatException();
+      }
+      return n;
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(name + " must be an integer in 1.." + max + " but was '" + v + "'", e);
+    }
   }
 
   static String[] parseNode(String node) {
@@ -177,6 +368,7 @@ public record CacheClientConfig(List<String> redisNodes, String redisPassword, b
   }
 
   private static Duration envMillis(Map<String, String> env, String name, Duration dflt) {
+    // dflt may be null only when the caller checked that the variable is set
     String v = env.get(name);
     if (v == null || v.isBlank()) {
       return dflt;
@@ -229,8 +421,78 @@ public record CacheClientConfig(List<String> redisNodes, String redisPassword, b
     private Duration commandTimeout = DEFAULT_COMMAND_TIMEOUT;
     private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
     private Duration topologyRefreshPeriod = DEFAULT_TOPOLOGY_REFRESH;
+    private double circuitBreakerThreshold = DEFAULT_CIRCUIT_BREAKER_THRESHOLD;
+    private Duration circuitBreakerTimeout = DEFAULT_CIRCUIT_BREAKER_TIMEOUT;
+    private Duration slowCallThreshold;
+    private int loaderRateLimit = DEFAULT_LOADER_RATE_LIMIT;
+    private Duration loaderRateLimitWait = DEFAULT_LOADER_RATE_LIMIT_WAIT;
+    private long nearCacheMaxEntries = DEFAULT_NEAR_CACHE_MAX_ENTRIES;
+    private String kafkaBootstrapServers;
+    private String writesTopic = DEFAULT_WRITES_TOPIC;
+    private byte[] encryptionKey;
+    private int loaderThreads = DEFAULT_LOADER_THREADS;
 
     private Builder() {}
+
+    /** @param percent failure rate that opens the breaker, (0, 100] */
+    public Builder circuitBreakerThreshold(double percent) {
+      this.circuitBreakerThreshold = percent;
+      return this;
+    }
+
+    /** @param timeout time the breaker stays open */
+    public Builder circuitBreakerTimeout(Duration timeout) {
+      this.circuitBreakerTimeout = timeout;
+      return this;
+    }
+
+    /** @param threshold slow-call threshold, or {@code null} for automatic */
+    public Builder slowCallThreshold(Duration threshold) {
+      this.slowCallThreshold = threshold;
+      return this;
+    }
+
+    /** @param perSecond loader calls per second while Redis is bypassed */
+    public Builder loaderRateLimit(int perSecond) {
+      this.loaderRateLimit = perSecond;
+      return this;
+    }
+
+    /** @param wait how long a bypassed read waits for the budget */
+    public Builder loaderRateLimitWait(Duration wait) {
+      this.loaderRateLimitWait = wait;
+      return this;
+    }
+
+    /** @param max near-cache size bound */
+    public Builder nearCacheMaxEntries(long max) {
+      this.nearCacheMaxEntries = max;
+      return this;
+    }
+
+    /** @param servers Kafka bootstrap servers, or {@code null} to disable publishing */
+    public Builder kafkaBootstrapServers(String servers) {
+      this.kafkaBootstrapServers = servers;
+      return this;
+    }
+
+    /** @param topic topic of published writes */
+    public Builder writesTopic(String topic) {
+      this.writesTopic = topic;
+      return this;
+    }
+
+    /** @param key AES key of 16, 24 or 32 bytes, or {@code null} */
+    public Builder encryptionKey(byte[] key) {
+      this.encryptionKey = key;
+      return this;
+    }
+
+    /** @param threads threads running async loaders */
+    public Builder loaderThreads(int threads) {
+      this.loaderThreads = threads;
+      return this;
+    }
 
     /** @param nodes seed nodes as {@code host:port} */
     public Builder redisNodes(List<String> nodes) {
@@ -280,7 +542,9 @@ public record CacheClientConfig(List<String> redisNodes, String redisPassword, b
      */
     public CacheClientConfig build() {
       return new CacheClientConfig(redisNodes, redisPassword, tls, defaultPolicy, commandTimeout,
-          connectTimeout, topologyRefreshPeriod);
+          connectTimeout, topologyRefreshPeriod, circuitBreakerThreshold, circuitBreakerTimeout,
+          slowCallThreshold, loaderRateLimit, loaderRateLimitWait, nearCacheMaxEntries,
+          kafkaBootstrapServers, writesTopic, encryptionKey, loaderThreads);
     }
   }
 }

@@ -3,7 +3,10 @@ package io.freshcache.client.internal;
 import io.freshcache.protocol.CacheScripts;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.cluster.api.async.RedisAdvancedClusterAsyncCommands;
 import io.lettuce.core.cluster.api.sync.RedisAdvancedClusterCommands;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 
 /**
  * Runs the protocol's Lua scripts by digest ({@code EVALSHA}), falling back to {@code EVAL} —
@@ -11,19 +14,31 @@ import io.lettuce.core.cluster.api.sync.RedisAdvancedClusterCommands;
  * or newly promoted node has an empty script cache).
  */
 public final class ScriptRunner {
-  private final RedisAdvancedClusterCommands<byte[], byte[]> redis;
-
-  /** @param redis the cluster connection's sync commands */
-  public ScriptRunner(RedisAdvancedClusterCommands<byte[], byte[]> redis) {
-    this.redis = redis;
-  }
+  private ScriptRunner() {}
 
   /** Runs {@code script} on the node that owns {@code keys[0]}'s slot. */
-  public <T> T run(CacheScripts.Script script, ScriptOutputType type, byte[][] keys, byte[]... args) {
+  public static <T> T run(RedisAdvancedClusterCommands<byte[], byte[]> redis, CacheScripts.Script script,
+      ScriptOutputType type, byte[][] keys, byte[]... args) {
     try {
       return redis.evalsha(script.sha1(), type, keys, args);
     } catch (RedisNoScriptException e) {
       return redis.eval(script.source(), type, keys, args);
     }
+  }
+
+  /** As {@link #run}, asynchronously. */
+  public static <T> CompletableFuture<T> runAsync(RedisAdvancedClusterAsyncCommands<byte[], byte[]> redis,
+      CacheScripts.Script script, ScriptOutputType type, byte[][] keys, byte[]... args) {
+    CompletableFuture<T> first = redis.<T>evalsha(script.sha1(), type, keys, args).toCompletableFuture();
+    return first.handle((v, e) -> {
+      if (e == null) {
+        return CompletableFuture.completedFuture(v);
+      }
+      Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+      if (cause instanceof RedisNoScriptException) {
+        return redis.<T>eval(script.source(), type, keys, args).toCompletableFuture();
+      }
+      return CompletableFuture.<T>failedFuture(cause);
+    }).thenCompose(f -> f);
   }
 }

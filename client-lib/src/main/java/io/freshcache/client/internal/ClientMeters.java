@@ -1,0 +1,140 @@
+package io.freshcache.client.internal;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+
+/**
+ * The client's meters, with Prometheus-style names once exported ({@code cache.hit} becomes
+ * {@code cache_hit_total}). Counters are tagged with the policy name ({@code entity}) and, for
+ * hits and misses, the tier ({@code near} or {@code redis}). Meters are looked up once per
+ * policy and kept, so the hot path does no registry lookups.
+ */
+public final class ClientMeters {
+  /** Meter names, as registered (Micrometer dot notation). */
+  public static final String HIT = "cache.hit";
+  /** Misses. */
+  public static final String MISS = "cache.miss";
+  /** Latency timer of client operations, tag {@code op}. */
+  public static final String LATENCY = "cache.latency";
+  /** Leases granted. */
+  public static final String LEASE_GRANTED = "cache.lease.granted";
+  /** Lease attempts that found the lease taken. */
+  public static final String LEASE_BUSY = "cache.lease.busy";
+  /** Loader invocations. */
+  public static final String LOADER_CALLS = "cache.loader.calls";
+  /** Reads served by the loader because Redis was bypassed. */
+  public static final String FALLBACKS = "cache.fallbacks";
+  /** Bypassed reads refused by the rate limiter. */
+  public static final String LOAD_SHED = "cache.load.shed";
+  /** Fills refused by a revoked lease or a newer fence. */
+  public static final String FILL_REJECTED = "cache.fill.rejected";
+  /** Values over the policy's size limit. */
+  public static final String OVERSIZE = "cache.oversize";
+  /** Early refreshes started. */
+  public static final String EARLY_REFRESH = "cache.early.refresh";
+  /** Near-cache flushes (gap or reconnect). */
+  public static final String NEAR_FLUSH = "cache.near.flushes";
+
+  private final MeterRegistry registry;
+  private final ConcurrentHashMap<String, Entity> entities = new ConcurrentHashMap<>();
+  private final Counter nearFlushes;
+  private final Timer getLatency;
+  private final Timer missLatency;
+  private final Timer invalidateLatency;
+
+  /** Per-policy counters. */
+  public static final class Entity {
+    public final Counter redisHits;
+    public final Counter nearHits;
+    public final Counter redisMisses;
+    public final Counter nearMisses;
+    public final Counter leaseGranted;
+    public final Counter leaseBusy;
+    public final Counter loaderCalls;
+    public final Counter fallbacks;
+    public final Counter loadShed;
+    public final Counter fillRejected;
+    public final Counter oversize;
+    public final Counter earlyRefresh;
+
+    Entity(MeterRegistry r, String entity) {
+      redisHits = Counter.builder(HIT).tag("entity", entity).tag("tier", "redis").register(r);
+      nearHits = Counter.builder(HIT).tag("entity", entity).tag("tier", "near").register(r);
+      redisMisses = Counter.builder(MISS).tag("entity", entity).tag("tier", "redis").register(r);
+      nearMisses = Counter.builder(MISS).tag("entity", entity).tag("tier", "near").register(r);
+      leaseGranted = Counter.builder(LEASE_GRANTED).tag("entity", entity).register(r);
+      leaseBusy = Counter.builder(LEASE_BUSY).tag("entity", entity).register(r);
+      loaderCalls = Counter.builder(LOADER_CALLS).tag("entity", entity).register(r);
+      fallbacks = Counter.builder(FALLBACKS).tag("entity", entity).register(r);
+      loadShed = Counter.builder(LOAD_SHED).tag("entity", entity).register(r);
+      fillRejected = Counter.builder(FILL_REJECTED).tag("entity", entity).register(r);
+      oversize = Counter.builder(OVERSIZE).tag("entity", entity).register(r);
+      earlyRefresh = Counter.builder(EARLY_REFRESH).tag("entity", entity).register(r);
+    }
+  }
+
+  /** @param registry where the meters are registered */
+  public ClientMeters(MeterRegistry registry) {
+    this.registry = registry;
+    this.nearFlushes = Counter.builder(NEAR_FLUSH).register(registry);
+    this.getLatency = timer("get");
+    this.missLatency = timer("load");
+    this.invalidateLatency = timer("invalidate");
+  }
+
+  private Timer timer(String op) {
+    return Timer.builder(LATENCY).tag("op", op).publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofMillis(1).dividedBy(100)).maximumExpectedValue(Duration.ofSeconds(10))
+        .register(registry);
+  }
+
+  /** @return the counters of the policy named {@code entity} */
+  public Entity entity(String entity) {
+    Entity e = entities.get(entity);
+    return e != null ? e : entities.computeIfAbsent(entity, n -> new Entity(registry, n));
+  }
+
+  /** @return the timer of reads that hit (tag op=get) */
+  public Timer getLatency() {
+    return getLatency;
+  }
+
+  /** @return the timer of reads that missed and loaded (tag op=load) */
+  public Timer missLatency() {
+    return missLatency;
+  }
+
+  /** @return the timer of invalidations */
+  public Timer invalidateLatency() {
+    return invalidateLatency;
+  }
+
+  /** @return the near-cache flush counter */
+  public Counter nearFlushes() {
+    return nearFlushes;
+  }
+
+  /** Registers a gauge. */
+  public void gauge(String name, String description, Supplier<Number> value) {
+    Gauge.builder(name, value).description(description).register(registry);
+  }
+
+  /** @return the registry */
+  public MeterRegistry registry() {
+    return registry;
+  }
+
+  /** @return the sum of a counter over all entities */
+  public long total(java.util.function.Function<Entity, Counter> counter) {
+    long sum = 0;
+    for (Entity e : entities.values()) {
+      sum += (long) counter.apply(e).count();
+    }
+    return sum;
+  }
+}

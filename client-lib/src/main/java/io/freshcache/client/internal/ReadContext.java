@@ -1,0 +1,273 @@
+package io.freshcache.client.internal;
+
+import io.freshcache.client.CachePolicy;
+import io.freshcache.client.LoadSheddingException;
+import io.freshcache.client.LoaderException;
+import io.freshcache.client.Versioned;
+import io.freshcache.client.VersionedLoader;
+import io.freshcache.protocol.CacheKey;
+import io.freshcache.protocol.CacheScripts;
+import io.freshcache.protocol.CodecException;
+import io.freshcache.protocol.CorruptEnvelopeException;
+import io.freshcache.protocol.Envelope;
+import io.github.resilience4j.ratelimiter.RateLimiter;
+import io.lettuce.core.RedisException;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.SetArgs;
+import io.lettuce.core.cluster.api.sync.RedisAdvancedClusterCommands;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What the sync and async read paths share: the Redis link, the entry codec, meters, the near
+ * cache, TTL jitter, early refresh, the loader rate limiter and pool, and the steps both paths
+ * take (decode, call the loader, bypass Redis, prepare a fill, refresh early).
+ */
+public final class ReadContext {
+  private static final Logger log = LoggerFactory.getLogger(ReadContext.class);
+
+  final RedisLink link;
+  final EntryCodec codec;
+  final ClientMeters meters;
+  final NearCache near;
+  final JitteredTtl jitter;
+  final XFetch xfetch;
+  final RateLimiter limiter;
+  final ExecutorService loaderPool;
+  final Clock clock;
+  private final Set<String> refreshing = ConcurrentHashMap.newKeySet();
+
+  /**
+   * @param near the near cache, or {@code null} if no policy uses it
+   */
+  public ReadContext(RedisLink link, EntryCodec codec, ClientMeters meters, NearCache near,
+      JitteredTtl jitter, XFetch xfetch, RateLimiter limiter, ExecutorService loaderPool, Clock clock) {
+    this.link = link;
+    this.codec = codec;
+    this.meters = meters;
+    this.near = near;
+    this.jitter = jitter;
+    this.xfetch = xfetch;
+    this.limiter = limiter;
+    this.loaderPool = loaderPool;
+    this.clock = clock;
+  }
+
+  static byte[] bytes(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** @return the decoded entry, or {@code null} if the stored bytes are unreadable (a miss) */
+  EntryCodec.Decoded decode(CacheKey k, CachePolicy policy, byte[] raw, Class<?> type) {
+    try {
+      return codec.decode(k, policy.schemaVersion(), raw, type);
+    } catch (CorruptEnvelopeException | CodecException e) {
+      log.warn("unreadable cache entry for {} treated as a miss: {}", k, e.getMessage());
+      return null;
+    }
+  }
+
+  <T> Versioned<? extends T> callLoader(CacheKey k, ClientMeters.Entity m, VersionedLoader<? extends T> loader) {
+    m.loaderCalls.increment();
+    Versioned<? extends T> v;
+    try {
+      v = loader.load();
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      if (e instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+      }
+      throw new LoaderException(k.toString(), e);
+    }
+    return v == null ? Versioned.unversioned(null) : v;
+  }
+
+  /** Serves a read from the loader without Redis, within the rate limiter's budget. */
+  <T> T bypass(CacheKey k, ClientMeters.Entity m, VersionedLoader<? extends T> loader, Throwable why) {
+    m.fallbacks.increment();
+    log.debug("bypassing Redis for {}: {}", k, why == null ? "" : why.toString());
+    if (!limiter.acquirePermission()) {
+      m.loadShed.increment();
+      throw new LoadSheddingException(k.toString(), "Redis is bypassed ("
+          + (why == null ? "unavailable" : why.getMessage()) + ") and the loader budget of "
+          + limiter.getRateLimiterConfig().getLimitForPeriod() + " calls per "
+          + limiter.getRateLimiterConfig().getLimitRefreshPeriod().toMillis() + " ms is used up");
+    }
+    return callLoader(k, m, loader).value();
+  }
+
+  /** What a fill writes: the envelope and its TTL. */
+  record Fill(byte[] envelope, long ttlMs) {}
+
+  /**
+   * @return the fill of a loaded value, or {@code null} if nothing should be stored (a missing
+   *     row without negative caching, or an oversize value)
+   */
+  Fill prepareFill(CacheKey k, CachePolicy policy, ClientMeters.Entity m, Versioned<?> loaded, long loadNanos) {
+    Object value = loaded.value();
+    long ttlMs;
+    if (value == null) {
+      if (policy.negativeTtl().isZero()) {
+        return null;
+      }
+      ttlMs = jitter.millis(policy.negativeTtl(), policy.jitter());
+    } else {
+      ttlMs = jitter.millis(policy.ttl(), policy.jitter());
+    }
+    try {
+      byte[] env = codec.encode(k, policy, value, loaded.version(), clock.millis(), ttlMs,
+          TimeUnit.NANOSECONDS.toMillis(loadNanos));
+      return new Fill(env, ttlMs);
+    } catch (EntryCodec.OversizeException e) {
+      m.oversize.increment();
+      log.warn(e.getMessage());
+      return null;
+    }
+  }
+
+  static byte[][] fillKeys(CacheKey k, CachePolicy policy) {
+    return new byte[][] {bytes(k.valueKey(policy.schemaVersion())), bytes(k.leaseKey()), bytes(k.fenceKey())};
+  }
+
+  static byte[][] fillArgs(byte[] token, Versioned<?> loaded, Fill fill, CachePolicy policy) {
+    return new byte[][] {token, bytes(Long.toString(loaded.version())), fill.envelope(),
+        bytes(Long.toString(fill.ttlMs())), bytes(CacheScripts.schemaField(policy.schemaVersion())),
+        bytes(Long.toString(policy.fenceTtl().toMillis()))};
+  }
+
+  static byte[] newToken() {
+    return bytes(UUID.randomUUID().toString());
+  }
+
+  /** Stores a value in the near cache if the policy uses it and no notice intervened. */
+  void nearPut(CacheKey k, CachePolicy policy, Object value, long epoch) {
+    if (near != null && policy.nearCache() && value != null) {
+      near.put(k, policy.schemaVersion(), value, epoch, policy.nearCacheTtl());
+    }
+  }
+
+  long nearEpoch(CacheKey k, CachePolicy policy) {
+    return near != null && policy.nearCache() ? near.epoch(k) : 0;
+  }
+
+  /**
+   * XFetch: on a hit close to expiry, refresh the value in the background (one refresh per key
+   * per JVM, and only if the Redis lease is free, so one per cluster).
+   */
+  <T> void maybeRefreshEarly(CacheKey k, CachePolicy policy, ClientMeters.Entity m, Envelope e,
+      VersionedLoader<? extends T> loader) {
+    if (!xfetch.shouldRefresh(clock.millis(), e.softExpiryMs(), e.loadDurationMs(), policy.earlyRefreshBeta())) {
+      return;
+    }
+    String id = k.valueKey(policy.schemaVersion());
+    if (!refreshing.add(id)) {
+      return;
+    }
+    try {
+      loaderPool.execute(() -> {
+        try {
+          refresh(k, policy, m, loader);
+        } catch (RuntimeException ex) {
+          log.debug("early refresh of {} failed: {}", k, ex.toString());
+        } finally {
+          refreshing.remove(id);
+        }
+      });
+    } catch (RejectedExecutionException ex) {
+      refreshing.remove(id);
+    }
+  }
+
+  private <T> void refresh(CacheKey k, CachePolicy policy, ClientMeters.Entity m, VersionedLoader<? extends T> loader) {
+    byte[] token = newToken();
+    RedisAdvancedClusterCommands<byte[], byte[]> cmds;
+    try {
+      cmds = link.acquireSync();
+    } catch (RedisLink.Unavailable u) {
+      return;
+    }
+    long t0 = System.nanoTime();
+    String ok;
+    try {
+      ok = cmds.set(bytes(k.leaseKey()), token, SetArgs.Builder.nx().px(policy.leaseTime().toMillis()));
+      link.success(System.nanoTime() - t0);
+    } catch (RedisException ex) {
+      link.failure(System.nanoTime() - t0, ex);
+      return;
+    }
+    if (!"OK".equals(ok)) {
+      return;
+    }
+    m.earlyRefresh.increment();
+    long start = System.nanoTime();
+    Versioned<? extends T> loaded;
+    try {
+      loaded = callLoader(k, m, loader);
+    } catch (RuntimeException ex) {
+      release(k, token);
+      throw ex;
+    }
+    Fill fill = prepareFill(k, policy, m, loaded, System.nanoTime() - start);
+    if (fill == null) {
+      release(k, token);
+      return;
+    }
+    fillSync(k, policy, m, token, loaded, fill);
+    if (near != null && policy.nearCache()) {
+      near.drop(k);
+    }
+  }
+
+  /** Runs the fill script; failures are counted and logged, never thrown. */
+  void fillSync(CacheKey k, CachePolicy policy, ClientMeters.Entity m, byte[] token, Versioned<?> loaded, Fill fill) {
+    RedisAdvancedClusterCommands<byte[], byte[]> cmds;
+    try {
+      cmds = link.acquireSync();
+    } catch (RedisLink.Unavailable u) {
+      return;
+    }
+    long t0 = System.nanoTime();
+    try {
+      long r = ScriptRunner.<Long>run(cmds, CacheScripts.FILL, ScriptOutputType.INTEGER,
+          fillKeys(k, policy), fillArgs(token, loaded, fill, policy));
+      link.success(System.nanoTime() - t0);
+      if (r != CacheScripts.FILL_OK) {
+        m.fillRejected.increment();
+        log.debug("fill of {} rejected ({})", k, r == CacheScripts.FILL_FENCED ? "fenced" : "lease lost");
+      }
+    } catch (RedisException e) {
+      link.failure(System.nanoTime() - t0, e);
+      log.debug("fill of {} failed: {}", k, e.toString());
+    }
+  }
+
+  /** Gives the lease back; failures are ignored (the lease expires by itself). */
+  void release(CacheKey k, byte[] token) {
+    try {
+      RedisAdvancedClusterCommands<byte[], byte[]> cmds = link.acquireSync();
+      long t0 = System.nanoTime();
+      try {
+        ScriptRunner.run(cmds, CacheScripts.RELEASE, ScriptOutputType.INTEGER, new byte[][] {bytes(k.leaseKey())}, token);
+        link.success(System.nanoTime() - t0);
+      } catch (RedisException e) {
+        link.failure(System.nanoTime() - t0, e);
+      }
+    } catch (RedisLink.Unavailable u) {
+      // expires by itself
+    }
+  }
+
+  static Duration millis(long ms) {
+    return Duration.ofMillis(ms);
+  }
+}

@@ -1,0 +1,304 @@
+package io.freshcache.client.internal;
+
+import io.freshcache.client.CacheClientConfig;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import io.lettuce.core.ReadFrom;
+import io.lettuce.core.RedisException;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.SocketOptions;
+import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.cluster.ClusterClientOptions;
+import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.api.async.RedisAdvancedClusterAsyncCommands;
+import io.lettuce.core.cluster.api.sync.RedisAdvancedClusterCommands;
+import io.lettuce.core.codec.ByteArrayCodec;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The client's link to Redis Cluster: the Lettuce client and its connections, a circuit breaker
+ * over every call, and reconnection when the cluster was unreachable at start.
+ *
+ * <p>Why it looks like this:
+ * <ul>
+ *   <li>Lettuce's default command timeout is 60 s and its default topology refresh is lazy; both
+ *       are set explicitly, with periodic plus all adaptive refresh triggers (measured here to
+ *       halve the recovery after a master failure).</li>
+ *   <li>Commands on a disconnected node are queued until the command timeout (Lettuce's default):
+ *       rejecting them at once also rejects the first command on a node connection that Lettuce
+ *       opens lazily, so the command timeout and the breaker bound the cost instead.</li>
+ *   <li>A client created while Redis is down still starts; it connects in the background with
+ *       capped backoff and reads go to the loader meanwhile. An application must not fail to
+ *       boot because its cache is down.</li>
+ *   <li>The breaker (resilience4j) judges the calls of the last 10 s once there are 50: it opens
+ *       on the configured failure rate, or when 80% of them are slow; while open, calls are
+ *       refused without touching the network, and the caller bypasses Redis.</li>
+ * </ul>
+ */
+public final class RedisLink implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(RedisLink.class);
+  /**
+   * Floor of the automatic slow-call threshold. Twice the idle round trip (about 0.2 ms on
+   * loopback) is exceeded by ordinary queueing in a burst of concurrent reads, and a breaker that
+   * opens in a burst sends the burst to the database: the opposite of its purpose.
+   */
+  private static final Duration MIN_SLOW_CALL = Duration.ofMillis(100);
+  /** The breaker judges the calls of the last 10 s, once there are at least 50. */
+  private static final int WINDOW_SECONDS = 10;
+  private static final int MIN_CALLS = 50;
+  /** Share of slow calls that opens the breaker: a sustained slowdown, not a burst's tail. */
+  private static final float SLOW_CALL_RATE_PERCENT = 80;
+
+  /** Redis is not usable now: disconnected, or the breaker is open. */
+  public static final class Unavailable extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    Unavailable(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  private final CacheClientConfig config;
+  private final RedisClusterClient client;
+  private final ScheduledExecutorService reconnector;
+  private final List<Consumer<RedisLink>> onConnect = new ArrayList<>();
+  private volatile StatefulRedisClusterConnection<byte[], byte[]> connection;
+  private volatile StatefulRedisClusterConnection<byte[], byte[]> replicaConnection;
+  private volatile CircuitBreaker breaker;
+  private volatile boolean closed;
+
+  /**
+   * Creates the Lettuce client and tries to connect once; if that fails, keeps trying in the
+   * background.
+   */
+  public RedisLink(CacheClientConfig config) {
+    this.config = config;
+    List<RedisURI> seeds = new ArrayList<>();
+    for (String node : config.redisNodes()) {
+      int colon = node.lastIndexOf(':');
+      RedisURI.Builder b = RedisURI.builder()
+          .withHost(node.substring(0, colon))
+          .withPort(Integer.parseInt(node.substring(colon + 1)))
+          .withSsl(config.tls())
+          .withTimeout(config.commandTimeout());
+      if (config.redisPassword() != null) {
+        b.withPassword(config.redisPassword().toCharArray());
+      }
+      seeds.add(b.build());
+    }
+    this.client = RedisClusterClient.create(seeds);
+    client.setOptions(ClusterClientOptions.builder()
+        .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
+            .enablePeriodicRefresh(config.topologyRefreshPeriod())
+            .enableAllAdaptiveRefreshTriggers()
+            .adaptiveRefreshTriggersTimeout(Duration.ofMillis(500))
+            .build())
+        .socketOptions(SocketOptions.builder().connectTimeout(config.connectTimeout()).build())
+        .timeoutOptions(TimeoutOptions.enabled(config.commandTimeout()))
+        .build());
+    this.breaker = CircuitBreaker.of("redis", breakerConfig(config.slowCallThreshold() != null
+        ? config.slowCallThreshold() : MIN_SLOW_CALL));
+    this.reconnector = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "freshcache-redis-connect");
+      t.setDaemon(true);
+      return t;
+    });
+    if (!tryConnect()) {
+      scheduleReconnect(Duration.ofMillis(200));
+    }
+  }
+
+  /** @return the Lettuce cluster client, e.g. for pub/sub connections */
+  public RedisClusterClient client() {
+    return client;
+  }
+
+  /** @return the circuit breaker guarding Redis calls */
+  public CircuitBreaker breaker() {
+    return breaker;
+  }
+
+  /** @return whether a connection is established */
+  public boolean connected() {
+    return connection != null;
+  }
+
+  /** Registers a callback run after each successful (re)connection of the command connection. */
+  public synchronized void onConnect(Consumer<RedisLink> callback) {
+    onConnect.add(callback);
+    if (connection != null) {
+      callback.accept(this);
+    }
+  }
+
+  /**
+   * @return the sync commands, if a connection exists and the breaker permits a call; the caller
+   *     must report the outcome with {@link #success(long)} or {@link #failure(long, Throwable)}
+   * @throws Unavailable if not connected or the breaker is open
+   */
+  public RedisAdvancedClusterCommands<byte[], byte[]> acquireSync() {
+    return acquire().sync();
+  }
+
+  /**
+   * As {@link #acquireSync()}, on a connection that reads from replicas where it can (possibly
+   * stale by the replication lag); for hits of policies that allow it, never for leases or fences.
+   */
+  public RedisAdvancedClusterCommands<byte[], byte[]> acquireReplicaSync() {
+    StatefulRedisClusterConnection<byte[], byte[]> c = acquire();
+    StatefulRedisClusterConnection<byte[], byte[]> r = replicaConnection;
+    if (r == null) {
+      synchronized (this) {
+        r = replicaConnection;
+        if (r == null) {
+          try {
+            r = client.connect(ByteArrayCodec.INSTANCE);
+            r.setTimeout(config.commandTimeout());
+            r.setReadFrom(ReadFrom.REPLICA_PREFERRED);
+            replicaConnection = r;
+          } catch (RedisException e) {
+            return c.sync();
+          }
+        }
+      }
+    }
+    return r.sync();
+  }
+
+  /** As {@link #acquireSync()}, for the async commands. */
+  public RedisAdvancedClusterAsyncCommands<byte[], byte[]> acquireAsync() {
+    return acquire().async();
+  }
+
+  /** @return the connection without a breaker permit, for calls that must not be skipped */
+  public StatefulRedisClusterConnection<byte[], byte[]> connectionOrThrow() {
+    StatefulRedisClusterConnection<byte[], byte[]> c = connection;
+    if (c == null) {
+      throw new Unavailable("not connected to Redis Cluster " + config.redisNodes());
+    }
+    return c;
+  }
+
+  private StatefulRedisClusterConnection<byte[], byte[]> acquire() {
+    StatefulRedisClusterConnection<byte[], byte[]> c = connection;
+    if (c == null) {
+      throw new Unavailable("not connected to Redis Cluster " + config.redisNodes());
+    }
+    if (!breaker.tryAcquirePermission()) {
+      throw new Unavailable("circuit breaker is " + breaker.getState());
+    }
+    return c;
+  }
+
+  /** Reports a call that succeeded after {@code nanos}. */
+  public void success(long nanos) {
+    breaker.onSuccess(nanos, TimeUnit.NANOSECONDS);
+  }
+
+  /** Reports a call that failed after {@code nanos}. */
+  public void failure(long nanos, Throwable t) {
+    breaker.onError(nanos, TimeUnit.NANOSECONDS, t);
+  }
+
+  /** Releases a permit for a call that was not made. */
+  public void release() {
+    breaker.releasePermission();
+  }
+
+  private synchronized boolean tryConnect() {
+    if (closed || connection != null) {
+      return true;
+    }
+    try {
+      StatefulRedisClusterConnection<byte[], byte[]> c = client.connect(ByteArrayCodec.INSTANCE);
+      c.setTimeout(config.commandTimeout());
+      if (config.slowCallThreshold() == null) {
+        breaker = CircuitBreaker.of("redis", breakerConfig(measureSlowCallThreshold(c)));
+      }
+      connection = c;
+      log.info("connected to Redis Cluster {}; slow calls above {} ms", config.redisNodes(),
+          breaker.getCircuitBreakerConfig().getSlowCallDurationThreshold().toMillis());
+      for (Consumer<RedisLink> cb : onConnect) {
+        try {
+          cb.accept(this);
+        } catch (RuntimeException e) {
+          log.warn("on-connect callback failed: {}", e.toString());
+        }
+      }
+      return true;
+    } catch (RedisException e) {
+      log.warn("cannot connect to Redis Cluster {} (reads go to the loader meanwhile): {}",
+          config.redisNodes(), e.getMessage());
+      return false;
+    }
+  }
+
+  private void scheduleReconnect(Duration delay) {
+    if (closed) {
+      return;
+    }
+    reconnector.schedule(() -> {
+      if (!tryConnect()) {
+        long next = Math.min(delay.toMillis() * 2, 5_000);
+        scheduleReconnect(Duration.ofMillis(next));
+      }
+    }, delay.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private static Duration measureSlowCallThreshold(StatefulRedisClusterConnection<byte[], byte[]> c) {
+    long[] samples = new long[21];
+    try {
+      for (int i = 0; i < samples.length; i++) {
+        long t = System.nanoTime();
+        c.sync().ping();
+        samples[i] = System.nanoTime() - t;
+      }
+    } catch (RedisException e) {
+      return MIN_SLOW_CALL;
+    }
+    Arrays.sort(samples);
+    // twice the slowest of 21 idle round trips (about the p95)
+    Duration twice = Duration.ofNanos(samples[samples.length - 1] * 2);
+    return twice.compareTo(MIN_SLOW_CALL) < 0 ? MIN_SLOW_CALL : twice;
+  }
+
+  private CircuitBreakerConfig breakerConfig(Duration slowCall) {
+    return CircuitBreakerConfig.custom()
+        .failureRateThreshold((float) config.circuitBreakerThreshold())
+        .slowCallRateThreshold(SLOW_CALL_RATE_PERCENT)
+        .slowCallDurationThreshold(slowCall)
+        .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.TIME_BASED)
+        .slidingWindowSize(WINDOW_SECONDS)
+        .minimumNumberOfCalls(MIN_CALLS)
+        .waitDurationInOpenState(config.circuitBreakerTimeout())
+        .permittedNumberOfCallsInHalfOpenState(5)
+        .recordException(t -> t instanceof RedisException)
+        .build();
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    reconnector.shutdownNow();
+    StatefulRedisClusterConnection<byte[], byte[]> c = connection;
+    if (c != null) {
+      c.close();
+    }
+    StatefulRedisClusterConnection<byte[], byte[]> r = replicaConnection;
+    if (r != null) {
+      r.close();
+    }
+    client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+  }
+}

@@ -1,0 +1,173 @@
+package io.freshcache.client.internal;
+
+import static io.freshcache.client.internal.ReadContext.bytes;
+
+import io.freshcache.client.CachePolicy;
+import io.freshcache.client.Versioned;
+import io.freshcache.client.VersionedLoader;
+import io.freshcache.protocol.CacheKey;
+import io.freshcache.protocol.CacheScripts;
+import io.lettuce.core.RedisException;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.cluster.api.sync.RedisAdvancedClusterCommands;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The blocking read path; the loader runs on the caller's thread.
+ *
+ * <p>Hit: near cache (if on), else one {@code GET} and a decode. Miss: one flight per key in this
+ * JVM runs {@code getOrLease}; granted → load → {@code fill}; busy → wait with capped, jittered
+ * exponential backoff (1 ms doubling to 20 ms, never past the lease's remaining time) and ask
+ * again, until the lease time is over, then load without filling. The script re-checks the value,
+ * so a caller that missed just before another's fill gets that value instead of a second lease.
+ * Any Redis failure or an open breaker sends the read to the loader through the rate limiter —
+ * except while waiting on another caller's lease, where up to two failed polls are retried: that
+ * caller is loading, and a timeout on a busy machine should not add a second load.
+ */
+public final class SyncReads {
+  private static final long FIRST_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+  private static final long MAX_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
+  private static final int MAX_ERRORS_WHILE_WAITING = 2;
+
+  private final ReadContext ctx;
+  private final SingleFlight flights = new SingleFlight();
+
+  /** @param ctx the shared read machinery */
+  public SyncReads(ReadContext ctx) {
+    this.ctx = ctx;
+  }
+
+  /** Reads {@code k}, loading on a miss; see the class comment. */
+  @SuppressWarnings("unchecked")
+  public <T> T get(CacheKey k, Class<T> type, CachePolicy policy, VersionedLoader<? extends T> loader) {
+    long start = System.nanoTime();
+    ClientMeters.Entity m = ctx.meters.entity(policy.name());
+    long epoch = 0;
+    if (ctx.near != null && policy.nearCache()) {
+      Object v = ctx.near.get(k, policy.schemaVersion());
+      if (v != null) {
+        m.nearHits.increment();
+        return (T) v;
+      }
+      m.nearMisses.increment();
+      epoch = ctx.near.epoch(k);
+    }
+    byte[] valueKey = bytes(k.valueKey(policy.schemaVersion()));
+    RedisAdvancedClusterCommands<byte[], byte[]> cmds;
+    try {
+      cmds = policy.replicaReads() ? ctx.link.acquireReplicaSync() : ctx.link.acquireSync();
+    } catch (RedisLink.Unavailable u) {
+      return ctx.bypass(k, m, loader, u);
+    }
+    byte[] raw;
+    long t0 = System.nanoTime();
+    try {
+      raw = cmds.get(valueKey);
+      ctx.link.success(System.nanoTime() - t0);
+    } catch (RedisException e) {
+      ctx.link.failure(System.nanoTime() - t0, e);
+      return ctx.bypass(k, m, loader, e);
+    }
+    if (raw != null) {
+      EntryCodec.Decoded d = ctx.decode(k, policy, raw, type);
+      if (d != null) {
+        m.redisHits.increment();
+        ctx.meters.getLatency().record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+        if (d.notFound()) {
+          return null;
+        }
+        ctx.maybeRefreshEarly(k, policy, m, d.envelope(), loader);
+        ctx.nearPut(k, policy, d.value(), epoch);
+        return (T) d.value();
+      }
+    }
+    m.redisMisses.increment();
+    long nearEpoch = epoch;
+    T v = flights.run(k.valueKey(policy.schemaVersion()), () -> loadThroughLease(k, type, policy, m, loader));
+    ctx.nearPut(k, policy, v, nearEpoch);
+    ctx.meters.missLatency().record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+    return v;
+  }
+
+  @SuppressWarnings("unchecked")
+  private <T> T loadThroughLease(CacheKey k, Class<T> type, CachePolicy policy, ClientMeters.Entity m,
+      VersionedLoader<? extends T> loader) {
+    byte[][] keys = {bytes(k.valueKey(policy.schemaVersion())), bytes(k.leaseKey())};
+    byte[] token = ReadContext.newToken();
+    byte[] leaseMs = bytes(Long.toString(policy.leaseTime().toMillis()));
+    long deadline = System.nanoTime() + policy.leaseTime().toNanos();
+    long backoff = FIRST_BACKOFF_NANOS;
+    int busySeen = 0;
+    int errors = 0;
+    while (true) {
+      List<Object> r;
+      RedisAdvancedClusterCommands<byte[], byte[]> cmds;
+      try {
+        cmds = ctx.link.acquireSync();
+      } catch (RedisLink.Unavailable u) {
+        return ctx.bypass(k, m, loader, u);
+      }
+      long t0 = System.nanoTime();
+      try {
+        r = ScriptRunner.run(cmds, CacheScripts.GET_OR_LEASE, ScriptOutputType.MULTI, keys, token, leaseMs);
+        ctx.link.success(System.nanoTime() - t0);
+      } catch (RedisException e) {
+        ctx.link.failure(System.nanoTime() - t0, e);
+        // while another caller holds the lease, one failed poll is no reason to load as well
+        if (busySeen == 0 || ++errors > MAX_ERRORS_WHILE_WAITING || System.nanoTime() >= deadline) {
+          return ctx.bypass(k, m, loader, e);
+        }
+        LockSupport.parkNanos(backoff);
+        continue;
+      }
+      long status = (Long) r.get(0);
+      if (status == CacheScripts.LEASE_VALUE) {
+        EntryCodec.Decoded d = ctx.decode(k, policy, (byte[]) r.get(1), type);
+        if (d != null) {
+          return d.notFound() ? null : (T) d.value();
+        }
+        // unreadable entry: load without the lease; the next fill overwrites it
+        return ctx.callLoader(k, m, loader).value();
+      }
+      if (status == CacheScripts.LEASE_GRANTED) {
+        m.leaseGranted.increment();
+        return loadAndFill(k, policy, m, token, loader);
+      }
+      m.leaseBusy.increment();
+      busySeen++;
+      long now = System.nanoTime();
+      if (now >= deadline) {
+        return ctx.callLoader(k, m, loader).value();
+      }
+      long left = TimeUnit.MILLISECONDS.toNanos((Long) r.get(1));
+      long sleep = Math.min(Math.min(backoff, Math.max(left, FIRST_BACKOFF_NANOS)), deadline - now);
+      LockSupport.parkNanos(sleep / 2 + ThreadLocalRandom.current().nextLong(sleep / 2 + 1));
+      if (Thread.currentThread().isInterrupted()) {
+        return ctx.callLoader(k, m, loader).value();
+      }
+      backoff = Math.min(backoff * 2, MAX_BACKOFF_NANOS);
+    }
+  }
+
+  private <T> T loadAndFill(CacheKey k, CachePolicy policy, ClientMeters.Entity m, byte[] token,
+      VersionedLoader<? extends T> loader) {
+    long start = System.nanoTime();
+    Versioned<? extends T> loaded;
+    try {
+      loaded = ctx.callLoader(k, m, loader);
+    } catch (RuntimeException | Error e) {
+      ctx.release(k, token);
+      throw e;
+    }
+    ReadContext.Fill fill = ctx.prepareFill(k, policy, m, loaded, System.nanoTime() - start);
+    if (fill == null) {
+      ctx.release(k, token);
+    } else {
+      ctx.fillSync(k, policy, m, token, loaded, fill);
+    }
+    return loaded.value();
+  }
+}
