@@ -1,0 +1,141 @@
+package io.freshcache.cdc;
+
+import io.freshcache.cdc.internal.DebeziumKafkaPipeline;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * Captures row changes of PostgreSQL tables and publishes them as cache events on Kafka.
+ *
+ * <p>{@link #start(CdcIngestConfig)} checks the database and Kafka, then runs a Debezium embedded
+ * engine (PostgreSQL connector, {@code pgoutput}) on its own thread. Each insert, update or delete
+ * of a table that has a {@link TableRule} becomes an {@code invalidate} (delete: {@code delete})
+ * event keyed by the rule's {@link KeyTemplate}, versioned by the change's LSN, and is sent to
+ * {@link CdcIngestConfig#topic()} with the cache key as record key, so all events of one key stay
+ * in order in one partition.
+ *
+ * <p>Delivery: a change's source offset is committed only after Kafka has acknowledged all events
+ * of its batch (idempotent producer, {@code acks=all}). A crash loses nothing and repeats at most
+ * the changes since the last offset flush ({@link CdcIngestConfig#offsetFlushInterval()}). If Kafka
+ * does not acknowledge an event within the producer's delivery timeout (2 min), or a rule does not
+ * fit its table, the engine stops without committing the batch: {@link #isRunning()} turns false
+ * and {@link #failure()} says why ({@link EventDeliveryException}, {@link KeyMappingException});
+ * restart to capture the batch again.
+ *
+ * <p>Thread-safe. Close it to stop capturing: the engine stops gracefully, committing the offsets
+ * of everything acknowledged, and the replication slot stays for the next start.
+ *
+ * <pre>{@code
+ * try (CdcIngest ingest = CdcIngest.start(CdcIngestConfig.fromEnv())) {
+ *   ingest.awaitStreaming(Duration.ofSeconds(30));
+ *   ingest.awaitTermination(Duration.ofDays(365));
+ * }
+ * }</pre>
+ */
+public final class CdcIngest implements AutoCloseable {
+  private final CdcIngestConfig config;
+  private final DebeziumKafkaPipeline pipeline;
+
+  private CdcIngest(CdcIngestConfig config, DebeziumKafkaPipeline pipeline) {
+    this.config = config;
+    this.pipeline = pipeline;
+  }
+
+  /**
+   * Checks that PostgreSQL is reachable with {@code wal_level=logical}, that the user may
+   * replicate, that the rule tables exist, that the replication slot is not in use, and that the
+   * Kafka topic exists; then starts the engine. Returns once the engine thread runs; the slot and
+   * publication are created asynchronously, see {@link #awaitStreaming(Duration)}.
+   *
+   * @param config the settings
+   * @return the running capture; close it to stop
+   * @throws WalLevelException if the server's {@code wal_level} is not {@code logical}
+   * @throws CdcStartupException if the database or Kafka is unreachable, a table or the topic is
+   *     missing, the user lacks {@code REPLICATION}, or the slot is still held by another process
+   *     after {@link CdcIngestConfig#startupTimeout()}; the message says which and how to fix it
+   */
+  public static CdcIngest start(CdcIngestConfig config) {
+    Objects.requireNonNull(config, "config");
+    return new CdcIngest(config, DebeziumKafkaPipeline.start(config));
+  }
+
+  /**
+   * Waits until PostgreSQL streams changes to the engine: its connector task has started (so the
+   * replication slot and publication exist) and the slot is active. Changes committed after the
+   * slot was created are delivered even if they happen before this returns.
+   *
+   * @param timeout how long to wait at most
+   * @return true when streaming, false if the timeout passed first
+   * @throws CdcEngineException if the engine stopped (failed, or was closed) before streaming
+   * @throws CdcStartupException if the slot's state cannot be read from the database
+   * @throws InterruptedException if the calling thread is interrupted while waiting
+   */
+  public boolean awaitStreaming(Duration timeout) throws InterruptedException {
+    return pipeline.awaitStreaming(Objects.requireNonNull(timeout, "timeout"));
+  }
+
+  /**
+   * Waits until the engine stops, because of {@link #close()} or a failure.
+   *
+   * @param timeout how long to wait at most
+   * @return true if the engine has stopped
+   * @throws InterruptedException if the calling thread is interrupted while waiting
+   */
+  public boolean awaitTermination(Duration timeout) throws InterruptedException {
+    return pipeline.awaitTermination(Objects.requireNonNull(timeout, "timeout"));
+  }
+
+  /** @return true from {@link #start} until the engine stops (closed or failed) */
+  public boolean isRunning() {
+    return pipeline.isRunning();
+  }
+
+  /**
+   * @return why the engine stopped, if it stopped with an error; the cause is the original
+   *     failure, e.g. an {@link EventDeliveryException}
+   */
+  public Optional<CdcEngineException> failure() {
+    return pipeline.failure();
+  }
+
+  /** @return the number of cache events Kafka has acknowledged since start */
+  public long eventsProduced() {
+    return pipeline.eventsProduced();
+  }
+
+  /**
+   * @return the number of changed rows skipped because no valid cache key names them (a null or
+   *     unrenderable key column, or a value that makes an invalid key); each is logged. No client
+   *     can cache such a row under the template, so nothing goes stale.
+   */
+  public long rowsWithoutKey() {
+    return pipeline.rowsWithoutKey();
+  }
+
+  /**
+   * A sample of the end-to-end lag: from the commit of the last change of the most recent batch
+   * (its commit timestamp, microsecond precision, from the database's clock) to Kafka's
+   * acknowledgement of its event (this machine's clock).
+   *
+   * @return the lag, or empty until the first event was acknowledged
+   */
+  public Optional<Duration> lastCommitToProduceLag() {
+    return pipeline.lastCommitToProduceLag();
+  }
+
+  /** @return the configuration this capture runs with */
+  public CdcIngestConfig config() {
+    return config;
+  }
+
+  /**
+   * Stops the engine gracefully (it commits the offsets of every acknowledged change), then
+   * flushes and closes the producer. Waits up to 60 s for the engine. Idempotent; the replication
+   * slot is kept.
+   */
+  @Override
+  public void close() {
+    pipeline.close();
+  }
+}

@@ -1,0 +1,583 @@
+package io.freshcache.cdc;
+
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+
+/**
+ * Settings of one cdc-ingest instance: which PostgreSQL database to capture, through which
+ * replication slot and publication, where to keep the source offsets, which Kafka topic receives
+ * the cache events, and how each captured table maps to cache keys.
+ *
+ * <p>Immutable and validated when built: a bad value throws {@link IllegalArgumentException}
+ * naming the setting and the value ("{@code slotName must match [a-z0-9_]{1,63} but was
+ * 'My-Slot'}"). Build it with {@link #builder()}, or from environment variables with
+ * {@link #fromEnv()}, whose errors name the variable instead ("{@code CDC_SLOT_NAME: ...}").
+ *
+ * <p>Source offsets are kept in a local file ({@link #offsetFile()}) for now; a Kafka offset store,
+ * which lets the service move between machines, comes later.
+ *
+ * @param dbHost PostgreSQL host; default {@value #DEFAULT_DB_HOST}
+ * @param dbPort PostgreSQL port; default {@value #DEFAULT_DB_PORT}
+ * @param database the database to capture; required
+ * @param user a PostgreSQL user with the {@code REPLICATION} attribute (and the right to create the
+ *     publication on the captured tables, i.e. their owner or a superuser); required
+ * @param password the user's password; default empty (no password)
+ * @param kafkaBootstrapServers Kafka {@code host:port} list, comma-separated; default
+ *     {@value #DEFAULT_KAFKA_BOOTSTRAP_SERVERS}
+ * @param connectorName the connector's name: the Debezium engine name and topic prefix, and
+ *     {@code source.connector} in every event; default {@value #DEFAULT_CONNECTOR_NAME}
+ * @param slotName the logical replication slot, created if missing; default
+ *     {@value #DEFAULT_SLOT_NAME}. A slot that is left behind retains WAL: drop it when the
+ *     service is retired
+ * @param publicationName the publication, created for the rule tables if missing; default
+ *     {@value #DEFAULT_PUBLICATION_NAME}
+ * @param offsetFile where the source offsets (the last LSN whose events Kafka acknowledged) are
+ *     kept; default {@code ./cdc-offsets.dat}
+ * @param topic the Kafka topic for cache events; default {@value #DEFAULT_TOPIC}
+ * @param rules one rule per captured table, at least one; default
+ *     {@value #DEFAULT_RULES}
+ * @param pollInterval how long the connector waits for more changes before handing over a
+ *     partial batch, and how long its reader pauses when the WAL stream is idle; bounds the
+ *     commit-to-produce latency of a lone change to about twice this value; default 10 ms.
+ *     Measured on a 2-core machine: 10 ms gave a lone-change latency p50 of 17 ms and cost about
+ *     12% of one core while idle; 25 ms: p50 30-35 ms, 8%; 50 ms: p50 45 ms, 4%
+ * @param maxBatchSize most changes in one batch; one batch is one wait for Kafka acknowledgements;
+ *     default {@value #DEFAULT_MAX_BATCH_SIZE}
+ * @param offsetFlushInterval how often acknowledged offsets are written to the offset file and
+ *     confirmed to the replication slot (which lets PostgreSQL recycle WAL); what a crash repeats;
+ *     default 1 s
+ * @param startupTimeout bound on each startup check (database, Kafka) and on waiting for the
+ *     stream to start in {@link CdcIngestMain}; default 30 s
+ */
+public record CdcIngestConfig(String dbHost, int dbPort, String database, String user,
+    String password, String kafkaBootstrapServers, String connectorName, String slotName,
+    String publicationName, Path offsetFile, String topic, List<TableRule> rules,
+    Duration pollInterval, int maxBatchSize, Duration offsetFlushInterval,
+    Duration startupTimeout) {
+
+  /** Default PostgreSQL host. */
+  public static final String DEFAULT_DB_HOST = "localhost";
+  /** Default PostgreSQL port. */
+  public static final int DEFAULT_DB_PORT = 5432;
+  /** Default password: empty, for trust or peer authentication. */
+  public static final String DEFAULT_PASSWORD = "";
+  /** Default Kafka bootstrap servers. */
+  public static final String DEFAULT_KAFKA_BOOTSTRAP_SERVERS = "localhost:9092";
+  /** Default connector name. */
+  public static final String DEFAULT_CONNECTOR_NAME = "pg-main";
+  /** Default replication slot name. */
+  public static final String DEFAULT_SLOT_NAME = "freshcache";
+  /** Default publication name. */
+  public static final String DEFAULT_PUBLICATION_NAME = "freshcache";
+  /** Default offset file, relative to the working directory. */
+  public static final Path DEFAULT_OFFSET_FILE = Path.of("./cdc-offsets.dat");
+  /** Default topic for cache events. */
+  public static final String DEFAULT_TOPIC = "freshcache.changes";
+  /** Default rules, in the {@code CDC_RULES} text form. */
+  public static final String DEFAULT_RULES = "public.products=catalog:product:{id}";
+  /** Default poll interval: 10 ms. */
+  public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofMillis(10);
+  /** Default most changes per batch. */
+  public static final int DEFAULT_MAX_BATCH_SIZE = 2048;
+  /** Default offset flush interval: 1 s. */
+  public static final Duration DEFAULT_OFFSET_FLUSH_INTERVAL = Duration.ofSeconds(1);
+  /** Default startup timeout: 30 s. */
+  public static final Duration DEFAULT_STARTUP_TIMEOUT = Duration.ofSeconds(30);
+
+  /** Largest accepted {@link #maxBatchSize()}. */
+  public static final int MAX_BATCH_SIZE_LIMIT = 65_536;
+
+  /** Environment variable for {@link #dbHost()}. */
+  public static final String ENV_PG_HOST = "PG_HOST";
+  /** Environment variable for {@link #dbPort()}. */
+  public static final String ENV_PG_PORT = "PG_PORT";
+  /** Environment variable for {@link #database()}. */
+  public static final String ENV_PG_DB = "PG_DB";
+  /** Environment variable for {@link #user()}. */
+  public static final String ENV_PG_USER = "PG_USER";
+  /** Environment variable for {@link #password()}. */
+  public static final String ENV_PG_PASSWORD = "PG_PASSWORD";
+  /** Environment variable for {@link #kafkaBootstrapServers()}. */
+  public static final String ENV_KAFKA_BOOTSTRAP_SERVERS = "KAFKA_BOOTSTRAP_SERVERS";
+  /** Environment variable for {@link #connectorName()}. */
+  public static final String ENV_CONNECTOR_NAME = "CDC_CONNECTOR_NAME";
+  /** Environment variable for {@link #slotName()}. */
+  public static final String ENV_SLOT_NAME = "CDC_SLOT_NAME";
+  /** Environment variable for {@link #publicationName()}. */
+  public static final String ENV_PUBLICATION_NAME = "CDC_PUBLICATION_NAME";
+  /** Environment variable for {@link #offsetFile()}. */
+  public static final String ENV_OFFSET_FILE = "CDC_OFFSET_FILE";
+  /** Environment variable for {@link #topic()}. */
+  public static final String ENV_TOPIC = "CDC_TOPIC";
+  /** Environment variable for {@link #rules()}, in the text form of {@link TableRule#parseAll}. */
+  public static final String ENV_RULES = "CDC_RULES";
+  /** Environment variable for {@link #pollInterval()}, in milliseconds. */
+  public static final String ENV_POLL_INTERVAL_MS = "CDC_POLL_INTERVAL_MS";
+  /** Environment variable for {@link #maxBatchSize()}. */
+  public static final String ENV_MAX_BATCH_SIZE = "CDC_MAX_BATCH_SIZE";
+  /** Environment variable for {@link #offsetFlushInterval()}, in milliseconds. */
+  public static final String ENV_OFFSET_FLUSH_INTERVAL_MS = "CDC_OFFSET_FLUSH_INTERVAL_MS";
+  /** Environment variable for {@link #startupTimeout()}, in milliseconds. */
+  public static final String ENV_STARTUP_TIMEOUT_MS = "CDC_STARTUP_TIMEOUT_MS";
+
+  private static final Pattern CONNECTOR_NAME = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
+  private static final Pattern SLOT_NAME = Pattern.compile("[a-z0-9_]{1,63}");
+  private static final Pattern PUBLICATION_NAME = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
+  private static final Pattern TOPIC = Pattern.compile("[A-Za-z0-9._-]{1,249}");
+  private static final Pattern SERVER = Pattern.compile("[^\\s,:]+:[0-9]{1,5}");
+
+  /**
+   * Validates every setting.
+   *
+   * @throws IllegalArgumentException naming the first invalid setting and its value
+   */
+  public CdcIngestConfig {
+    dbHost = field("dbHost", dbHost, CdcIngestConfig::checkHost);
+    field("dbPort", dbPort, CdcIngestConfig::checkPort);
+    database = field("database", database, CdcIngestConfig::checkRequired);
+    user = field("user", user, CdcIngestConfig::checkRequired);
+    if (password == null) {
+      throw new IllegalArgumentException("password must not be null (use \"\" for none)");
+    }
+    kafkaBootstrapServers = field("kafkaBootstrapServers", kafkaBootstrapServers,
+        CdcIngestConfig::checkBootstrapServers);
+    connectorName = field("connectorName", connectorName, CdcIngestConfig::checkConnectorName);
+    slotName = field("slotName", slotName, CdcIngestConfig::checkSlotName);
+    publicationName = field("publicationName", publicationName,
+        CdcIngestConfig::checkPublicationName);
+    if (offsetFile == null) {
+      throw new IllegalArgumentException("offsetFile must be set but was null");
+    }
+    topic = field("topic", topic, CdcIngestConfig::checkTopic);
+    if (rules == null) {
+      throw new IllegalArgumentException("rules must be set but was null");
+    }
+    rules = List.copyOf(rules);
+    try {
+      TableRule.checkRules(rules);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("rules: " + e.getMessage(), e);
+    }
+    field("pollInterval", pollInterval, CdcIngestConfig::checkPollInterval);
+    field("maxBatchSize", maxBatchSize, CdcIngestConfig::checkMaxBatchSize);
+    field("offsetFlushInterval", offsetFlushInterval, CdcIngestConfig::checkFlushInterval);
+    field("startupTimeout", startupTimeout, CdcIngestConfig::checkPositive);
+  }
+
+  /** @return a builder with every default set; {@code database} and {@code user} are required */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** @return a builder holding this configuration's values, to derive a variant */
+  public Builder toBuilder() {
+    return new Builder(this);
+  }
+
+  /**
+   * Reads the configuration from the process environment; see {@link #fromEnv(Map)}.
+   *
+   * @throws IllegalArgumentException naming the variable and its bad value
+   */
+  public static CdcIngestConfig fromEnv() {
+    return fromEnv(System.getenv());
+  }
+
+  /**
+   * Reads the configuration from environment variables: {@code PG_HOST}, {@code PG_PORT},
+   * {@code PG_DB} (required), {@code PG_USER} (required), {@code PG_PASSWORD},
+   * {@code KAFKA_BOOTSTRAP_SERVERS}, {@code CDC_CONNECTOR_NAME}, {@code CDC_SLOT_NAME},
+   * {@code CDC_PUBLICATION_NAME}, {@code CDC_OFFSET_FILE}, {@code CDC_TOPIC}, {@code CDC_RULES}
+   * ({@code schema.table=keyTemplate} entries joined with {@code ;}), {@code CDC_POLL_INTERVAL_MS},
+   * {@code CDC_MAX_BATCH_SIZE}, {@code CDC_OFFSET_FLUSH_INTERVAL_MS},
+   * {@code CDC_STARTUP_TIMEOUT_MS}. An unset or blank variable takes the default (for
+   * {@code PG_PASSWORD}, only an unset one).
+   *
+   * @param env variable name to value, e.g. {@link System#getenv()}
+   * @return the validated configuration
+   * @throws IllegalArgumentException if a variable is invalid or a required one is missing; the
+   *     message starts with the variable's name and quotes its value (never the password)
+   */
+  public static CdcIngestConfig fromEnv(Map<String, String> env) {
+    Objects.requireNonNull(env, "env");
+    Env e = new Env(env);
+    return new CdcIngestConfig(
+        e.get(ENV_PG_HOST, DEFAULT_DB_HOST, CdcIngestConfig::checkHost),
+        e.get(ENV_PG_PORT, DEFAULT_DB_PORT, v -> checkPort(parseInt(v))),
+        e.get(ENV_PG_DB, null, CdcIngestConfig::checkRequired),
+        e.get(ENV_PG_USER, null, CdcIngestConfig::checkRequired),
+        env.getOrDefault(ENV_PG_PASSWORD, DEFAULT_PASSWORD),
+        e.get(ENV_KAFKA_BOOTSTRAP_SERVERS, DEFAULT_KAFKA_BOOTSTRAP_SERVERS,
+            CdcIngestConfig::checkBootstrapServers),
+        e.get(ENV_CONNECTOR_NAME, DEFAULT_CONNECTOR_NAME, CdcIngestConfig::checkConnectorName),
+        e.get(ENV_SLOT_NAME, DEFAULT_SLOT_NAME, CdcIngestConfig::checkSlotName),
+        e.get(ENV_PUBLICATION_NAME, DEFAULT_PUBLICATION_NAME,
+            CdcIngestConfig::checkPublicationName),
+        e.get(ENV_OFFSET_FILE, DEFAULT_OFFSET_FILE, CdcIngestConfig::parsePath),
+        e.get(ENV_TOPIC, DEFAULT_TOPIC, CdcIngestConfig::checkTopic),
+        e.get(ENV_RULES, TableRule.parseAll(DEFAULT_RULES), TableRule::parseAll),
+        e.get(ENV_POLL_INTERVAL_MS, DEFAULT_POLL_INTERVAL,
+            v -> checkPollInterval(Duration.ofMillis(parseLong(v)))),
+        e.get(ENV_MAX_BATCH_SIZE, DEFAULT_MAX_BATCH_SIZE, v -> checkMaxBatchSize(parseInt(v))),
+        e.get(ENV_OFFSET_FLUSH_INTERVAL_MS, DEFAULT_OFFSET_FLUSH_INTERVAL,
+            v -> checkFlushInterval(Duration.ofMillis(parseLong(v)))),
+        e.get(ENV_STARTUP_TIMEOUT_MS, DEFAULT_STARTUP_TIMEOUT,
+            v -> checkPositive(Duration.ofMillis(parseLong(v)))));
+  }
+
+  /** @return the JDBC URL of the captured database, {@code jdbc:postgresql://host:port/db} */
+  public String jdbcUrl() {
+    return "jdbc:postgresql://" + dbHost + ':' + dbPort + '/' + database;
+  }
+
+  /** @return {@code host:port/database}, for messages */
+  public String databaseAddress() {
+    return dbHost + ':' + dbPort + '/' + database;
+  }
+
+  /** @return the captured tables, {@code schema.table}, in rule order */
+  public List<String> tables() {
+    return rules.stream().map(TableRule::table).collect(Collectors.toUnmodifiableList());
+  }
+
+  /** @return every setting except the password, which is masked */
+  @Override
+  public String toString() {
+    return "CdcIngestConfig[db=" + databaseAddress() + ", user=" + user + ", password="
+        + (password.isEmpty() ? "<none>" : "****") + ", kafka=" + kafkaBootstrapServers
+        + ", connector=" + connectorName + ", slot=" + slotName + ", publication="
+        + publicationName + ", offsetFile=" + offsetFile + ", topic=" + topic + ", rules=" + rules
+        + ", pollInterval=" + pollInterval.toMillis() + "ms, maxBatchSize=" + maxBatchSize
+        + ", offsetFlushInterval=" + offsetFlushInterval.toMillis() + "ms, startupTimeout="
+        + startupTimeout.toMillis() + "ms]";
+  }
+
+  // Each check returns its (normalised) value or throws "must ... but was '...'" without a name;
+  // the record prefixes the component's name, fromEnv the variable's name.
+
+  static String checkHost(String v) {
+    if (v == null || v.isBlank() || v.chars().anyMatch(Character::isWhitespace)) {
+      throw new IllegalArgumentException("must be a host name without blanks but was '" + v + "'");
+    }
+    return v;
+  }
+
+  static int checkPort(int v) {
+    if (v < 1 || v > 65_535) {
+      throw new IllegalArgumentException("must be a port in 1..65535 but was '" + v + "'");
+    }
+    return v;
+  }
+
+  static String checkRequired(String v) {
+    if (v == null || v.isBlank()) {
+      throw new IllegalArgumentException("must be set but was " + (v == null ? "unset" : "'" + v + "'"));
+    }
+    return v;
+  }
+
+  static String checkBootstrapServers(String v) {
+    if (v == null || v.isBlank()) {
+      throw new IllegalArgumentException("must be a host:port list but was '" + v + "'");
+    }
+    for (String server : v.split(",")) {
+      if (!SERVER.matcher(server.trim()).matches()) {
+        throw new IllegalArgumentException("must be a comma-separated host:port list but was '"
+            + v + "'");
+      }
+    }
+    return v;
+  }
+
+  static String checkConnectorName(String v) {
+    return matching(CONNECTOR_NAME, v);
+  }
+
+  static String checkSlotName(String v) {
+    return matching(SLOT_NAME, v);
+  }
+
+  static String checkPublicationName(String v) {
+    return matching(PUBLICATION_NAME, v);
+  }
+
+  static String checkTopic(String v) {
+    return matching(TOPIC, v);
+  }
+
+  static Duration checkPollInterval(Duration v) {
+    if (v == null || v.toMillis() < 1 || v.compareTo(Duration.ofMinutes(1)) > 0) {
+      throw new IllegalArgumentException("must be 1..60000 ms but was '" + millis(v) + "'");
+    }
+    return v;
+  }
+
+  static int checkMaxBatchSize(int v) {
+    if (v < 1 || v > MAX_BATCH_SIZE_LIMIT) {
+      throw new IllegalArgumentException("must be in 1.." + MAX_BATCH_SIZE_LIMIT + " but was '" + v
+          + "'");
+    }
+    return v;
+  }
+
+  static Duration checkFlushInterval(Duration v) {
+    if (v == null || v.isNegative()) {
+      throw new IllegalArgumentException("must be >= 0 ms but was '" + millis(v) + "'");
+    }
+    return v;
+  }
+
+  static Duration checkPositive(Duration v) {
+    if (v == null || v.toMillis() < 1) {
+      throw new IllegalArgumentException("must be >= 1 ms but was '" + millis(v) + "'");
+    }
+    return v;
+  }
+
+  private static String millis(Duration v) {
+    return v == null ? "null" : Long.toString(v.toMillis());
+  }
+
+  private static String matching(Pattern pattern, String v) {
+    if (v == null || !pattern.matcher(v).matches()) {
+      throw new IllegalArgumentException("must match " + pattern + " but was '" + v + "'");
+    }
+    return v;
+  }
+
+  private static int parseInt(String v) {
+    try {
+      return Integer.parseInt(v.trim());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("must be an integer but was '" + v + "'", e);
+    }
+  }
+
+  private static long parseLong(String v) {
+    try {
+      return Long.parseLong(v.trim());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("must be an integer (milliseconds) but was '" + v + "'", e);
+    }
+  }
+
+  private static Path parsePath(String v) {
+    try {
+      return Path.of(v);
+    } catch (InvalidPathException e) {
+      throw new IllegalArgumentException("must be a file path but was '" + v + "'", e);
+    }
+  }
+
+  private static <T> T field(String name, T value, Function<T, ?> check) {
+    try {
+      check.apply(value);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(name + ' ' + e.getMessage(), e);
+    }
+    return value;
+  }
+
+  /** Reads one variable at a time and prefixes any error with the variable's name. */
+  private static final class Env {
+    private final Map<String, String> env;
+
+    Env(Map<String, String> env) {
+      this.env = env;
+    }
+
+    <T> T get(String name, T defaultValue, Function<String, T> parse) {
+      String raw = env.get(name);
+      if (raw == null || raw.isBlank()) {
+        if (defaultValue == null) {
+          throw new IllegalArgumentException(name + ": must be set but was "
+              + (raw == null ? "unset" : "'" + raw + "'"));
+        }
+        return defaultValue;
+      }
+      try {
+        return parse.apply(raw);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(name + ": " + e.getMessage(), e);
+      }
+    }
+  }
+
+  /**
+   * Builds a {@link CdcIngestConfig}. Each setter validates its value at once; {@link #build()}
+   * checks that {@code database}, {@code user} and at least one rule are set. Not thread-safe.
+   */
+  public static final class Builder {
+    private String dbHost = DEFAULT_DB_HOST;
+    private int dbPort = DEFAULT_DB_PORT;
+    private String database;
+    private String user;
+    private String password = DEFAULT_PASSWORD;
+    private String kafkaBootstrapServers = DEFAULT_KAFKA_BOOTSTRAP_SERVERS;
+    private String connectorName = DEFAULT_CONNECTOR_NAME;
+    private String slotName = DEFAULT_SLOT_NAME;
+    private String publicationName = DEFAULT_PUBLICATION_NAME;
+    private Path offsetFile = DEFAULT_OFFSET_FILE;
+    private String topic = DEFAULT_TOPIC;
+    /** Null until a rule is given: then {@link CdcIngestConfig#DEFAULT_RULES} apply. */
+    private List<TableRule> rules;
+    private Duration pollInterval = DEFAULT_POLL_INTERVAL;
+    private int maxBatchSize = DEFAULT_MAX_BATCH_SIZE;
+    private Duration offsetFlushInterval = DEFAULT_OFFSET_FLUSH_INTERVAL;
+    private Duration startupTimeout = DEFAULT_STARTUP_TIMEOUT;
+
+    private Builder() {}
+
+    private Builder(CdcIngestConfig c) {
+      dbHost = c.dbHost;
+      dbPort = c.dbPort;
+      database = c.database;
+      user = c.user;
+      password = c.password;
+      kafkaBootstrapServers = c.kafkaBootstrapServers;
+      connectorName = c.connectorName;
+      slotName = c.slotName;
+      publicationName = c.publicationName;
+      offsetFile = c.offsetFile;
+      topic = c.topic;
+      rules = new ArrayList<>(c.rules);
+      pollInterval = c.pollInterval;
+      maxBatchSize = c.maxBatchSize;
+      offsetFlushInterval = c.offsetFlushInterval;
+      startupTimeout = c.startupTimeout;
+    }
+
+    /** @see CdcIngestConfig#dbHost() */
+    public Builder dbHost(String dbHost) {
+      this.dbHost = field("dbHost", dbHost, CdcIngestConfig::checkHost);
+      return this;
+    }
+
+    /** @see CdcIngestConfig#dbPort() */
+    public Builder dbPort(int dbPort) {
+      this.dbPort = field("dbPort", dbPort, CdcIngestConfig::checkPort);
+      return this;
+    }
+
+    /** @see CdcIngestConfig#database() */
+    public Builder database(String database) {
+      this.database = field("database", database, CdcIngestConfig::checkRequired);
+      return this;
+    }
+
+    /** @see CdcIngestConfig#user() */
+    public Builder user(String user) {
+      this.user = field("user", user, CdcIngestConfig::checkRequired);
+      return this;
+    }
+
+    /** @see CdcIngestConfig#password() */
+    public Builder password(String password) {
+      this.password = Objects.requireNonNull(password, "password (use \"\" for none)");
+      return this;
+    }
+
+    /** @see CdcIngestConfig#kafkaBootstrapServers() */
+    public Builder kafkaBootstrapServers(String servers) {
+      this.kafkaBootstrapServers = field("kafkaBootstrapServers", servers,
+          CdcIngestConfig::checkBootstrapServers);
+      return this;
+    }
+
+    /** @see CdcIngestConfig#connectorName() */
+    public Builder connectorName(String connectorName) {
+      this.connectorName = field("connectorName", connectorName, CdcIngestConfig::checkConnectorName);
+      return this;
+    }
+
+    /** @see CdcIngestConfig#slotName() */
+    public Builder slotName(String slotName) {
+      this.slotName = field("slotName", slotName, CdcIngestConfig::checkSlotName);
+      return this;
+    }
+
+    /** @see CdcIngestConfig#publicationName() */
+    public Builder publicationName(String publicationName) {
+      this.publicationName = field("publicationName", publicationName,
+          CdcIngestConfig::checkPublicationName);
+      return this;
+    }
+
+    /** @see CdcIngestConfig#offsetFile() */
+    public Builder offsetFile(Path offsetFile) {
+      this.offsetFile = Objects.requireNonNull(offsetFile, "offsetFile");
+      return this;
+    }
+
+    /** @see CdcIngestConfig#topic() */
+    public Builder topic(String topic) {
+      this.topic = field("topic", topic, CdcIngestConfig::checkTopic);
+      return this;
+    }
+
+    /**
+     * Adds a rule; the first rule given replaces the default ({@value CdcIngestConfig#DEFAULT_RULES}).
+     *
+     * @see CdcIngestConfig#rules()
+     */
+    public Builder rule(TableRule rule) {
+      Objects.requireNonNull(rule, "rule");
+      if (rules == null) {
+        rules = new ArrayList<>();
+      }
+      rules.add(rule);
+      return this;
+    }
+
+    /** Replaces all rules. @see CdcIngestConfig#rules() */
+    public Builder rules(List<TableRule> rules) {
+      this.rules = new ArrayList<>(Objects.requireNonNull(rules, "rules"));
+      return this;
+    }
+
+    /** @see CdcIngestConfig#pollInterval() */
+    public Builder pollInterval(Duration pollInterval) {
+      this.pollInterval = field("pollInterval", pollInterval, CdcIngestConfig::checkPollInterval);
+      return this;
+    }
+
+    /** @see CdcIngestConfig#maxBatchSize() */
+    public Builder maxBatchSize(int maxBatchSize) {
+      this.maxBatchSize = field("maxBatchSize", maxBatchSize, CdcIngestConfig::checkMaxBatchSize);
+      return this;
+    }
+
+    /** @see CdcIngestConfig#offsetFlushInterval() */
+    public Builder offsetFlushInterval(Duration interval) {
+      this.offsetFlushInterval = field("offsetFlushInterval", interval,
+          CdcIngestConfig::checkFlushInterval);
+      return this;
+    }
+
+    /** @see CdcIngestConfig#startupTimeout() */
+    public Builder startupTimeout(Duration startupTimeout) {
+      this.startupTimeout = field("startupTimeout", startupTimeout, CdcIngestConfig::checkPositive);
+      return this;
+    }
+
+    /**
+     * @return the configuration
+     * @throws IllegalArgumentException if {@code database} or {@code user} is unset, or there is
+     *     no rule or a table has two
+     */
+    public CdcIngestConfig build() {
+      return new CdcIngestConfig(dbHost, dbPort, database, user, password, kafkaBootstrapServers,
+          connectorName, slotName, publicationName, offsetFile, topic,
+          rules == null ? TableRule.parseAll(DEFAULT_RULES) : rules, pollInterval,
+          maxBatchSize, offsetFlushInterval, startupTimeout);
+    }
+  }
+}

@@ -1,0 +1,100 @@
+package io.freshcache.cdc;
+
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The cdc-ingest service: reads {@link CdcIngestConfig#fromEnv()}, starts {@link CdcIngest}, and
+ * runs until SIGTERM (or SIGINT), then stops gracefully.
+ *
+ * <p>Exit codes: 1 if startup failed or the engine stopped with an error (a supervisor should
+ * restart the service: uncommitted changes are captured again); 2 for an invalid configuration.
+ * After SIGTERM the JVM exits with 143 (128 + 15) once the shutdown hook has closed the capture,
+ * as every JVM does. Startup and configuration errors are logged as one line with the cause and
+ * the fix, without a stack trace.
+ */
+public final class CdcIngestMain {
+  private static final Logger LOG = LoggerFactory.getLogger(CdcIngestMain.class);
+
+  private CdcIngestMain() {}
+
+  /**
+   * Runs the service.
+   *
+   * @param args ignored; the configuration comes from environment variables
+   */
+  public static void main(String[] args) {
+    int code = run();
+    if (code != 0) {
+      System.exit(code);
+    }
+  }
+
+  private static int run() {
+    CdcIngestConfig config;
+    try {
+      config = CdcIngestConfig.fromEnv();
+    } catch (IllegalArgumentException e) {
+      LOG.error("Invalid configuration: {}", e.getMessage());
+      return 2;
+    }
+    LOG.info("Configuration: {}", config);
+
+    CdcIngest ingest;
+    try {
+      ingest = CdcIngest.start(config);
+    } catch (CdcStartupException e) {
+      LOG.error("Cannot start: {}", e.getMessage());
+      return 1;
+    }
+
+    AtomicBoolean stopping = new AtomicBoolean();
+    Thread hook = new Thread(() -> {
+      stopping.set(true);
+      LOG.info("Shutdown requested: stopping");
+      ingest.close();
+    }, "freshcache-cdc-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
+
+    try {
+      if (!ingest.awaitStreaming(config.startupTimeout())) {
+        LOG.error("Not streaming after {} ms: is PostgreSQL slow to start the replication?",
+            config.startupTimeout().toMillis());
+        return stopAfterFailure(ingest, hook, stopping);
+      }
+      LOG.info("Streaming changes of {} from slot {} to topic {}", config.tables(),
+          config.slotName(), config.topic());
+      while (!ingest.awaitTermination(Duration.ofMinutes(1))) {
+        LOG.debug("Running: {} events produced", ingest.eventsProduced());
+      }
+    } catch (CdcEngineException | CdcStartupException e) {
+      LOG.error("Cannot start: {}", e.getMessage());
+      return stopAfterFailure(ingest, hook, stopping);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return stopAfterFailure(ingest, hook, stopping);
+    }
+
+    if (stopping.get()) {
+      return 0; // the hook is closing; the JVM waits for it to finish
+    }
+    LOG.error("Exiting after the engine stopped: {}", ingest.failure().map(Throwable::getMessage)
+        .orElse("without an error, but no shutdown was requested"));
+    return stopAfterFailure(ingest, hook, stopping);
+  }
+
+  private static int stopAfterFailure(CdcIngest ingest, Thread hook, AtomicBoolean stopping) {
+    if (stopping.get()) {
+      return 0;
+    }
+    try {
+      Runtime.getRuntime().removeShutdownHook(hook);
+    } catch (IllegalStateException e) {
+      return 0; // shutdown already in progress: the hook closes
+    }
+    ingest.close();
+    return 1;
+  }
+}

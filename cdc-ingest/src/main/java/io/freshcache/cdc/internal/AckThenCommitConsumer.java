@@ -1,0 +1,140 @@
+package io.freshcache.cdc.internal;
+
+import io.freshcache.cdc.EventDeliveryException;
+import io.freshcache.protocol.CacheEvent;
+import io.freshcache.protocol.CacheEventJson;
+import io.debezium.engine.DebeziumEngine;
+import io.debezium.engine.RecordChangeEvent;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.InterruptException;
+import org.apache.kafka.connect.source.SourceRecord;
+
+/**
+ * The engine's batch handler: maps a batch of change records to cache events, sends them all,
+ * waits until Kafka has acknowledged every one, and only then marks the records processed.
+ *
+ * <p>Why this order: Debezium commits a record's source offset (and later confirms its LSN to the
+ * replication slot) only once it is marked processed. Marking after the acknowledgement means a
+ * crash at any point loses nothing; it repeats at most the changes since the last offset flush, and
+ * applying an event twice is harmless (the fence keeps the highest version).
+ *
+ * <p>Failure: if a send fails (the producer has already retried up to its delivery timeout), the
+ * batch throws {@link EventDeliveryException}; no record of the batch is marked, the engine stops
+ * and reports the failure, and after a restart the batch is captured again. A record whose rule does
+ * not fit its table throws likewise. Interrupts propagate unchanged.
+ *
+ * <p>Sending a whole batch before waiting keeps one acknowledgement round trip per batch, not per
+ * event; {@code flush()} sends the last partial producer batch without waiting for
+ * {@code linger.ms}. The engine calls this handler from one thread per task (we have one task), so
+ * the counters are written by one thread and read by any.
+ */
+final class AckThenCommitConsumer
+    implements DebeziumEngine.ChangeConsumer<RecordChangeEvent<SourceRecord>> {
+
+  private final RowChangeMapper mapper;
+  private final Producer<String, byte[]> producer;
+  private final String topic;
+  private final Clock clock;
+  private final AtomicLong eventsProduced = new AtomicLong();
+  /** Micros from the commit of the batch's last change to its acknowledgement; -1 until then. */
+  private volatile long lastLagMicros = -1;
+
+  AckThenCommitConsumer(RowChangeMapper mapper, Producer<String, byte[]> producer, String topic,
+      Clock clock) {
+    this.mapper = mapper;
+    this.producer = producer;
+    this.topic = topic;
+    this.clock = clock;
+  }
+
+  @Override
+  public void handleBatch(List<RecordChangeEvent<SourceRecord>> records,
+      DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer)
+      throws InterruptedException {
+    List<Future<RecordMetadata>> sends = new ArrayList<>();
+    List<CacheEvent> sent = new ArrayList<>();
+    long lastCommitMicros = -1;
+    for (RecordChangeEvent<SourceRecord> record : records) {
+      RowChangeMapper.Mapped mapped = mapper.map(record.record());
+      for (CacheEvent event : mapped.events()) {
+        String key = event.key().toString();
+        sends.add(send(key, event));
+        sent.add(event);
+      }
+      if (!mapped.events().isEmpty()) {
+        lastCommitMicros = mapped.commitTsMicros();
+      }
+    }
+    if (!sends.isEmpty()) {
+      producer.flush();
+      awaitAcks(sends, sent);
+      eventsProduced.addAndGet(sends.size());
+      if (lastCommitMicros > 0) {
+        lastLagMicros = Math.max(0, micros(clock.instant()) - lastCommitMicros);
+      }
+    }
+    for (RecordChangeEvent<SourceRecord> record : records) {
+      committer.markProcessed(record);
+    }
+    committer.markBatchFinished();
+  }
+
+  /** Tombstones are never forwarded; telling the engine so stops it from producing them. */
+  @Override
+  public boolean supportsTombstoneEvents() {
+    return false;
+  }
+
+  long eventsProduced() {
+    return eventsProduced.get();
+  }
+
+  long lastLagMicros() {
+    return lastLagMicros;
+  }
+
+  long skippedRows() {
+    return mapper.skippedRows();
+  }
+
+  private Future<RecordMetadata> send(String key, CacheEvent event) {
+    try {
+      return producer.send(new ProducerRecord<>(topic, key, CacheEventJson.write(event)));
+    } catch (InterruptException e) {
+      throw e; // keeps the interrupt flag set, as the producer left it
+    } catch (KafkaException e) {
+      throw new EventDeliveryException(key, "could not send the " + event.op().wireName()
+          + " event at LSN " + event.version() + " to " + topic + " (" + e.getMessage()
+          + "); its change stays uncommitted and is captured again after a restart", e);
+    }
+  }
+
+  private static void awaitAcks(List<Future<RecordMetadata>> sends, List<CacheEvent> events)
+      throws InterruptedException {
+    for (int i = 0; i < sends.size(); i++) {
+      try {
+        sends.get(i).get();
+      } catch (ExecutionException e) {
+        CacheEvent event = events.get(i);
+        throw new EventDeliveryException(event.key().toString(), "Kafka did not acknowledge the "
+            + event.op().wireName() + " event at LSN " + event.version() + " ("
+            + e.getCause().getMessage() + "); its change stays uncommitted and is captured again"
+            + " after a restart", e.getCause());
+      }
+    }
+  }
+
+  private static long micros(Instant t) {
+    return t.getEpochSecond() * 1_000_000 + t.getNano() / 1_000;
+  }
+}

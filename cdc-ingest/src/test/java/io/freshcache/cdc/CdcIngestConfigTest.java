@@ -1,0 +1,197 @@
+package io.freshcache.cdc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class CdcIngestConfigTest {
+
+  private static Map<String, String> minimalEnv() {
+    Map<String, String> env = new HashMap<>();
+    env.put("PG_DB", "shop");
+    env.put("PG_USER", "freshcache");
+    return env;
+  }
+
+  @Test
+  void fromEnvAppliesTheDefaults() {
+    CdcIngestConfig c = CdcIngestConfig.fromEnv(minimalEnv());
+
+    assertThat(c.dbHost()).isEqualTo(CdcIngestConfig.DEFAULT_DB_HOST);
+    assertThat(c.dbPort()).isEqualTo(5432);
+    assertThat(c.password()).isEmpty();
+    assertThat(c.kafkaBootstrapServers()).isEqualTo("localhost:9092");
+    assertThat(c.connectorName()).isEqualTo("pg-main");
+    assertThat(c.slotName()).isEqualTo("freshcache");
+    assertThat(c.publicationName()).isEqualTo("freshcache");
+    assertThat(c.offsetFile()).isEqualTo(Path.of("./cdc-offsets.dat"));
+    assertThat(c.topic()).isEqualTo("freshcache.changes");
+    assertThat(c.rules()).containsExactly(TableRule.parse("public.products=catalog:product:{id}"));
+    assertThat(c.pollInterval()).isEqualTo(CdcIngestConfig.DEFAULT_POLL_INTERVAL);
+    assertThat(c.maxBatchSize()).isEqualTo(CdcIngestConfig.DEFAULT_MAX_BATCH_SIZE);
+    assertThat(c.offsetFlushInterval()).isEqualTo(Duration.ofSeconds(1));
+    assertThat(c.startupTimeout()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(c.jdbcUrl()).isEqualTo("jdbc:postgresql://localhost:5432/shop");
+  }
+
+  @Test
+  void fromEnvReadsEveryVariable() {
+    Map<String, String> env = new HashMap<>();
+    env.put("PG_HOST", "127.0.0.1");
+    env.put("PG_PORT", "5433");
+    env.put("PG_DB", "shop");
+    env.put("PG_USER", "freshcache");
+    env.put("PG_PASSWORD", "secret");
+    env.put("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092,127.0.0.2:9093");
+    env.put("CDC_CONNECTOR_NAME", "pg-eu.1");
+    env.put("CDC_SLOT_NAME", "fc_slot_1");
+    env.put("CDC_PUBLICATION_NAME", "fc_pub");
+    env.put("CDC_OFFSET_FILE", "/var/lib/fc/offsets.dat");
+    env.put("CDC_TOPIC", "fc.changes");
+    env.put("CDC_RULES", "public.products=catalog:product:{id};shop.lines=shop:line:{order_id}:{line_no}");
+    env.put("CDC_POLL_INTERVAL_MS", "25");
+    env.put("CDC_MAX_BATCH_SIZE", "512");
+    env.put("CDC_OFFSET_FLUSH_INTERVAL_MS", "0");
+    env.put("CDC_STARTUP_TIMEOUT_MS", "5000");
+
+    CdcIngestConfig c = CdcIngestConfig.fromEnv(env);
+
+    assertThat(c.databaseAddress()).isEqualTo("127.0.0.1:5433/shop");
+    assertThat(c.password()).isEqualTo("secret");
+    assertThat(c.kafkaBootstrapServers()).isEqualTo("127.0.0.1:9092,127.0.0.2:9093");
+    assertThat(c.connectorName()).isEqualTo("pg-eu.1");
+    assertThat(c.slotName()).isEqualTo("fc_slot_1");
+    assertThat(c.publicationName()).isEqualTo("fc_pub");
+    assertThat(c.offsetFile()).isEqualTo(Path.of("/var/lib/fc/offsets.dat"));
+    assertThat(c.topic()).isEqualTo("fc.changes");
+    assertThat(c.tables()).containsExactly("public.products", "shop.lines");
+    assertThat(c.pollInterval()).isEqualTo(Duration.ofMillis(25));
+    assertThat(c.maxBatchSize()).isEqualTo(512);
+    assertThat(c.offsetFlushInterval()).isZero();
+    assertThat(c.startupTimeout()).isEqualTo(Duration.ofSeconds(5));
+  }
+
+  @ParameterizedTest(name = "{0}={1}")
+  @CsvSource(delimiter = '|', value = {
+      "PG_HOST              | my host                  | must be a host name without blanks",
+      "PG_PORT              | abc                      | must be an integer",
+      "PG_PORT              | 70000                    | must be a port in 1..65535",
+      "KAFKA_BOOTSTRAP_SERVERS | localhost             | host:port list",
+      "CDC_CONNECTOR_NAME   | pg main                  | must match",
+      "CDC_SLOT_NAME        | Fresh-Cache              | must match [a-z0-9_]{1,63}",
+      "CDC_PUBLICATION_NAME | 1pub                     | must match",
+      "CDC_TOPIC            | fresh/cache              | must match",
+      "CDC_RULES            | public.products          | rule must look like schema.table=keyTemplate",
+      "CDC_RULES            | public.products=catalog:product:id | no {column} placeholder",
+      "CDC_POLL_INTERVAL_MS | 0                        | must be 1..60000 ms",
+      "CDC_POLL_INTERVAL_MS | fast                     | must be an integer",
+      "CDC_MAX_BATCH_SIZE   | 0                        | must be in 1..65536",
+      "CDC_OFFSET_FLUSH_INTERVAL_MS | -1               | must be >= 0 ms",
+      "CDC_STARTUP_TIMEOUT_MS | 0                      | must be >= 1 ms",
+  })
+  void aBadVariableNamesItselfAndItsValue(String name, String value, String problem) {
+    Map<String, String> env = minimalEnv();
+    env.put(name, value);
+
+    assertThatThrownBy(() -> CdcIngestConfig.fromEnv(env))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith(name + ": ")
+        .hasMessageContaining(problem)
+        .hasMessageContaining("but was '");
+    if (!name.equals("CDC_RULES")) {
+      assertThatThrownBy(() -> CdcIngestConfig.fromEnv(env)).hasMessageContaining("'" + value + "'");
+    }
+  }
+
+  @Test
+  void aBadRuleQuotesTheValue() {
+    Map<String, String> env = minimalEnv();
+    env.put("CDC_RULES", "public.products=catalog:product:{id};nodot=a:b:{id}");
+
+    assertThatThrownBy(() -> CdcIngestConfig.fromEnv(env))
+        .hasMessage("CDC_RULES: table must be schema.table (e.g. public.products) but was 'nodot'"
+            + " in rule 'nodot=a:b:{id}'");
+  }
+
+  @Test
+  void requiredVariablesMustBeSet() {
+    Map<String, String> env = minimalEnv();
+    env.remove("PG_DB");
+    assertThatThrownBy(() -> CdcIngestConfig.fromEnv(env)).hasMessage("PG_DB: must be set but was unset");
+
+    env.put("PG_DB", "shop");
+    env.put("PG_USER", " ");
+    assertThatThrownBy(() -> CdcIngestConfig.fromEnv(env)).hasMessage("PG_USER: must be set but was ' '");
+  }
+
+  @Test
+  void blankVariablesTakeTheDefaultButAnEmptyPasswordIsKept() {
+    Map<String, String> env = minimalEnv();
+    env.put("PG_HOST", "");
+    env.put("CDC_TOPIC", "  ");
+    env.put("PG_PASSWORD", "");
+
+    CdcIngestConfig c = CdcIngestConfig.fromEnv(env);
+
+    assertThat(c.dbHost()).isEqualTo("localhost");
+    assertThat(c.topic()).isEqualTo("freshcache.changes");
+    assertThat(c.password()).isEmpty();
+  }
+
+  @Test
+  void thePasswordIsNeverPrinted() {
+    Map<String, String> env = minimalEnv();
+    env.put("PG_PASSWORD", "s3cret");
+
+    assertThat(CdcIngestConfig.fromEnv(env).toString()).doesNotContain("s3cret").contains("password=****");
+  }
+
+  @Test
+  void builderValidatesEachSettingAsItIsSet() {
+    assertThatThrownBy(() -> CdcIngestConfig.builder().slotName("Bad-Slot"))
+        .hasMessage("slotName must match [a-z0-9_]{1,63} but was 'Bad-Slot'");
+    assertThatThrownBy(() -> CdcIngestConfig.builder().maxBatchSize(0))
+        .hasMessage("maxBatchSize must be in 1..65536 but was '0'");
+    assertThatThrownBy(() -> CdcIngestConfig.builder().pollInterval(Duration.ZERO))
+        .hasMessage("pollInterval must be 1..60000 ms but was '0'");
+  }
+
+  @Test
+  void builderRequiresDatabaseAndUser() {
+    assertThatThrownBy(() -> CdcIngestConfig.builder().user("u").build())
+        .hasMessage("database must be set but was unset");
+    assertThatThrownBy(() -> CdcIngestConfig.builder().database("d").build())
+        .hasMessage("user must be set but was unset");
+  }
+
+  @Test
+  void builderUsesTheDefaultRuleUntilOneIsGiven() {
+    CdcIngestConfig defaults = CdcIngestConfig.builder().database("d").user("u").build();
+    assertThat(defaults.rules()).containsExactly(TableRule.parse(CdcIngestConfig.DEFAULT_RULES));
+
+    CdcIngestConfig own = defaults.toBuilder().rules(java.util.List.of())
+        .rule(TableRule.invalidate("shop.lines", "shop:line:{order_id}:{line_no}")).build();
+    assertThat(own.tables()).containsExactly("shop.lines");
+    assertThat(own.toBuilder().slotName("other").build())
+        .isEqualTo(new CdcIngestConfig(own.dbHost(), own.dbPort(), own.database(), own.user(),
+            own.password(), own.kafkaBootstrapServers(), own.connectorName(), "other",
+            own.publicationName(), own.offsetFile(), own.topic(), own.rules(), own.pollInterval(),
+            own.maxBatchSize(), own.offsetFlushInterval(), own.startupTimeout()));
+  }
+
+  @Test
+  void theRecordRejectsDuplicateTables() {
+    CdcIngestConfig.Builder b = CdcIngestConfig.builder().database("d").user("u")
+        .rule(TableRule.invalidate("public.p", "a:b:{id}"))
+        .rule(TableRule.invalidate("public.p", "a:c:{id}"));
+
+    assertThatThrownBy(b::build).hasMessage("rules: each table may have one rule but public.p has more than one");
+  }
+}

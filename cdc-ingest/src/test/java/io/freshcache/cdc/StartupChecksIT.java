@@ -1,0 +1,70 @@
+package io.freshcache.cdc;
+
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What cdc-ingest refuses before it starts the engine, against the real stack. */
+class StartupChecksIT {
+  @TempDir Path dir;
+
+  @BeforeAll
+  static void createTable() throws Exception {
+    CdcIngestIT.createProductsTable();
+  }
+
+  @Test
+  void aMissingTableIsNamed() {
+    CdcIngestConfig config = StackSettings.config(StackSettings.uniqueSuffix(), dir)
+        .rules(TableRule.parseAll("public.no_such_table=catalog:x:{id}")).build();
+
+    assertThatThrownBy(() -> CdcIngest.start(config))
+        .isExactlyInstanceOf(CdcStartupException.class)
+        .hasMessageContaining("table public.no_such_table of rule 'public.no_such_table=catalog:x:{id}'"
+            + " does not exist");
+  }
+
+  @Test
+  void aMissingTopicIsNamed() {
+    CdcIngestConfig config = StackSettings.config(StackSettings.uniqueSuffix(), dir)
+        .topic("freshcache.no-such-topic").build();
+
+    assertThatThrownBy(() -> CdcIngest.start(config))
+        .isExactlyInstanceOf(CdcStartupException.class)
+        .hasMessageContaining("Kafka topic freshcache.no-such-topic does not exist on " + StackSettings.KAFKA);
+  }
+
+  @Test
+  void anUnreachableKafkaIsNamed() {
+    CdcIngestConfig config = StackSettings.config(StackSettings.uniqueSuffix(), dir)
+        .kafkaBootstrapServers("127.0.0.1:1").startupTimeout(java.time.Duration.ofSeconds(3)).build();
+
+    assertThatThrownBy(() -> CdcIngest.start(config))
+        .isExactlyInstanceOf(CdcStartupException.class)
+        .hasMessageContaining("Kafka at 127.0.0.1:1");
+  }
+
+  @Test
+  void aUserWithoutReplicationIsTold() throws Exception {
+    String suffix = StackSettings.uniqueSuffix();
+    String role = "fc_it_norepl_" + suffix;
+    try (Connection c = StackSettings.connect()) {
+      c.createStatement().execute("CREATE ROLE " + role + " LOGIN PASSWORD 'pw' NOREPLICATION");
+    }
+    try {
+      CdcIngestConfig config = StackSettings.config(suffix, dir).user(role).password("pw").build();
+
+      assertThatThrownBy(() -> CdcIngest.start(config))
+          .isExactlyInstanceOf(CdcStartupException.class)
+          .hasMessageContaining("may not replicate; run ALTER ROLE " + role + " REPLICATION");
+    } finally {
+      try (Connection c = StackSettings.connect()) {
+        c.createStatement().execute("DROP ROLE " + role);
+      }
+    }
+  }
+}

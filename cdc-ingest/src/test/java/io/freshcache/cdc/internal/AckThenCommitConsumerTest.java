@@ -1,0 +1,137 @@
+package io.freshcache.cdc.internal;
+
+import static io.freshcache.cdc.internal.ChangeRecords.change;
+import static io.freshcache.cdc.internal.ChangeRecords.row;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.debezium.engine.DebeziumEngine;
+import io.debezium.engine.RecordChangeEvent;
+import io.freshcache.cdc.EventDeliveryException;
+import io.freshcache.cdc.TableRule;
+import io.freshcache.protocol.CacheEvent;
+import io.freshcache.protocol.CacheEventJson;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.connect.source.SourceRecord;
+import org.junit.jupiter.api.Test;
+
+/** Unit test with Kafka's own MockProducer; the real broker path is covered by CdcIngestIT. */
+class AckThenCommitConsumerTest {
+
+  /** Records what the handler tells the engine, in order. */
+  static final class RecordingCommitter
+      implements DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> {
+    final List<String> calls = new ArrayList<>();
+
+    @Override
+    public void markProcessed(RecordChangeEvent<SourceRecord> record) {
+      calls.add("processed " + record.record().sourceOffset().get("lsn"));
+    }
+
+    @Override
+    public void markBatchFinished() {
+      calls.add("batch finished");
+    }
+
+    @Override
+    public void markProcessed(RecordChangeEvent<SourceRecord> record, DebeziumEngine.Offsets offsets) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public DebeziumEngine.Offsets buildOffsets() {
+      throw new UnsupportedOperationException();
+    }
+  }
+
+  private static AckThenCommitConsumer consumer(MockProducer<String, byte[]> producer) {
+    return new AckThenCommitConsumer(new RowChangeMapper("pg-main",
+        TableRule.parseAll("public.products=catalog:product:{id}"), Clock.systemUTC()),
+        producer, "freshcache.changes", Clock.systemUTC());
+  }
+
+  private static List<RecordChangeEvent<SourceRecord>> batch(SourceRecord... records) {
+    List<RecordChangeEvent<SourceRecord>> batch = new ArrayList<>();
+    for (SourceRecord r : records) {
+      batch.add(() -> r);
+    }
+    return batch;
+  }
+
+  @Test
+  void sendsEveryEventKeyedByCacheKeyThenMarksEveryRecordProcessed() throws Exception {
+    MockProducer<String, byte[]> producer =
+        new MockProducer<>(true, null, new StringSerializer(), new ByteArraySerializer());
+    AckThenCommitConsumer handler = consumer(producer);
+    RecordingCommitter committer = new RecordingCommitter();
+
+    handler.handleBatch(batch(
+        change("public.products", "c", null, row(1, "a", "x"), 100),
+        ChangeRecords.tombstone(1),
+        change("public.products", "d", row(2, "b", "y"), null, 101)), committer);
+
+    assertThat(producer.history()).extracting(r -> r.topic() + " " + r.key())
+        .containsExactly("freshcache.changes catalog:product:1", "freshcache.changes catalog:product:2");
+    assertThat(CacheEventJson.read(producer.history().get(1).value()).op()).isEqualTo(CacheEvent.Op.DELETE);
+    assertThat(committer.calls).containsExactly("processed 100", "processed 1", "processed 101", "batch finished");
+    assertThat(handler.eventsProduced()).isEqualTo(2);
+    assertThat(handler.lastLagMicros()).isNotNegative();
+    assertThat(handler.supportsTombstoneEvents()).isFalse();
+  }
+
+  @Test
+  void aFailedSendMarksNothingAndThrows() {
+    MockProducer<String, byte[]> producer =
+        new MockProducer<>(false, null, new StringSerializer(), new ByteArraySerializer()) {
+          @Override
+          public synchronized void flush() {
+            while (errorNext(new TimeoutException("Expiring 1 record(s): 120000 ms has passed"))) {
+              // fail every pending send, as an expired delivery timeout does
+            }
+          }
+        };
+    AckThenCommitConsumer handler = consumer(producer);
+    RecordingCommitter committer = new RecordingCommitter();
+
+    assertThatThrownBy(() -> handler.handleBatch(
+        batch(change("public.products", "u", null, row(7, "a", "x"), 200)), committer))
+        .isInstanceOf(EventDeliveryException.class)
+        .hasMessageContaining("catalog:product:7")
+        .hasMessageContaining("LSN 200")
+        .hasMessageContaining("120000 ms has passed");
+    assertThat(committer.calls).isEmpty();
+    assertThat(handler.eventsProduced()).isZero();
+  }
+
+  @Test
+  void aSendThatThrowsMarksNothingAndThrows() {
+    MockProducer<String, byte[]> producer =
+        new MockProducer<>(true, null, new StringSerializer(), new ByteArraySerializer());
+    producer.sendException = new TimeoutException("Topic freshcache.changes not present in metadata");
+    RecordingCommitter committer = new RecordingCommitter();
+
+    assertThatThrownBy(() -> consumer(producer).handleBatch(
+        batch(change("public.products", "c", null, row(7, "a", "x"), 200)), committer))
+        .isInstanceOf(EventDeliveryException.class)
+        .hasMessageContaining("not present in metadata");
+    assertThat(committer.calls).isEmpty();
+  }
+
+  @Test
+  void aBatchWithoutEventsIsMarkedWithoutTouchingKafka() throws Exception {
+    MockProducer<String, byte[]> producer =
+        new MockProducer<>(true, null, new StringSerializer(), new ByteArraySerializer());
+    RecordingCommitter committer = new RecordingCommitter();
+
+    consumer(producer).handleBatch(batch(ChangeRecords.tombstone(3)), committer);
+
+    assertThat(producer.history()).isEmpty();
+    assertThat(committer.calls).containsExactly("processed 1", "batch finished");
+  }
+}

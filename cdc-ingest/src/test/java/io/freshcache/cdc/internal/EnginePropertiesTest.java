@@ -1,0 +1,54 @@
+package io.freshcache.cdc.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.freshcache.cdc.CdcIngestConfig;
+import io.freshcache.cdc.TableRule;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Properties;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+class EnginePropertiesTest {
+  private final CdcIngestConfig config = CdcIngestConfig.builder()
+      .dbHost("127.0.0.1").dbPort(5433).database("shop").user("freshcache").password("pw")
+      .slotName("fc_slot").publicationName("fc_pub").connectorName("pg-it")
+      .offsetFile(Path.of("/tmp/x/offsets.dat"))
+      .rules(TableRule.parseAll("public.products=catalog:product:{id};shop.order_lines=shop:line:{order_id}:{line_no}"))
+      .pollInterval(Duration.ofMillis(20)).maxBatchSize(4096)
+      .build();
+
+  @Test
+  void configuresThePostgresConnectorForFilteredPgoutputStreamingWithoutSnapshot() {
+    Properties p = EngineProperties.of(config);
+
+    assertThat(p.getProperty("connector.class")).isEqualTo("io.debezium.connector.postgresql.PostgresConnector");
+    assertThat(p.getProperty("name")).isEqualTo("pg-it");
+    assertThat(p.getProperty("topic.prefix")).isEqualTo("pg-it");
+    assertThat(p.getProperty("plugin.name")).isEqualTo("pgoutput");
+    assertThat(p.getProperty("publication.autocreate.mode")).isEqualTo("filtered");
+    assertThat(p.getProperty("snapshot.mode")).isEqualTo("no_data");
+    assertThat(p.getProperty("slot.name")).isEqualTo("fc_slot");
+    assertThat(p.getProperty("publication.name")).isEqualTo("fc_pub");
+    assertThat(p.getProperty("database.hostname")).isEqualTo("127.0.0.1");
+    assertThat(p.getProperty("database.port")).isEqualTo("5433");
+    assertThat(p.getProperty("database.dbname")).isEqualTo("shop");
+    assertThat(p.getProperty("offset.storage.file.filename")).isEqualTo("/tmp/x/offsets.dat");
+    assertThat(p.getProperty("offset.flush.interval.ms")).isEqualTo("1000");
+    assertThat(p.getProperty("poll.interval.ms")).isEqualTo("20");
+    assertThat(p.getProperty("max.batch.size")).isEqualTo("4096");
+    assertThat(Integer.parseInt(p.getProperty("max.queue.size"))).isGreaterThan(4096);
+  }
+
+  @Test
+  void theIncludeListMatchesExactlyTheRuleTables() {
+    String[] patterns = EngineProperties.of(config).getProperty("table.include.list").split(",");
+
+    assertThat(patterns).hasSize(2);
+    assertThat(Pattern.matches(patterns[0], "public.products")).isTrue();
+    assertThat(Pattern.matches(patterns[0], "publicXproducts")).isFalse();
+    assertThat(Pattern.matches(patterns[1], "shop.order_lines")).isTrue();
+    assertThat(EngineProperties.exactTableRegex("s.t$1")).isEqualTo("s\\.t\\$1");
+  }
+}
