@@ -301,7 +301,7 @@ public final class WriteBehindSink implements AutoCloseable {
             throw new Abandoned();
           }
           log.warn("flush of {} rows failed, retrying in {} ms: {}", rows.size(), retry.nextBackoffMs(),
-              e.getMessage());
+              JdbcUpserter.describe(e));
           retry.failed();
         }
       }
@@ -319,7 +319,7 @@ public final class WriteBehindSink implements AutoCloseable {
       if (JdbcUpserter.isTransient(e)) {
         throw e;
       }
-      log.warn("flush of {} rows refused ({}); writing them one by one", rows.size(), e.getMessage());
+      log.warn("flush of {} rows refused ({}); writing them one by one", rows.size(), JdbcUpserter.describe(e));
       return db.writeEach(rows, (row, ex) -> reject(record(row), row.rule(), ex));
     }
   }
@@ -331,9 +331,10 @@ public final class WriteBehindSink implements AutoCloseable {
 
   private void reject(ConsumerRecord<byte[], byte[]> r, SinkRule rule, Exception ex) {
     rejected.incrementAndGet();
+    String message = ex instanceof SQLException sql ? JdbcUpserter.describe(sql) : ex.getMessage();
     log.warn("sink dead-letters {}-{}@{} for {}: {}", r.topic(), r.partition(), r.offset(),
-        rule.table(), ex.getMessage());
-    deadLetters.send(r, ex, "freshcache.sink.table", rule.table());
+        rule.table(), message);
+    deadLetters.send(r, String.valueOf(message), ex.getClass().getName(), "freshcache.sink.table", rule.table());
   }
 
   private void commitPending() {

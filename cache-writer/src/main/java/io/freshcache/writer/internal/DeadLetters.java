@@ -52,9 +52,18 @@ public final class DeadLetters implements AutoCloseable {
    * @param extra further header name/value pairs
    */
   public void send(ConsumerRecord<byte[], byte[]> r, Throwable error, String... extra) {
+    send(r, String.valueOf(error.getMessage()), error.getClass().getName(), extra);
+  }
+
+  /**
+   * Sends {@code r} to the dead-letter topic with an error message of the caller's choosing.
+   *
+   * @param extra further header name/value pairs
+   */
+  public void send(ConsumerRecord<byte[], byte[]> r, String message, String errorClass, String... extra) {
     ProducerRecord<byte[], byte[]> out = new ProducerRecord<>(topic, r.key(), r.value());
-    out.headers().add("freshcache.error", utf8(String.valueOf(error.getMessage())));
-    out.headers().add("freshcache.error.class", utf8(error.getClass().getName()));
+    out.headers().add("freshcache.error", utf8(message));
+    out.headers().add("freshcache.error.class", utf8(errorClass));
     out.headers().add("freshcache.original.topic", utf8(r.topic()));
     out.headers().add("freshcache.original.partition", utf8(Integer.toString(r.partition())));
     out.headers().add("freshcache.original.offset", utf8(Long.toString(r.offset())));

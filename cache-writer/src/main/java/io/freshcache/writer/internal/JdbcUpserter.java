@@ -210,6 +210,27 @@ public final class JdbcUpserter implements AutoCloseable {
     return false;
   }
 
+  /**
+   * A short description of {@code e} for logs and dead-letter headers: the SQL state and the
+   * server's own message, without the statement text and its bound values that a batch failure
+   * repeats (they may hold personal data).
+   */
+  public static String describe(SQLException e) {
+    SQLException cause = e.getNextException() != null ? e.getNextException() : e;
+    String m = String.valueOf(cause.getMessage());
+    int nl = m.indexOf('\n');
+    if (nl >= 0) {
+      m = m.substring(0, nl);
+    }
+    if (m.startsWith("Batch entry ")) {
+      m = "batch entry failed";
+    }
+    if (m.length() > 200) {
+      m = m.substring(0, 200) + "...";
+    }
+    return "SQLState " + cause.getSQLState() + ": " + m;
+  }
+
   /** Drops the connection, e.g. after a transient failure; the next call reconnects. */
   public void disconnect() {
     if (connection != null) {

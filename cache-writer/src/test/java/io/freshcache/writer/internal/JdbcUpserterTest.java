@@ -40,4 +40,14 @@ class JdbcUpserterTest {
     batch.setNextException(new SQLException("I/O error", "08006"));
     assertThat(JdbcUpserter.isTransient(batch)).isTrue();
   }
+
+  @Test
+  void descriptionsLeaveOutTheStatementAndItsValues() {
+    java.sql.BatchUpdateException batch = new java.sql.BatchUpdateException(
+        "Batch entry 0 INSERT INTO t (name) VALUES ('Jane Doe') was aborted", "22P02", new int[0]);
+    batch.setNextException(new SQLException("ERROR: invalid input syntax for type integer\n  Where: x", "22P02"));
+    assertThat(JdbcUpserter.describe(batch)).isEqualTo("SQLState 22P02: ERROR: invalid input syntax for type integer");
+    assertThat(JdbcUpserter.describe(new java.sql.BatchUpdateException("Batch entry 3 INSERT 'Jane'", "23505", new int[0])))
+        .isEqualTo("SQLState 23505: batch entry failed").doesNotContain("Jane");
+  }
 }
