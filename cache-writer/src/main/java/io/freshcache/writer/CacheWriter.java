@@ -92,6 +92,7 @@ public final class CacheWriter implements AutoCloseable {
   private volatile boolean running = true;
   private volatile WriteBehindSink sink;
   private HealthProbe health;
+  private boolean healthClosed;
   private long stopDeadlineNanos = Long.MAX_VALUE;
 
   private CacheWriter(CacheWriterConfig config, MeterRegistry registry) {
@@ -221,6 +222,9 @@ public final class CacheWriter implements AutoCloseable {
    * @return the worker's health
    */
   public synchronized WriterHealth health() {
+    if (healthClosed) {
+      return new WriterHealth(false, false, false, sink == null ? null : sink.databaseUp());
+    }
     if (health == null) {
       Supplier<Boolean> database = () -> sink == null ? null : sink.databaseUp();
       health = new HealthProbe(redisClient, config.kafkaBootstrapServers(), this::isRunning, database);
@@ -255,11 +259,6 @@ public final class CacheWriter implements AutoCloseable {
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-    }
-    synchronized (this) {
-      if (health != null) {
-        health.close();
-      }
     }
   }
 
@@ -399,6 +398,12 @@ public final class CacheWriter implements AutoCloseable {
       deadLetters.close();
     } catch (RuntimeException e) {
       log.warn("closing the dead-letter producer: {}", e.toString());
+    }
+    synchronized (this) {
+      healthClosed = true;
+      if (health != null) {
+        health.close();
+      }
     }
     connection.close();
     redisClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));
