@@ -30,13 +30,18 @@ public final class ProductStore implements AutoCloseable {
     connection.setAutoCommit(true);
     this.find = connection.prepareStatement("SELECT id, name, price_cents, version FROM public.products WHERE id = ?");
     this.bump = connection.prepareStatement("UPDATE public.products SET price_cents = price_cents + ?,"
-        + " version = version + 1 WHERE id = ? RETURNING version, price_cents");
+        + " version = COALESCE(version, 0) + 1 WHERE id = ? RETURNING version, price_cents");
   }
 
   /** Creates the table if missing and upserts products {@code 1..count}. */
   public void seed(int count) throws SQLException {
     try (Statement s = connection.createStatement()) {
       s.execute(DDL);
+      // the table may have been created by another tool with fewer columns: add what is missing
+      s.execute("ALTER TABLE public.products ADD COLUMN IF NOT EXISTS name text");
+      s.execute("ALTER TABLE public.products ADD COLUMN IF NOT EXISTS price_cents bigint NOT NULL DEFAULT 0");
+      s.execute("ALTER TABLE public.products ADD COLUMN IF NOT EXISTS version bigint NOT NULL DEFAULT 1");
+      s.execute("UPDATE public.products SET version = 1 WHERE version IS NULL");
       s.execute("ALTER TABLE public.products REPLICA IDENTITY FULL");
     }
     connection.setAutoCommit(false);
