@@ -104,6 +104,7 @@ public final class DemoMain {
     try (CacheClient cache = CacheClient.create(config);
         Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka));
         StatefulRedisClusterConnection<byte[], byte[]> raw = rawClient.connect(ByteArrayCodec.INSTANCE)) {
+      awaitWriterCaughtUp(admin);
       long writerStart = writerCommitted(admin);
       ExecutorService pool = Executors.newFixedThreadPool(options.readers + 2);
       List<java.util.concurrent.Future<?>> tasks = new ArrayList<>();
@@ -250,6 +251,47 @@ public final class DemoMain {
       }
     }
     return stale;
+  }
+
+  /** A writer group that starts from the earliest offset first replays the topic's backlog. */
+  private void awaitWriterCaughtUp(Admin admin) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+    long lastPrint = 0;
+    while (!stop) {
+      long behind = writerLag(admin);
+      if (behind == 0) {
+        return;
+      }
+      if (System.nanoTime() > deadline) {
+        System.out.printf("demo: cache-writer still %d events behind after 180 s; measuring anyway%n", behind);
+        return;
+      }
+      if (System.nanoTime() - lastPrint > TimeUnit.SECONDS.toNanos(2)) {
+        System.out.printf("demo: cache-writer catching up with the topics' backlog: %d events behind%n", behind);
+        lastPrint = System.nanoTime();
+      }
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200));
+    }
+  }
+
+  /** @return events on the writer's topics not yet committed by its group, or -1 if unknown */
+  private static long writerLag(Admin admin) throws Exception {
+    List<String> topics = List.of("freshcache.changes", "freshcache.writes");
+    Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> latest = new java.util.HashMap<>();
+    for (var d : admin.describeTopics(topics).allTopicNames().get(10, TimeUnit.SECONDS).values()) {
+      for (var p : d.partitions()) {
+        latest.put(new org.apache.kafka.common.TopicPartition(d.name(), p.partition()),
+            org.apache.kafka.clients.admin.OffsetSpec.latest());
+      }
+    }
+    Map<org.apache.kafka.common.TopicPartition, OffsetAndMetadata> committed =
+        admin.listConsumerGroupOffsets("freshcache-writer").partitionsToOffsetAndMetadata().get(10, TimeUnit.SECONDS);
+    long behind = 0;
+    for (var e : admin.listOffsets(latest).all().get(10, TimeUnit.SECONDS).entrySet()) {
+      OffsetAndMetadata c = committed.get(e.getKey());
+      behind += e.getValue().offset() - (c == null ? 0 : c.offset());
+    }
+    return behind;
   }
 
   private static long writerCommitted(Admin admin) {
