@@ -119,6 +119,8 @@ public final class CacheClient implements AutoCloseable {
           default -> 3;
         });
     meters.gauge("cache.near.size", "near-cache entries", near::size);
+    meters.gauge("cache.near.subscribed", "1 while near caching is on (notices subscribed)",
+        () -> near.subscribed() ? 1 : 0);
   }
 
   /**
@@ -137,7 +139,7 @@ public final class CacheClient implements AutoCloseable {
    * {@code cache_lease_busy_total}, {@code cache_loader_calls_total}, {@code cache_fallbacks_total},
    * {@code cache_load_shed_total}, {@code cache_fill_rejected_total}, {@code cache_oversize_total},
    * {@code cache_early_refresh_total}, {@code cache_circuit_state}, {@code cache_near_size},
-   * {@code cache_near_flushes_total}.
+   * {@code cache_near_subscribed}, {@code cache_near_flushes_total}.
    */
   public static CacheClient create(CacheClientConfig config, MeterRegistry registry) {
     return new CacheClient(config, registry);

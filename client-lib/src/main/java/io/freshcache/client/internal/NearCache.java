@@ -35,6 +35,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * </ul>
  */
 public final class NearCache implements AutoCloseable {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(NearCache.class);
   private record Key(CacheKey key, int schema) {}
 
   private record Entry(Object value, long ttlNanos) {}
@@ -150,14 +151,14 @@ public final class NearCache implements AutoCloseable {
           flushAll();
         }
       });
-      byte[][] channels = new byte[NoticeChannels.COUNT][];
-      for (int i = 0; i < channels.length; i++) {
-        channels[i] = NoticeChannels.channel(i).getBytes(StandardCharsets.UTF_8);
+      // one SSUBSCRIBE per channel: the channels live in different slots
+      for (int i = 0; i < NoticeChannels.COUNT; i++) {
+        c.sync().ssubscribe(NoticeChannels.channel(i).getBytes(StandardCharsets.UTF_8));
       }
-      c.sync().ssubscribe(channels);
       pubSub = c;
       rebaseline(link);
     } catch (RedisException | RedisLink.Unavailable e) {
+      log.warn("near cache off until the next reconnect: cannot subscribe to notices: {}", e.toString());
       flushAll();
     }
   }
