@@ -240,6 +240,39 @@ class CacheClientIT {
   }
 
   @Test
+  void aWaiterWhoseLeaseWaitRunsOutLoadsItselfWithoutFilling() {
+    String k = key("stuck-lease");
+    CacheKey ck = CacheKey.parse(k);
+    // a lease held by a holder that never fills (crashed mid-load)
+    rawConn.sync().set(ck.leaseKey(), "someone-else", io.lettuce.core.SetArgs.Builder.px(10_000));
+    CachePolicy shortLease = CachePolicy.PRODUCT_CATALOG.withLeaseTime(Duration.ofMillis(300));
+    long start = System.nanoTime();
+    Product p = client.getOrLoad(k, Product.class, shortLease, () -> new Product(1, "self-loaded", 0));
+    long waitedMs = (System.nanoTime() - start) / 1_000_000;
+    assertThat(p.name()).isEqualTo("self-loaded");
+    assertThat(waitedMs).as("waited about the lease time").isGreaterThanOrEqualTo(250);
+    assertThat(rawConn.sync().exists(ck.valueKey(1))).as("did not fill without the lease").isZero();
+    assertThat(rawConn.sync().get(ck.leaseKey())).isEqualTo("someone-else");
+  }
+
+  @Test
+  void replicaReadsServeHitsFromReplicas() {
+    String k = key("replica");
+    CachePolicy replicas = CachePolicy.PRODUCT_CATALOG.toBuilder().replicaReads(true).build();
+    client.getOrLoad(k, Product.class, replicas, () -> new Product(1, "r", 0));
+    AtomicInteger loads = new AtomicInteger();
+    // a replica may lag the fill by a moment; once replicated, reads are hits
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> {
+      long hits = other.stats().hits();
+      other.getOrLoad(k, Product.class, replicas, () -> {
+        loads.incrementAndGet();
+        return new Product(1, "r", 0);
+      });
+      return other.stats().hits() > hits;
+    });
+  }
+
+  @Test
   void pingAnswers() {
     assertThat(client.ping()).isTrue();
   }

@@ -158,7 +158,7 @@ public final class AsyncReads {
       m.leaseBusy.increment();
       long now = System.nanoTime();
       if (now >= deadline) {
-        return this.<T>loadOnPool(k, m, loader).thenApply(v -> (T) v.value());
+        return CompletableFuture.supplyAsync(() -> (T) ctx.loadAfterLeaseWait(k, m, loader), ctx.loaderPool);
       }
       long leftMs = Math.max(FIRST_BACKOFF_MS, (Long) r.get(1));
       long waitMs = Math.min(Math.min(backoffMs, leftMs), TimeUnit.NANOSECONDS.toMillis(deadline - now) + 1);

@@ -106,6 +106,19 @@ public final class ReadContext {
     return callLoader(k, m, loader).value();
   }
 
+  /**
+   * A waiter whose lease wait ran out loads itself, within the same budget as a bypass: if the
+   * lease holder is stuck, every waiter of every key would otherwise hit the database at once.
+   */
+  <T> T loadAfterLeaseWait(CacheKey k, ClientMeters.Entity m, VersionedLoader<? extends T> loader) {
+    if (!limiter.acquirePermission()) {
+      m.loadShed.increment();
+      throw new LoadSheddingException(k.toString(), "the lease on " + k + " stayed busy for the"
+          + " policy's lease time and the loader budget is used up");
+    }
+    return callLoader(k, m, loader).value();
+  }
+
   /** What a fill writes: the envelope and its TTL. */
   record Fill(byte[] envelope, long ttlMs) {}
 

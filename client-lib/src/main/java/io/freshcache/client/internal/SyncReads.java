@@ -21,7 +21,7 @@ import java.util.concurrent.locks.LockSupport;
  * <p>Hit: near cache (if on), else one {@code GET} and a decode. Miss: one flight per key in this
  * JVM runs {@code getOrLease}; granted → load → {@code fill}; busy → wait with capped, jittered
  * exponential backoff (1 ms doubling to 20 ms, never past the lease's remaining time) and ask
- * again, until the lease time is over, then load without filling. The script re-checks the value,
+ * again, until the lease time is over, then load without filling (within the loader rate limiter's budget). The script re-checks the value,
  * so a caller that missed just before another's fill gets that value instead of a second lease.
  * Any Redis failure or an open breaker sends the read to the loader through the rate limiter —
  * except while waiting on another caller's lease, where up to two failed polls are retried: that
@@ -140,7 +140,7 @@ public final class SyncReads {
       busySeen++;
       long now = System.nanoTime();
       if (now >= deadline) {
-        return ctx.callLoader(k, m, loader).value();
+        return ctx.loadAfterLeaseWait(k, m, loader);
       }
       long left = TimeUnit.MILLISECONDS.toNanos((Long) r.get(1));
       long sleep = Math.min(Math.min(backoff, Math.max(left, FIRST_BACKOFF_NANOS)), deadline - now);
