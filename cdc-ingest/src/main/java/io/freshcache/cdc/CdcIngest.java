@@ -1,6 +1,10 @@
 package io.freshcache.cdc;
 
 import io.freshcache.cdc.internal.DebeziumKafkaPipeline;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
@@ -36,10 +40,13 @@ import java.util.Optional;
 public final class CdcIngest implements AutoCloseable {
   private final CdcIngestConfig config;
   private final DebeziumKafkaPipeline pipeline;
+  private final MeterRegistry registry;
 
-  private CdcIngest(CdcIngestConfig config, DebeziumKafkaPipeline pipeline) {
+  private CdcIngest(CdcIngestConfig config, DebeziumKafkaPipeline pipeline,
+      MeterRegistry registry) {
     this.config = config;
     this.pipeline = pipeline;
+    this.registry = registry;
   }
 
   /**
@@ -56,8 +63,23 @@ public final class CdcIngest implements AutoCloseable {
    *     after {@link CdcIngestConfig#startupTimeout()}; the message says which and how to fix it
    */
   public static CdcIngest start(CdcIngestConfig config) {
+    return start(config, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
+  }
+
+  /**
+   * As {@link #start(CdcIngestConfig)}, registering the meters ({@link CdcMetricNames}) in
+   * {@code registry}.
+   *
+   * @param config the settings
+   * @param registry where the meters go, e.g. a {@code PrometheusMeterRegistry}
+   * @return the running capture; close it to stop
+   * @throws CdcStartupException as {@link #start(CdcIngestConfig)}, also if a rule does not fit
+   *     its table (a missing column, a template that is not the primary key)
+   */
+  public static CdcIngest start(CdcIngestConfig config, MeterRegistry registry) {
     Objects.requireNonNull(config, "config");
-    return new CdcIngest(config, DebeziumKafkaPipeline.start(config));
+    Objects.requireNonNull(registry, "registry");
+    return new CdcIngest(config, DebeziumKafkaPipeline.start(config, registry), registry);
   }
 
   /**
@@ -122,6 +144,38 @@ public final class CdcIngest implements AutoCloseable {
    */
   public Optional<Duration> lastCommitToProduceLag() {
     return pipeline.lastCommitToProduceLag();
+  }
+
+  /**
+   * @return the commit-to-acknowledgement lag of every change since start (histogram, with p50
+   *     and p99 in its snapshot)
+   */
+  public Timer commitToProduceLag() {
+    return pipeline.commitToProduceLag();
+  }
+
+  /** @return the registry holding this capture's meters */
+  public MeterRegistry meterRegistry() {
+    return registry;
+  }
+
+  /**
+   * Reads the engine's and the replication slot's state (the slot at most once a second).
+   *
+   * @return up while the engine runs and PostgreSQL streams to it
+   */
+  public CdcHealth health() {
+    DebeziumKafkaPipeline.SlotState slot = pipeline.slotState();
+    Optional<CdcEngineException> failure = failure();
+    String engine = failure.isPresent() ? "failed" : !isRunning() ? "stopped"
+        : pipeline.tasksStarted() ? "running" : "starting";
+    boolean up = "running".equals(engine) && slot.active();
+    String problem = failure.map(Throwable::getMessage).orElse(
+        up ? null : !isRunning() ? "engine stopped" : slot.error() != null ? slot.error()
+            : "replication slot " + config.slotName() + " is not active");
+    double lagMs = lastCommitToProduceLag().map(d -> d.toNanos() / 1e6).orElse(-1.0);
+    return new CdcHealth(up, engine, slot.active(), slot.lagBytes(), eventsProduced(), lagMs,
+        problem);
   }
 
   /** @return the configuration this capture runs with */

@@ -21,15 +21,20 @@ import java.util.stream.Collectors;
  * 'My-Slot'}"). Build it with {@link #builder()}, or from environment variables with
  * {@link #fromEnv()}, whose errors name the variable instead ("{@code CDC_SLOT_NAME: ...}").
  *
- * <p>Source offsets are kept in a local file ({@link #offsetFile()}) for now; a Kafka offset store,
- * which lets the service move between machines, comes later.
+ * <p>Source offsets (the last LSN whose events Kafka acknowledged) are kept in a compacted Kafka
+ * topic by default ({@link OffsetStorage#KAFKA}, {@link #offsetTopic()}), so the service can move
+ * between machines; a local file ({@link OffsetStorage#FILE}, {@link #offsetFile()}) is the
+ * alternative for a single machine. The defaults point at the local stack that {@code dev/stack}
+ * starts, like the other modules' defaults.
  *
  * @param dbHost PostgreSQL host; default {@value #DEFAULT_DB_HOST}
  * @param dbPort PostgreSQL port; default {@value #DEFAULT_DB_PORT}
- * @param database the database to capture; required
+ * @param database the database to capture; default {@value #DEFAULT_DATABASE}
  * @param user a PostgreSQL user with the {@code REPLICATION} attribute (and the right to create the
- *     publication on the captured tables, i.e. their owner or a superuser); required
- * @param password the user's password; default empty (no password)
+ *     publication on the captured tables, i.e. their owner or a superuser); default
+ *     {@value #DEFAULT_USER}
+ * @param password the user's password; default {@value #DEFAULT_PASSWORD} (the local stack's),
+ *     {@code ""} for none
  * @param kafkaBootstrapServers Kafka {@code host:port} list, comma-separated; default
  *     {@value #DEFAULT_KAFKA_BOOTSTRAP_SERVERS}
  * @param connectorName the connector's name: the Debezium engine name and topic prefix, and
@@ -39,8 +44,12 @@ import java.util.stream.Collectors;
  *     service is retired
  * @param publicationName the publication, created for the rule tables if missing; default
  *     {@value #DEFAULT_PUBLICATION_NAME}
- * @param offsetFile where the source offsets (the last LSN whose events Kafka acknowledged) are
- *     kept; default {@code ./cdc-offsets.dat}
+ * @param offsetStorage where the source offsets are kept; default {@link OffsetStorage#KAFKA}
+ * @param offsetTopic the compacted topic of {@link OffsetStorage#KAFKA}, created (one partition,
+ *     {@code cleanup.policy=compact}, the broker's replication factor) if missing; offsets are
+ *     keyed by {@link #connectorName()}, so several instances may share it; default
+ *     {@value #DEFAULT_OFFSET_TOPIC}
+ * @param offsetFile the file of {@link OffsetStorage#FILE}; default {@code ./cdc-offsets.dat}
  * @param topic the Kafka topic for cache events; default {@value #DEFAULT_TOPIC}
  * @param rules one rule per captured table, at least one; default
  *     {@value #DEFAULT_RULES}
@@ -56,21 +65,41 @@ import java.util.stream.Collectors;
  *     default 1 s
  * @param startupTimeout bound on each startup check (database, Kafka) and on waiting for the
  *     stream to start in {@link CdcIngestMain}; default 30 s
+ * @param httpPort the port {@link CdcIngestMain} serves {@code /health} and {@code /metrics} on,
+ *     0 for none; default {@value #DEFAULT_HTTP_PORT}
  */
 public record CdcIngestConfig(String dbHost, int dbPort, String database, String user,
     String password, String kafkaBootstrapServers, String connectorName, String slotName,
-    String publicationName, Path offsetFile, String topic, List<TableRule> rules,
-    Duration pollInterval, int maxBatchSize, Duration offsetFlushInterval,
-    Duration startupTimeout) {
+    String publicationName, OffsetStorage offsetStorage, String offsetTopic, Path offsetFile,
+    String topic, List<TableRule> rules, Duration pollInterval, int maxBatchSize,
+    Duration offsetFlushInterval, Duration startupTimeout, int httpPort) {
 
-  /** Default PostgreSQL host. */
-  public static final String DEFAULT_DB_HOST = "localhost";
-  /** Default PostgreSQL port. */
-  public static final int DEFAULT_DB_PORT = 5432;
-  /** Default password: empty, for trust or peer authentication. */
-  public static final String DEFAULT_PASSWORD = "";
-  /** Default Kafka bootstrap servers. */
-  public static final String DEFAULT_KAFKA_BOOTSTRAP_SERVERS = "localhost:9092";
+  /** Where the source offsets are kept. */
+  public enum OffsetStorage {
+    /** In {@link CdcIngestConfig#offsetTopic()}, Kafka Connect's {@code KafkaOffsetBackingStore}. */
+    KAFKA,
+    /** In {@link CdcIngestConfig#offsetFile()}, Kafka Connect's {@code FileOffsetBackingStore}. */
+    FILE
+  }
+
+  /** Default PostgreSQL host: the local stack's. */
+  public static final String DEFAULT_DB_HOST = "127.0.0.1";
+  /** Default PostgreSQL port: the local stack's. */
+  public static final int DEFAULT_DB_PORT = 5433;
+  /** Default database: the local stack's. */
+  public static final String DEFAULT_DATABASE = "shop";
+  /** Default user: the local stack's. */
+  public static final String DEFAULT_USER = "freshcache";
+  /** Default password: the local stack's. */
+  public static final String DEFAULT_PASSWORD = "freshcache";
+  /** Default Kafka bootstrap servers: the local stack's. */
+  public static final String DEFAULT_KAFKA_BOOTSTRAP_SERVERS = "127.0.0.1:9092";
+  /** Default offset storage. */
+  public static final OffsetStorage DEFAULT_OFFSET_STORAGE = OffsetStorage.KAFKA;
+  /** Default offset topic. */
+  public static final String DEFAULT_OFFSET_TOPIC = "freshcache.cdc-offsets";
+  /** Default HTTP port of {@code /health} and {@code /metrics}. */
+  public static final int DEFAULT_HTTP_PORT = 8082;
   /** Default connector name. */
   public static final String DEFAULT_CONNECTOR_NAME = "pg-main";
   /** Default replication slot name. */
@@ -113,12 +142,20 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
   public static final String ENV_SLOT_NAME = "CDC_SLOT_NAME";
   /** Environment variable for {@link #publicationName()}. */
   public static final String ENV_PUBLICATION_NAME = "CDC_PUBLICATION_NAME";
+  /** Environment variable for {@link #offsetStorage()}: {@code kafka} or {@code file}. */
+  public static final String ENV_OFFSET_STORAGE = "CDC_OFFSET_STORAGE";
+  /** Environment variable for {@link #offsetTopic()}. */
+  public static final String ENV_OFFSET_TOPIC = "CDC_OFFSET_TOPIC";
   /** Environment variable for {@link #offsetFile()}. */
   public static final String ENV_OFFSET_FILE = "CDC_OFFSET_FILE";
   /** Environment variable for {@link #topic()}. */
   public static final String ENV_TOPIC = "CDC_TOPIC";
   /** Environment variable for {@link #rules()}, in the text form of {@link TableRule#parseAll}. */
   public static final String ENV_RULES = "CDC_RULES";
+  /** Environment variable for {@link #rules()}: the path of a YAML {@link RulesFile}. */
+  public static final String ENV_RULES_FILE = "CDC_RULES_FILE";
+  /** Environment variable for {@link #httpPort()}. */
+  public static final String ENV_HTTP_PORT = "CDC_HTTP_PORT";
   /** Environment variable for {@link #pollInterval()}, in milliseconds. */
   public static final String ENV_POLL_INTERVAL_MS = "CDC_POLL_INTERVAL_MS";
   /** Environment variable for {@link #maxBatchSize()}. */
@@ -153,6 +190,10 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
     slotName = field("slotName", slotName, CdcIngestConfig::checkSlotName);
     publicationName = field("publicationName", publicationName,
         CdcIngestConfig::checkPublicationName);
+    if (offsetStorage == null) {
+      throw new IllegalArgumentException("offsetStorage must be set but was null");
+    }
+    offsetTopic = field("offsetTopic", offsetTopic, CdcIngestConfig::checkTopic);
     if (offsetFile == null) {
       throw new IllegalArgumentException("offsetFile must be set but was null");
     }
@@ -170,6 +211,11 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
     field("maxBatchSize", maxBatchSize, CdcIngestConfig::checkMaxBatchSize);
     field("offsetFlushInterval", offsetFlushInterval, CdcIngestConfig::checkFlushInterval);
     field("startupTimeout", startupTimeout, CdcIngestConfig::checkPositive);
+    field("httpPort", httpPort, CdcIngestConfig::checkHttpPort);
+    if (offsetStorage == OffsetStorage.KAFKA && offsetTopic.equals(topic)) {
+      throw new IllegalArgumentException("offsetTopic must differ from topic but both were '"
+          + topic + "'");
+    }
   }
 
   /** @return a builder with every default set; {@code database} and {@code user} are required */
@@ -193,13 +239,15 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
 
   /**
    * Reads the configuration from environment variables: {@code PG_HOST}, {@code PG_PORT},
-   * {@code PG_DB} (required), {@code PG_USER} (required), {@code PG_PASSWORD},
-   * {@code KAFKA_BOOTSTRAP_SERVERS}, {@code CDC_CONNECTOR_NAME}, {@code CDC_SLOT_NAME},
-   * {@code CDC_PUBLICATION_NAME}, {@code CDC_OFFSET_FILE}, {@code CDC_TOPIC}, {@code CDC_RULES}
-   * ({@code schema.table=keyTemplate} entries joined with {@code ;}), {@code CDC_POLL_INTERVAL_MS},
-   * {@code CDC_MAX_BATCH_SIZE}, {@code CDC_OFFSET_FLUSH_INTERVAL_MS},
-   * {@code CDC_STARTUP_TIMEOUT_MS}. An unset or blank variable takes the default (for
-   * {@code PG_PASSWORD}, only an unset one).
+   * {@code PG_DB}, {@code PG_USER}, {@code PG_PASSWORD}, {@code KAFKA_BOOTSTRAP_SERVERS},
+   * {@code CDC_CONNECTOR_NAME}, {@code CDC_SLOT_NAME}, {@code CDC_PUBLICATION_NAME},
+   * {@code CDC_OFFSET_STORAGE} ({@code kafka} or {@code file}; when unset, {@code file} if
+   * {@code CDC_OFFSET_FILE} is set, else {@code kafka}), {@code CDC_OFFSET_TOPIC},
+   * {@code CDC_OFFSET_FILE}, {@code CDC_TOPIC}, {@code CDC_RULES_FILE} (a YAML
+   * {@link RulesFile}) or {@code CDC_RULES} ({@code schema.table=keyTemplate} entries joined with
+   * {@code ;}; not both), {@code CDC_POLL_INTERVAL_MS}, {@code CDC_MAX_BATCH_SIZE},
+   * {@code CDC_OFFSET_FLUSH_INTERVAL_MS}, {@code CDC_STARTUP_TIMEOUT_MS}, {@code CDC_HTTP_PORT}.
+   * An unset or blank variable takes the default (for {@code PG_PASSWORD}, only an unset one).
    *
    * @param env variable name to value, e.g. {@link System#getenv()}
    * @return the validated configuration
@@ -212,8 +260,8 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
     return new CdcIngestConfig(
         e.get(ENV_PG_HOST, DEFAULT_DB_HOST, CdcIngestConfig::checkHost),
         e.get(ENV_PG_PORT, DEFAULT_DB_PORT, v -> checkPort(parseInt(v))),
-        e.get(ENV_PG_DB, null, CdcIngestConfig::checkRequired),
-        e.get(ENV_PG_USER, null, CdcIngestConfig::checkRequired),
+        e.get(ENV_PG_DB, DEFAULT_DATABASE, CdcIngestConfig::checkRequired),
+        e.get(ENV_PG_USER, DEFAULT_USER, CdcIngestConfig::checkRequired),
         env.getOrDefault(ENV_PG_PASSWORD, DEFAULT_PASSWORD),
         e.get(ENV_KAFKA_BOOTSTRAP_SERVERS, DEFAULT_KAFKA_BOOTSTRAP_SERVERS,
             CdcIngestConfig::checkBootstrapServers),
@@ -221,16 +269,37 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
         e.get(ENV_SLOT_NAME, DEFAULT_SLOT_NAME, CdcIngestConfig::checkSlotName),
         e.get(ENV_PUBLICATION_NAME, DEFAULT_PUBLICATION_NAME,
             CdcIngestConfig::checkPublicationName),
+        e.get(ENV_OFFSET_STORAGE, e.isSet(ENV_OFFSET_FILE) ? OffsetStorage.FILE
+            : DEFAULT_OFFSET_STORAGE, CdcIngestConfig::parseOffsetStorage),
+        e.get(ENV_OFFSET_TOPIC, DEFAULT_OFFSET_TOPIC, CdcIngestConfig::checkTopic),
         e.get(ENV_OFFSET_FILE, DEFAULT_OFFSET_FILE, CdcIngestConfig::parsePath),
         e.get(ENV_TOPIC, DEFAULT_TOPIC, CdcIngestConfig::checkTopic),
-        e.get(ENV_RULES, TableRule.parseAll(DEFAULT_RULES), TableRule::parseAll),
+        rulesFromEnv(e),
         e.get(ENV_POLL_INTERVAL_MS, DEFAULT_POLL_INTERVAL,
             v -> checkPollInterval(Duration.ofMillis(parseLong(v)))),
         e.get(ENV_MAX_BATCH_SIZE, DEFAULT_MAX_BATCH_SIZE, v -> checkMaxBatchSize(parseInt(v))),
         e.get(ENV_OFFSET_FLUSH_INTERVAL_MS, DEFAULT_OFFSET_FLUSH_INTERVAL,
             v -> checkFlushInterval(Duration.ofMillis(parseLong(v)))),
         e.get(ENV_STARTUP_TIMEOUT_MS, DEFAULT_STARTUP_TIMEOUT,
-            v -> checkPositive(Duration.ofMillis(parseLong(v)))));
+            v -> checkPositive(Duration.ofMillis(parseLong(v)))),
+        e.get(ENV_HTTP_PORT, DEFAULT_HTTP_PORT, v -> checkHttpPort(parseInt(v))));
+  }
+
+  private static List<TableRule> rulesFromEnv(Env e) {
+    if (e.isSet(ENV_RULES_FILE) && e.isSet(ENV_RULES)) {
+      throw new IllegalArgumentException(ENV_RULES_FILE + ": set either " + ENV_RULES_FILE
+          + " or " + ENV_RULES + " but both were set");
+    }
+    if (e.isSet(ENV_RULES_FILE)) {
+      return e.get(ENV_RULES_FILE, null, v -> {
+        try {
+          return RulesFile.load(Path.of(v.trim()));
+        } catch (InvalidPathException ex) {
+          throw new IllegalArgumentException("must be a file path but was '" + v + "'", ex);
+        }
+      });
+    }
+    return e.get(ENV_RULES, TableRule.parseAll(DEFAULT_RULES), TableRule::parseAll);
   }
 
   /** @return the JDBC URL of the captured database, {@code jdbc:postgresql://host:port/db} */
@@ -254,10 +323,11 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
     return "CdcIngestConfig[db=" + databaseAddress() + ", user=" + user + ", password="
         + (password.isEmpty() ? "<none>" : "****") + ", kafka=" + kafkaBootstrapServers
         + ", connector=" + connectorName + ", slot=" + slotName + ", publication="
-        + publicationName + ", offsetFile=" + offsetFile + ", topic=" + topic + ", rules=" + rules
+        + publicationName + ", offsets=" + (offsetStorage == OffsetStorage.KAFKA
+            ? "kafka:" + offsetTopic : "file:" + offsetFile) + ", topic=" + topic + ", rules=" + rules
         + ", pollInterval=" + pollInterval.toMillis() + "ms, maxBatchSize=" + maxBatchSize
         + ", offsetFlushInterval=" + offsetFlushInterval.toMillis() + "ms, startupTimeout="
-        + startupTimeout.toMillis() + "ms]";
+        + startupTimeout.toMillis() + "ms, httpPort=" + httpPort + "]";
   }
 
   // Each check returns its (normalised) value or throws "must ... but was '...'" without a name;
@@ -318,6 +388,21 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
       throw new IllegalArgumentException("must be 1..60000 ms but was '" + millis(v) + "'");
     }
     return v;
+  }
+
+  static int checkHttpPort(int v) {
+    if (v < 0 || v > 65_535) {
+      throw new IllegalArgumentException("must be a port in 0..65535 (0: off) but was '" + v + "'");
+    }
+    return v;
+  }
+
+  static OffsetStorage parseOffsetStorage(String v) {
+    return switch (v.trim().toLowerCase(java.util.Locale.ROOT)) {
+      case "kafka" -> OffsetStorage.KAFKA;
+      case "file" -> OffsetStorage.FILE;
+      default -> throw new IllegalArgumentException("must be kafka or file but was '" + v + "'");
+    };
   }
 
   static int checkMaxBatchSize(int v) {
@@ -394,6 +479,11 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
       this.env = env;
     }
 
+    boolean isSet(String name) {
+      String raw = env.get(name);
+      return raw != null && !raw.isBlank();
+    }
+
     <T> T get(String name, T defaultValue, Function<String, T> parse) {
       String raw = env.get(name);
       if (raw == null || raw.isBlank()) {
@@ -413,18 +503,20 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
 
   /**
    * Builds a {@link CdcIngestConfig}. Each setter validates its value at once; {@link #build()}
-   * checks that {@code database}, {@code user} and at least one rule are set. Not thread-safe.
+   * checks the combination. Not thread-safe.
    */
   public static final class Builder {
     private String dbHost = DEFAULT_DB_HOST;
     private int dbPort = DEFAULT_DB_PORT;
-    private String database;
-    private String user;
+    private String database = DEFAULT_DATABASE;
+    private String user = DEFAULT_USER;
     private String password = DEFAULT_PASSWORD;
     private String kafkaBootstrapServers = DEFAULT_KAFKA_BOOTSTRAP_SERVERS;
     private String connectorName = DEFAULT_CONNECTOR_NAME;
     private String slotName = DEFAULT_SLOT_NAME;
     private String publicationName = DEFAULT_PUBLICATION_NAME;
+    private OffsetStorage offsetStorage = DEFAULT_OFFSET_STORAGE;
+    private String offsetTopic = DEFAULT_OFFSET_TOPIC;
     private Path offsetFile = DEFAULT_OFFSET_FILE;
     private String topic = DEFAULT_TOPIC;
     /** Null until a rule is given: then {@link CdcIngestConfig#DEFAULT_RULES} apply. */
@@ -433,6 +525,7 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
     private int maxBatchSize = DEFAULT_MAX_BATCH_SIZE;
     private Duration offsetFlushInterval = DEFAULT_OFFSET_FLUSH_INTERVAL;
     private Duration startupTimeout = DEFAULT_STARTUP_TIMEOUT;
+    private int httpPort = DEFAULT_HTTP_PORT;
 
     private Builder() {}
 
@@ -446,6 +539,8 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
       connectorName = c.connectorName;
       slotName = c.slotName;
       publicationName = c.publicationName;
+      offsetStorage = c.offsetStorage;
+      offsetTopic = c.offsetTopic;
       offsetFile = c.offsetFile;
       topic = c.topic;
       rules = new ArrayList<>(c.rules);
@@ -453,6 +548,7 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
       maxBatchSize = c.maxBatchSize;
       offsetFlushInterval = c.offsetFlushInterval;
       startupTimeout = c.startupTimeout;
+      httpPort = c.httpPort;
     }
 
     /** @see CdcIngestConfig#dbHost() */
@@ -511,9 +607,32 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
       return this;
     }
 
-    /** @see CdcIngestConfig#offsetFile() */
+    /** @see CdcIngestConfig#offsetStorage() */
+    public Builder offsetStorage(OffsetStorage offsetStorage) {
+      this.offsetStorage = Objects.requireNonNull(offsetStorage, "offsetStorage");
+      return this;
+    }
+
+    /** @see CdcIngestConfig#offsetTopic() */
+    public Builder offsetTopic(String offsetTopic) {
+      this.offsetTopic = field("offsetTopic", offsetTopic, CdcIngestConfig::checkTopic);
+      return this;
+    }
+
+    /**
+     * Keeps the offsets in this file: sets the file and {@link OffsetStorage#FILE}.
+     *
+     * @see CdcIngestConfig#offsetFile()
+     */
     public Builder offsetFile(Path offsetFile) {
       this.offsetFile = Objects.requireNonNull(offsetFile, "offsetFile");
+      this.offsetStorage = OffsetStorage.FILE;
+      return this;
+    }
+
+    /** @see CdcIngestConfig#httpPort() */
+    public Builder httpPort(int httpPort) {
+      this.httpPort = field("httpPort", httpPort, CdcIngestConfig::checkHttpPort);
       return this;
     }
 
@@ -570,14 +689,14 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
 
     /**
      * @return the configuration
-     * @throws IllegalArgumentException if {@code database} or {@code user} is unset, or there is
-     *     no rule or a table has two
+     * @throws IllegalArgumentException if there is no rule, a table has two, or the offset topic
+     *     is the event topic
      */
     public CdcIngestConfig build() {
       return new CdcIngestConfig(dbHost, dbPort, database, user, password, kafkaBootstrapServers,
-          connectorName, slotName, publicationName, offsetFile, topic,
+          connectorName, slotName, publicationName, offsetStorage, offsetTopic, offsetFile, topic,
           rules == null ? TableRule.parseAll(DEFAULT_RULES) : rules, pollInterval,
-          maxBatchSize, offsetFlushInterval, startupTimeout);
+          maxBatchSize, offsetFlushInterval, startupTimeout, httpPort);
     }
   }
 }

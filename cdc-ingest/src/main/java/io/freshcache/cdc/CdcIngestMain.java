@@ -1,5 +1,11 @@
 package io.freshcache.cdc;
 
+import io.freshcache.cdc.internal.HttpEndpoints;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -42,19 +48,39 @@ public final class CdcIngestMain {
     }
     LOG.info("Configuration: {}", config);
 
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    new JvmMemoryMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
     CdcIngest ingest;
     try {
-      ingest = CdcIngest.start(config);
+      ingest = CdcIngest.start(config, registry);
     } catch (CdcStartupException e) {
       LOG.error("Cannot start: {}", e.getMessage());
       return 1;
     }
+    HttpEndpoints http = null;
+    if (config.httpPort() > 0) {
+      try {
+        http = HttpEndpoints.start(config.httpPort(), ingest::health, registry);
+        LOG.info("Serving /health and /metrics on port {}", http.port());
+      } catch (IOException e) {
+        LOG.error("Cannot serve /health and /metrics on port {}: {}", config.httpPort(),
+            e.getMessage());
+        ingest.close();
+        return 1;
+      }
+    }
+    HttpEndpoints endpoints = http;
 
     AtomicBoolean stopping = new AtomicBoolean();
     Thread hook = new Thread(() -> {
       stopping.set(true);
       LOG.info("Shutdown requested: stopping");
       ingest.close();
+      if (endpoints != null) {
+        endpoints.close();
+      }
+      LOG.info("Stopped");
     }, "freshcache-cdc-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);
 

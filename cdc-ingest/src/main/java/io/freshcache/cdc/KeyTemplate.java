@@ -105,6 +105,16 @@ public final class KeyTemplate {
     return new KeyTemplate(template, List.copyOf(parts), List.copyOf(columns));
   }
 
+  /**
+   * @return the literal {@code service:entity} prefix every key of this template starts with,
+   *     e.g. {@code catalog:product}: the namespace a {@code TRUNCATE} invalidates
+   */
+  public String namespace() {
+    String prefix = parts.get(0);
+    int first = prefix.indexOf(':');
+    return prefix.substring(0, prefix.indexOf(':', first + 1));
+  }
+
   /** @return the column names of the placeholders, in template order, without duplicates */
   public Set<String> columns() {
     return Collections.unmodifiableSet(new LinkedHashSet<>(columns));

@@ -1,8 +1,11 @@
 package io.freshcache.cdc;
 
 import io.freshcache.protocol.CacheKey;
+import io.freshcache.protocol.Codecs;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -10,30 +13,50 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * How the changes of one table become cache events: which table, the key template, the operation
- * and where the event's version comes from.
+ * How the changes of one table become cache events: which table, the key template, the operation,
+ * where the event's version comes from, and for upserts the payload's codec, TTL and schema
+ * version.
  *
- * <p>The text form, used by {@code CDC_RULES}, is {@code schema.table=keyTemplate}, e.g.
- * {@code public.products=catalog:product:{id}}; several rules are joined with {@code ;}. Every
- * rule of this form invalidates ({@link Operation#INVALIDATE}) with the commit LSN as version
- * ({@link VersionSource#COMMIT_LSN}).
+ * <p>Two ways to write rules: a YAML file ({@link RulesFile}, {@code CDC_RULES_FILE}) for every
+ * setting, or the text form of {@code CDC_RULES}, {@code schema.table=keyTemplate} joined with
+ * {@code ;}, e.g. {@code public.products=catalog:product:{id}}, whose rules invalidate
+ * ({@link Operation#INVALIDATE}) with the commit LSN as version ({@link VersionSource#COMMIT_LSN}).
+ * Build others with {@link #builder(String, String)}.
+ *
+ * <p>A delete always becomes {@code delete}, whatever the operation. Which settings go together is
+ * checked here: an upsert needs a codec and a TTL; codec, TTL, schema, field names and payload
+ * columns mean nothing to an invalidation and are refused there, so a typo cannot go unnoticed.
+ * Whether the table and columns exist, and whether the key template names exactly the primary
+ * key, is checked against the database when {@link CdcIngest} starts.
  *
  * @param table the captured table, {@code schema.table} as PostgreSQL spells it, e.g.
  *     {@code public.products}
- * @param keyTemplate how a row becomes its cache key
- * @param operation what an insert or update does to the key; a delete is always
- *     {@link io.freshcache.protocol.CacheEvent.Op#DELETE}
+ * @param keyTemplate how a row becomes its cache key; its columns must be the table's primary key
+ * @param operation what an insert or update does to the key
  * @param versionSource where the event's version comes from
+ * @param versionColumn the row-version column for {@link VersionSource#COLUMN}, else null
+ * @param codec for upserts the payload codec's name from {@link Codecs} ({@code json},
+ *     {@code cbor}, {@code smile}, {@code msgpack}); null for invalidations
+ * @param ttl for upserts the Redis TTL of the written value (the writer adds no jitter; the
+ *     client's policy does on its own fills); {@link Duration#ZERO} for invalidations
+ * @param schema for upserts the schema version of the payload, which selects the value key
+ *     {@code {key}:v<schema>}; 1 for invalidations
+ * @param fieldNames how column names become the payload's field names
+ * @param payloadColumns the columns of the upsert payload in order, or empty for every column
+ * @param onTruncate what a {@code TRUNCATE} of the table does
  */
 public record TableRule(String table, KeyTemplate keyTemplate, Operation operation,
-    VersionSource versionSource) {
+    VersionSource versionSource, String versionColumn, String codec, Duration ttl, int schema,
+    FieldNames fieldNames, List<String> payloadColumns, TruncateMode onTruncate) {
 
   private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z0-9_$]*");
 
   /** What an insert or update of a row does to its cache key. */
   public enum Operation {
     /** Drop the cached value; the next read loads the row again. */
-    INVALIDATE
+    INVALIDATE,
+    /** Write the row's after-image, encoded with the rule's codec, as the new cached value. */
+    UPSERT
   }
 
   /** Where an event's version comes from. */
@@ -43,27 +66,124 @@ public record TableRule(String table, KeyTemplate keyTemplate, Operation operati
      * are ordered by row locks, so for one row the LSN grows in commit order; the right choice for
      * entities that only CDC writes to the cache.
      */
-    COMMIT_LSN
+    COMMIT_LSN,
+    /**
+     * A row-version column of the table (an integer that every update raises), for entities that
+     * applications also write to the cache: their write events know the row version but not the
+     * LSN. Deletes need the version too, so the table must have {@code REPLICA IDENTITY FULL}.
+     */
+    COLUMN
+  }
+
+  /** How column names become the field names of an upsert's payload. */
+  public enum FieldNames {
+    /** As the column is named, e.g. {@code price_cents}. */
+    COLUMN,
+    /** Snake case to lower camel case, e.g. {@code price_cents} to {@code priceCents}. */
+    CAMEL_CASE
   }
 
   /**
-   * Validates the rule.
+   * What a {@code TRUNCATE} of a mapped table does. A truncate removes every row without naming
+   * one, so no per-key event can express it.
+   */
+  public enum TruncateMode {
+    /** Logged and counted; cached entries of the table stay until their TTL. The default. */
+    IGNORE,
+    /**
+     * One {@code invalidate_namespace} event per partition of the topic, keyed
+     * {@code service:entity:*}, which asks cache-writer to drop every entry of that namespace
+     * (see the module's README: this needs cache-writer support that is proposed, not built).
+     */
+    INVALIDATE_NAMESPACE
+  }
+
+  /** Known TTL policy names, the seed's examples, as client-lib's {@code CachePolicy} has them. */
+  public static final Map<String, Duration> TTL_POLICIES = Map.of(
+      "profiles", Duration.ofSeconds(300),
+      "catalog", Duration.ofSeconds(3600),
+      "sessions", Duration.ofSeconds(900));
+
+  /**
+   * Validates the rule and how its settings combine.
    *
-   * @throws IllegalArgumentException if {@code table} is not {@code schema.table} of plain
-   *     identifiers
-   * @throws NullPointerException if any component is null
+   * @throws IllegalArgumentException naming the setting that is wrong and its value
+   * @throws NullPointerException if a required component is null
    */
   public TableRule {
     Objects.requireNonNull(table, "table");
     Objects.requireNonNull(keyTemplate, "keyTemplate");
     Objects.requireNonNull(operation, "operation");
     Objects.requireNonNull(versionSource, "versionSource");
+    Objects.requireNonNull(ttl, "ttl");
+    Objects.requireNonNull(fieldNames, "fieldNames");
+    Objects.requireNonNull(onTruncate, "onTruncate");
+    payloadColumns = List.copyOf(Objects.requireNonNull(payloadColumns, "payloadColumns"));
     int dot = table.indexOf('.');
     if (dot < 0 || !IDENTIFIER.matcher(table.substring(0, dot)).matches()
         || !IDENTIFIER.matcher(table.substring(dot + 1)).matches()) {
       throw new IllegalArgumentException("table must be schema.table (e.g. public.products) but was '"
           + table + "'");
     }
+    if (versionSource == VersionSource.COLUMN) {
+      if (versionColumn == null || !IDENTIFIER.matcher(versionColumn).matches()) {
+        throw new IllegalArgumentException("versionColumn must name a column for version source"
+            + " COLUMN but was " + quote(versionColumn));
+      }
+    } else if (versionColumn != null) {
+      throw new IllegalArgumentException("versionColumn must be null for version source "
+          + versionSource + " but was '" + versionColumn + "'");
+    }
+    if (operation == Operation.UPSERT) {
+      if (codec == null) {
+        throw new IllegalArgumentException("codec must be set for an upsert but was null");
+      }
+      Codecs.byName(codec); // throws naming the known codecs
+      if (ttl.isNegative() || ttl.toMillis() < 1) {
+        throw new IllegalArgumentException("ttl must be >= 1 ms for an upsert but was "
+            + ttl.toMillis() + " ms");
+      }
+      if (schema < 1) {
+        throw new IllegalArgumentException("schema must be >= 1 but was " + schema);
+      }
+      Set<String> seen = new HashSet<>();
+      for (String column : payloadColumns) {
+        if (column == null || !IDENTIFIER.matcher(column).matches() || !seen.add(column)) {
+          throw new IllegalArgumentException("payloadColumns must be distinct column names but"
+              + " had " + quote(column));
+        }
+      }
+    } else {
+      if (codec != null) {
+        throw new IllegalArgumentException("codec applies to upserts only but was '" + codec
+            + "' for an invalidation");
+      }
+      if (!ttl.isZero()) {
+        throw new IllegalArgumentException("ttl applies to upserts only but was " + ttl.toMillis()
+            + " ms for an invalidation");
+      }
+      if (schema != 1) {
+        throw new IllegalArgumentException("schema applies to upserts only but was " + schema
+            + " for an invalidation");
+      }
+      if (fieldNames != FieldNames.COLUMN || !payloadColumns.isEmpty()) {
+        throw new IllegalArgumentException("fieldNames and payloadColumns apply to upserts only");
+      }
+    }
+  }
+
+  /**
+   * An invalidation rule versioned by commit LSN, truncates ignored.
+   *
+   * @param table {@code schema.table}
+   * @param keyTemplate the key template
+   * @param operation must be {@link Operation#INVALIDATE}; kept for source compatibility
+   * @param versionSource must be {@link VersionSource#COMMIT_LSN}
+   */
+  public TableRule(String table, KeyTemplate keyTemplate, Operation operation,
+      VersionSource versionSource) {
+    this(table, keyTemplate, operation, versionSource, null, null, Duration.ZERO, 1,
+        FieldNames.COLUMN, List.of(), TruncateMode.IGNORE);
   }
 
   /**
@@ -75,8 +195,17 @@ public record TableRule(String table, KeyTemplate keyTemplate, Operation operati
    * @throws IllegalArgumentException if the table or template is invalid
    */
   public static TableRule invalidate(String table, String keyTemplate) {
-    return new TableRule(table, KeyTemplate.parse(keyTemplate), Operation.INVALIDATE,
-        VersionSource.COMMIT_LSN);
+    return builder(table, keyTemplate).build();
+  }
+
+  /**
+   * @param table {@code schema.table}
+   * @param keyTemplate e.g. {@code catalog:product:{id}}
+   * @return a builder for an invalidation rule versioned by commit LSN, to change from there
+   * @throws IllegalArgumentException if the template is invalid
+   */
+  public static Builder builder(String table, String keyTemplate) {
+    return new Builder(table, KeyTemplate.parse(keyTemplate));
   }
 
   /**
@@ -134,10 +263,55 @@ public record TableRule(String table, KeyTemplate keyTemplate, Operation operati
     return keyTemplate.render(row, table);
   }
 
-  /** @return the text form, {@code schema.table=keyTemplate} */
+  /** @return the schema name, e.g. {@code public} */
+  public String schemaName() {
+    return table.substring(0, table.indexOf('.'));
+  }
+
+  /** @return the table name without its schema, e.g. {@code products} */
+  public String tableName() {
+    return table.substring(table.indexOf('.') + 1);
+  }
+
+  /**
+   * @return every column the rule reads: key columns, the version column, the payload columns
+   */
+  public Set<String> columns() {
+    Set<String> columns = new LinkedHashSet<>(keyTemplate.columns());
+    if (versionColumn != null) {
+      columns.add(versionColumn);
+    }
+    columns.addAll(payloadColumns);
+    return columns;
+  }
+
+  /**
+   * @return the text form {@code schema.table=keyTemplate} for a plain invalidation rule, and the
+   *     settings that differ from it in brackets otherwise
+   */
   @Override
   public String toString() {
-    return table + '=' + keyTemplate;
+    StringBuilder sb = new StringBuilder(table).append('=').append(keyTemplate);
+    List<String> extra = new ArrayList<>();
+    if (operation == Operation.UPSERT) {
+      extra.add("upsert " + codec + " ttl " + ttl.toMillis() + " ms schema " + schema);
+      if (fieldNames != FieldNames.COLUMN) {
+        extra.add("fields " + fieldNames.name().toLowerCase(java.util.Locale.ROOT));
+      }
+      if (!payloadColumns.isEmpty()) {
+        extra.add("columns " + payloadColumns);
+      }
+    }
+    if (versionSource == VersionSource.COLUMN) {
+      extra.add("version column " + versionColumn);
+    }
+    if (onTruncate != TruncateMode.IGNORE) {
+      extra.add("truncate " + onTruncate.name().toLowerCase(java.util.Locale.ROOT));
+    }
+    if (!extra.isEmpty()) {
+      sb.append(" [").append(String.join(", ", extra)).append(']');
+    }
+    return sb.toString();
   }
 
   static void checkRules(List<TableRule> rules) {
@@ -151,6 +325,86 @@ public record TableRule(String table, KeyTemplate keyTemplate, Operation operati
         throw new IllegalArgumentException("each table may have one rule but " + rule.table()
             + " has more than one");
       }
+    }
+  }
+
+  private static String quote(String v) {
+    return v == null ? "null" : "'" + v + "'";
+  }
+
+  /**
+   * Builds a {@link TableRule}, starting from an invalidation versioned by commit LSN; the
+   * combination is validated by {@link #build()}. Not thread-safe.
+   */
+  public static final class Builder {
+    private final String table;
+    private final KeyTemplate keyTemplate;
+    private Operation operation = Operation.INVALIDATE;
+    private VersionSource versionSource = VersionSource.COMMIT_LSN;
+    private String versionColumn;
+    private String codec;
+    private Duration ttl = Duration.ZERO;
+    private int schema = 1;
+    private FieldNames fieldNames = FieldNames.COLUMN;
+    private List<String> payloadColumns = List.of();
+    private TruncateMode onTruncate = TruncateMode.IGNORE;
+
+    private Builder(String table, KeyTemplate keyTemplate) {
+      this.table = table;
+      this.keyTemplate = keyTemplate;
+    }
+
+    /**
+     * Makes the rule an upsert.
+     *
+     * @param codec a codec name from {@link Codecs}
+     * @param ttl the Redis TTL of the written value, at least 1 ms
+     */
+    public Builder upsert(String codec, Duration ttl) {
+      this.operation = Operation.UPSERT;
+      this.codec = codec;
+      this.ttl = ttl;
+      return this;
+    }
+
+    /** Versions events by the named row-version column instead of the commit LSN. */
+    public Builder versionColumn(String column) {
+      this.versionSource = VersionSource.COLUMN;
+      this.versionColumn = column;
+      return this;
+    }
+
+    /** @see TableRule#schema() */
+    public Builder schema(int schema) {
+      this.schema = schema;
+      return this;
+    }
+
+    /** @see TableRule#fieldNames() */
+    public Builder fieldNames(FieldNames fieldNames) {
+      this.fieldNames = fieldNames;
+      return this;
+    }
+
+    /** @see TableRule#payloadColumns() */
+    public Builder payloadColumns(List<String> columns) {
+      this.payloadColumns = columns;
+      return this;
+    }
+
+    /** @see TableRule#onTruncate() */
+    public Builder onTruncate(TruncateMode mode) {
+      this.onTruncate = mode;
+      return this;
+    }
+
+    /**
+     * @return the rule
+     * @throws IllegalArgumentException if the settings do not fit together
+     */
+    public TableRule build() {
+      return new TableRule(table, keyTemplate, operation, versionSource, versionColumn, codec, ttl,
+          schema, fieldNames, payloadColumns, onTruncate);
     }
   }
 }

@@ -14,20 +14,22 @@ import org.junit.jupiter.params.provider.CsvSource;
 class CdcIngestConfigTest {
 
   private static Map<String, String> minimalEnv() {
-    Map<String, String> env = new HashMap<>();
-    env.put("PG_DB", "shop");
-    env.put("PG_USER", "freshcache");
-    return env;
+    return new HashMap<>();
   }
 
   @Test
-  void fromEnvAppliesTheDefaults() {
+  void fromEnvDefaultsToTheLocalStack() {
     CdcIngestConfig c = CdcIngestConfig.fromEnv(minimalEnv());
 
-    assertThat(c.dbHost()).isEqualTo(CdcIngestConfig.DEFAULT_DB_HOST);
-    assertThat(c.dbPort()).isEqualTo(5432);
-    assertThat(c.password()).isEmpty();
-    assertThat(c.kafkaBootstrapServers()).isEqualTo("localhost:9092");
+    assertThat(c.dbHost()).isEqualTo("127.0.0.1");
+    assertThat(c.dbPort()).isEqualTo(5433);
+    assertThat(c.database()).isEqualTo("shop");
+    assertThat(c.user()).isEqualTo("freshcache");
+    assertThat(c.password()).isEqualTo("freshcache");
+    assertThat(c.kafkaBootstrapServers()).isEqualTo("127.0.0.1:9092");
+    assertThat(c.offsetStorage()).isEqualTo(CdcIngestConfig.OffsetStorage.KAFKA);
+    assertThat(c.offsetTopic()).isEqualTo("freshcache.cdc-offsets");
+    assertThat(c.httpPort()).isEqualTo(8082);
     assertThat(c.connectorName()).isEqualTo("pg-main");
     assertThat(c.slotName()).isEqualTo("freshcache");
     assertThat(c.publicationName()).isEqualTo("freshcache");
@@ -38,7 +40,7 @@ class CdcIngestConfigTest {
     assertThat(c.maxBatchSize()).isEqualTo(CdcIngestConfig.DEFAULT_MAX_BATCH_SIZE);
     assertThat(c.offsetFlushInterval()).isEqualTo(Duration.ofSeconds(1));
     assertThat(c.startupTimeout()).isEqualTo(Duration.ofSeconds(30));
-    assertThat(c.jdbcUrl()).isEqualTo("jdbc:postgresql://localhost:5432/shop");
+    assertThat(c.jdbcUrl()).isEqualTo("jdbc:postgresql://127.0.0.1:5433/shop");
   }
 
   @Test
@@ -60,6 +62,8 @@ class CdcIngestConfigTest {
     env.put("CDC_MAX_BATCH_SIZE", "512");
     env.put("CDC_OFFSET_FLUSH_INTERVAL_MS", "0");
     env.put("CDC_STARTUP_TIMEOUT_MS", "5000");
+    env.put("CDC_HTTP_PORT", "0");
+    env.put("CDC_OFFSET_TOPIC", "fc.offsets");
 
     CdcIngestConfig c = CdcIngestConfig.fromEnv(env);
 
@@ -70,6 +74,10 @@ class CdcIngestConfigTest {
     assertThat(c.slotName()).isEqualTo("fc_slot_1");
     assertThat(c.publicationName()).isEqualTo("fc_pub");
     assertThat(c.offsetFile()).isEqualTo(Path.of("/var/lib/fc/offsets.dat"));
+    assertThat(c.offsetStorage()).as("CDC_OFFSET_FILE alone selects the file")
+        .isEqualTo(CdcIngestConfig.OffsetStorage.FILE);
+    assertThat(c.offsetTopic()).isEqualTo("fc.offsets");
+    assertThat(c.httpPort()).isZero();
     assertThat(c.topic()).isEqualTo("fc.changes");
     assertThat(c.tables()).containsExactly("public.products", "shop.lines");
     assertThat(c.pollInterval()).isEqualTo(Duration.ofMillis(25));
@@ -95,6 +103,9 @@ class CdcIngestConfigTest {
       "CDC_MAX_BATCH_SIZE   | 0                        | must be in 1..65536",
       "CDC_OFFSET_FLUSH_INTERVAL_MS | -1               | must be >= 0 ms",
       "CDC_STARTUP_TIMEOUT_MS | 0                      | must be >= 1 ms",
+      "CDC_HTTP_PORT        | -1                       | must be a port in 0..65535",
+      "CDC_OFFSET_STORAGE   | redis                    | must be kafka or file",
+      "CDC_OFFSET_TOPIC     | a topic                  | must match",
   })
   void aBadVariableNamesItselfAndItsValue(String name, String value, String problem) {
     Map<String, String> env = minimalEnv();
@@ -121,14 +132,41 @@ class CdcIngestConfigTest {
   }
 
   @Test
-  void requiredVariablesMustBeSet() {
+  void offsetStorageCanBeChosenExplicitly() {
     Map<String, String> env = minimalEnv();
-    env.remove("PG_DB");
-    assertThatThrownBy(() -> CdcIngestConfig.fromEnv(env)).hasMessage("PG_DB: must be set but was unset");
+    env.put("CDC_OFFSET_FILE", "/tmp/o.dat");
+    env.put("CDC_OFFSET_STORAGE", "KAFKA");
+    assertThat(CdcIngestConfig.fromEnv(env).offsetStorage()).isEqualTo(CdcIngestConfig.OffsetStorage.KAFKA);
 
-    env.put("PG_DB", "shop");
-    env.put("PG_USER", " ");
-    assertThatThrownBy(() -> CdcIngestConfig.fromEnv(env)).hasMessage("PG_USER: must be set but was ' '");
+    env.remove("CDC_OFFSET_FILE");
+    env.put("CDC_OFFSET_STORAGE", "file");
+    assertThat(CdcIngestConfig.fromEnv(env).offsetFile()).isEqualTo(CdcIngestConfig.DEFAULT_OFFSET_FILE);
+  }
+
+  @Test
+  void theOffsetTopicMustNotBeTheEventTopic() {
+    Map<String, String> env = minimalEnv();
+    env.put("CDC_OFFSET_TOPIC", "freshcache.changes");
+    assertThatThrownBy(() -> CdcIngestConfig.fromEnv(env))
+        .hasMessage("offsetTopic must differ from topic but both were 'freshcache.changes'");
+  }
+
+  @Test
+  void rulesComeFromAFileOrTheShortcutButNotBoth(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    Path file = dir.resolve("rules.yaml");
+    java.nio.file.Files.writeString(file, "tables:\n  public.p:\n    key: a:b:{id}\n");
+    Map<String, String> env = minimalEnv();
+    env.put("CDC_RULES_FILE", file.toString());
+    assertThat(CdcIngestConfig.fromEnv(env).tables()).containsExactly("public.p");
+
+    env.put("CDC_RULES", "public.q=a:c:{id}");
+    assertThatThrownBy(() -> CdcIngestConfig.fromEnv(env))
+        .hasMessage("CDC_RULES_FILE: set either CDC_RULES_FILE or CDC_RULES but both were set");
+
+    env.remove("CDC_RULES");
+    env.put("CDC_RULES_FILE", dir.resolve("missing.yaml").toString());
+    assertThatThrownBy(() -> CdcIngestConfig.fromEnv(env))
+        .hasMessageStartingWith("CDC_RULES_FILE: rules file " + dir.resolve("missing.yaml") + ": cannot be read");
   }
 
   @Test
@@ -140,7 +178,7 @@ class CdcIngestConfigTest {
 
     CdcIngestConfig c = CdcIngestConfig.fromEnv(env);
 
-    assertThat(c.dbHost()).isEqualTo("localhost");
+    assertThat(c.dbHost()).isEqualTo("127.0.0.1");
     assertThat(c.topic()).isEqualTo("freshcache.changes");
     assertThat(c.password()).isEmpty();
   }
@@ -164,11 +202,20 @@ class CdcIngestConfigTest {
   }
 
   @Test
-  void builderRequiresDatabaseAndUser() {
-    assertThatThrownBy(() -> CdcIngestConfig.builder().user("u").build())
-        .hasMessage("database must be set but was unset");
-    assertThatThrownBy(() -> CdcIngestConfig.builder().database("d").build())
+  void builderRejectsABlankDatabaseOrUser() {
+    assertThatThrownBy(() -> CdcIngestConfig.builder().database(" "))
+        .hasMessage("database must be set but was ' '");
+    assertThatThrownBy(() -> CdcIngestConfig.builder().user(null))
         .hasMessage("user must be set but was unset");
+    assertThat(CdcIngestConfig.builder().build().databaseAddress()).isEqualTo("127.0.0.1:5433/shop");
+  }
+
+  @Test
+  void anOffsetFileSelectsTheFileStore() {
+    CdcIngestConfig c = CdcIngestConfig.builder().offsetFile(Path.of("x.dat")).build();
+    assertThat(c.offsetStorage()).isEqualTo(CdcIngestConfig.OffsetStorage.FILE);
+    assertThat(c.toBuilder().offsetStorage(CdcIngestConfig.OffsetStorage.KAFKA).build().offsetStorage())
+        .isEqualTo(CdcIngestConfig.OffsetStorage.KAFKA);
   }
 
   @Test
@@ -182,8 +229,9 @@ class CdcIngestConfigTest {
     assertThat(own.toBuilder().slotName("other").build())
         .isEqualTo(new CdcIngestConfig(own.dbHost(), own.dbPort(), own.database(), own.user(),
             own.password(), own.kafkaBootstrapServers(), own.connectorName(), "other",
-            own.publicationName(), own.offsetFile(), own.topic(), own.rules(), own.pollInterval(),
-            own.maxBatchSize(), own.offsetFlushInterval(), own.startupTimeout()));
+            own.publicationName(), own.offsetStorage(), own.offsetTopic(), own.offsetFile(),
+            own.topic(), own.rules(), own.pollInterval(), own.maxBatchSize(),
+            own.offsetFlushInterval(), own.startupTimeout(), own.httpPort()));
   }
 
   @Test

@@ -9,9 +9,7 @@ import io.freshcache.protocol.CacheEventJson;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -50,17 +48,9 @@ class CdcIngestIT {
 
   record Received(String recordKey, CacheEvent event, long receivedAtMs) {}
 
-  static void createProductsTable() throws SQLException {
-    try (Connection c = StackSettings.connect(); Statement st = c.createStatement()) {
-      st.execute("CREATE TABLE IF NOT EXISTS public.products (id bigint PRIMARY KEY, name text,"
-          + " price numeric, version bigint)");
-      st.execute("ALTER TABLE public.products REPLICA IDENTITY FULL");
-    }
-  }
-
   @BeforeAll
   static void createTable() throws SQLException {
-    createProductsTable();
+    StackSettings.createTables();
   }
 
   @BeforeEach
@@ -86,35 +76,13 @@ class CdcIngestIT {
     started.forEach(CdcIngest::close);
     consumer.close(Duration.ofSeconds(5));
     try (Connection c = StackSettings.connect()) {
-      try (PreparedStatement ps = c.prepareStatement("DELETE FROM public.products WHERE id BETWEEN ? AND ?")) {
+      try (PreparedStatement ps = c.prepareStatement("DELETE FROM public.cdc_it_products WHERE id BETWEEN ? AND ?")) {
         ps.setLong(1, baseId);
         ps.setLong(2, baseId + 1_000);
         ps.executeUpdate();
       }
-      dropSlot(c, config.slotName());
-      c.createStatement().execute("DROP PUBLICATION IF EXISTS " + config.publicationName());
     }
-  }
-
-  /** A leftover slot retains WAL forever: drop it once its walsender has gone. */
-  private static void dropSlot(Connection c, String slot) {
-    await("slot " + slot + " inactive").atMost(Duration.ofSeconds(30)).until(() -> !slotActive(c, slot));
-    try (PreparedStatement ps = c.prepareStatement(
-        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = ?")) {
-      ps.setString(1, slot);
-      ps.executeQuery().close();
-    } catch (SQLException e) {
-      throw new IllegalStateException("could not drop slot " + slot, e);
-    }
-  }
-
-  private static boolean slotActive(Connection c, String slot) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("SELECT active FROM pg_replication_slots WHERE slot_name = ?")) {
-      ps.setString(1, slot);
-      try (ResultSet rs = ps.executeQuery()) {
-        return rs.next() && rs.getBoolean(1);
-      }
-    }
+    StackSettings.dropSlotAndPublication(config.slotName(), config.publicationName());
   }
 
   private CdcIngest start(CdcIngestConfig c) throws InterruptedException {
@@ -148,7 +116,7 @@ class CdcIngestIT {
   }
 
   private String key(long id) {
-    return "catalog:product:" + id;
+    return "cdcit:product:" + id;
   }
 
   @Test
@@ -157,10 +125,10 @@ class CdcIngestIT {
     long a = baseId + 1;
     long b = baseId + 2;
 
-    sql("INSERT INTO public.products (id, name, price, version) VALUES (?, 'chair', 49.90, 1)", a);
-    sql("UPDATE public.products SET price = 39.90, version = 2 WHERE id = ?", a);
-    sql("INSERT INTO public.products (id, name, price, version) VALUES (?, 'table', 120, 1)", b);
-    sql("DELETE FROM public.products WHERE id = ?", a);
+    sql("INSERT INTO public.cdc_it_products (id, name, price, version) VALUES (?, 'chair', 49.90, 1)", a);
+    sql("UPDATE public.cdc_it_products SET price = 39.90, version = 2 WHERE id = ?", a);
+    sql("INSERT INTO public.cdc_it_products (id, name, price, version) VALUES (?, 'table', 120, 1)", b);
+    sql("DELETE FROM public.cdc_it_products WHERE id = ?", a);
 
     List<Received> events = awaitEvents(4);
 
@@ -177,7 +145,7 @@ class CdcIngestIT {
       CacheEvent e = r.event();
       assertThat(r.recordKey()).isEqualTo(e.key().toString());
       assertThat(e.version()).isEqualTo(e.source().lsn()).isPositive();
-      assertThat(e.source().table()).isEqualTo("public.products");
+      assertThat(e.source().table()).isEqualTo("public.cdc_it_products");
       assertThat(e.source().db()).isEqualTo(StackSettings.PG_DB);
       assertThat(e.source().txId()).isPositive();
       assertThat(e.source().commitTsMs()).isPositive();
@@ -196,7 +164,7 @@ class CdcIngestIT {
     start(config);
     try (Connection c = StackSettings.connect()) {
       c.setAutoCommit(false);
-      try (PreparedStatement ps = c.prepareStatement("INSERT INTO public.products (id, name) VALUES (?, 'x')")) {
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO public.cdc_it_products (id, name) VALUES (?, 'x')")) {
         for (int i = 10; i < 13; i++) {
           ps.setLong(1, baseId + i);
           ps.executeUpdate();
@@ -216,37 +184,18 @@ class CdcIngestIT {
   @Test
   void changesMadeWhileStoppedArriveAfterARestart() throws Exception {
     CdcIngest first = start(config);
-    sql("INSERT INTO public.products (id, name) VALUES (?, 'before stop')", baseId + 20);
+    sql("INSERT INTO public.cdc_it_products (id, name) VALUES (?, 'before stop')", baseId + 20);
     awaitEvents(1);
     first.close();
     assertThat(first.isRunning()).isFalse();
     assertThat(first.failure()).isEmpty();
 
-    sql("UPDATE public.products SET name = 'while stopped' WHERE id = ?", baseId + 20);
+    sql("UPDATE public.cdc_it_products SET name = 'while stopped' WHERE id = ?", baseId + 20);
     start(config);
 
     List<Received> events = awaitEvents(2);
     assertThat(events).extracting(r -> r.event().key().toString()).containsExactly(key(baseId + 20), key(baseId + 20));
     assertThat(events.get(1).event().version()).isGreaterThan(events.get(0).event().version());
-  }
-
-  @Test
-  void aRuleThatDoesNotFitStopsTheEngineAndTheChangeIsCapturedAfterTheFix() throws Exception {
-    CdcIngest wrong = start(config.toBuilder()
-        .rules(TableRule.parseAll("public.products=catalog:product:{product_id}")).build());
-    sql("INSERT INTO public.products (id, name) VALUES (?, 'unmapped')", baseId + 40);
-
-    await().atMost(EVENT_WAIT).until(() -> !wrong.isRunning());
-    assertThat(wrong.failure()).get().satisfies(f -> {
-      assertThat(f).hasMessageContaining("needs column 'product_id'");
-      assertThat(f.getCause()).isInstanceOf(KeyMappingException.class);
-    });
-    assertThat(wrong.eventsProduced()).isZero();
-    wrong.close();
-
-    start(config); // same slot and offset file, right rule
-    List<Received> events = awaitEvents(1);
-    assertThat(events).extracting(r -> r.event().key().toString()).containsExactly(key(baseId + 40));
   }
 
   @Test
@@ -266,14 +215,14 @@ class CdcIngestIT {
   void measuresCommitToProduceLatencyOfLoneChanges() throws Exception {
     CdcIngest ingest = start(config);
     long id = baseId + 30;
-    sql("INSERT INTO public.products (id, name, version) VALUES (?, 'v', 0)", id);
+    sql("INSERT INTO public.cdc_it_products (id, name, version) VALUES (?, 'v', 0)", id);
     awaitEvents(1);
 
     int n = 40;
     List<Long> ackLagMicros = new ArrayList<>();
     List<Long> consumeLagMs = new ArrayList<>();
     for (int i = 1; i <= n; i++) {
-      sql("UPDATE public.products SET version = ? WHERE id = ?", i, id);
+      sql("UPDATE public.cdc_it_products SET version = ? WHERE id = ?", i, id);
       Received r = awaitEvents(i + 1).get(i);
       ackLagMicros.add(ingest.lastCommitToProduceLag().orElseThrow().toNanos() / 1_000);
       consumeLagMs.add(r.receivedAtMs() - r.event().source().commitTsMs());
@@ -285,29 +234,30 @@ class CdcIngestIT {
         n, config.pollInterval().toMillis(), ackLagMicros.get(n / 2) / 1000.0,
         ackLagMicros.get(n * 9 / 10) / 1000.0, ackLagMicros.get(n - 1) / 1000.0,
         consumeLagMs.get(n / 2), consumeLagMs.get(n - 1));
-    assertThat(ingest.eventsProduced()).isEqualTo(n + 1);
+    // the consumer may see an event a moment before the handler counts its acknowledgement
+    await().atMost(EVENT_WAIT).until(() -> ingest.eventsProduced() == n + 1);
+    io.micrometer.core.instrument.distribution.HistogramSnapshot lag = ingest.commitToProduceLag().takeSnapshot();
+    System.out.printf("commit->produce timer: %d samples, mean %.1f ms, max %.1f ms%n", lag.count(),
+        lag.mean(java.util.concurrent.TimeUnit.MILLISECONDS), lag.max(java.util.concurrent.TimeUnit.MILLISECONDS));
+    assertThat(lag.count()).isEqualTo(n + 1);
   }
 
   @Test
   void keysOfACompositeTemplateAreBuiltFromEveryColumn() throws Exception {
-    try (Connection c = StackSettings.connect(); Statement st = c.createStatement()) {
-      st.execute("CREATE TABLE IF NOT EXISTS public.order_lines (order_id bigint, line_no int,"
-          + " qty int, PRIMARY KEY (order_id, line_no))");
-    }
     config = config.toBuilder().rules(TableRule.parseAll(
-        "public.products=catalog:product:{id};public.order_lines=shop:line:{order_id}:{line_no}")).build();
+        "public.cdc_it_products=cdcit:product:{id};public.cdc_it_lines=cdcit:line:{order_id}:{line_no}")).build();
     start(config);
     try {
-      sql("INSERT INTO public.order_lines (order_id, line_no, qty) VALUES (?, 3, 1)", baseId);
-      sql("DELETE FROM public.order_lines WHERE order_id = ?", baseId);
+      sql("INSERT INTO public.cdc_it_lines (order_id, line_no, qty) VALUES (?, 3, 1)", baseId);
+      sql("DELETE FROM public.cdc_it_lines WHERE order_id = ?", baseId);
 
       List<Received> events = awaitEvents(2);
 
       assertThat(events).extracting(r -> r.event().op().wireName() + " " + r.event().key())
-          .containsExactly("invalidate shop:line:" + baseId + ":3", "delete shop:line:" + baseId + ":3");
-      assertThat(events).extracting(r -> r.event().source().table()).containsOnly("public.order_lines");
+          .containsExactly("invalidate cdcit:line:" + baseId + ":3", "delete cdcit:line:" + baseId + ":3");
+      assertThat(events).extracting(r -> r.event().source().table()).containsOnly("public.cdc_it_lines");
     } finally {
-      sql("DELETE FROM public.order_lines WHERE order_id = ?", baseId);
+      sql("DELETE FROM public.cdc_it_lines WHERE order_id = ?", baseId);
     }
   }
 }

@@ -14,7 +14,7 @@ class StartupChecksIT {
 
   @BeforeAll
   static void createTable() throws Exception {
-    CdcIngestIT.createProductsTable();
+    StackSettings.createTables();
   }
 
   @Test
@@ -24,8 +24,41 @@ class StartupChecksIT {
 
     assertThatThrownBy(() -> CdcIngest.start(config))
         .isExactlyInstanceOf(CdcStartupException.class)
-        .hasMessageContaining("table public.no_such_table of rule 'public.no_such_table=catalog:x:{id}'"
-            + " does not exist");
+        .hasMessageContaining("rule for public.no_such_table ('public.no_such_table=catalog:x:{id}')")
+        .hasMessageContaining("table public.no_such_table does not exist in " + StackSettings.PG_HOST);
+  }
+
+  @Test
+  void aMissingColumnIsNamed() {
+    CdcIngestConfig config = StackSettings.config(StackSettings.uniqueSuffix(), dir)
+        .rules(TableRule.parseAll("public.cdc_it_products=cdcit:product:{product_id}")).build();
+
+    assertThatThrownBy(() -> CdcIngest.start(config))
+        .isExactlyInstanceOf(CdcStartupException.class)
+        .hasMessageContaining("table public.cdc_it_products has no column 'product_id' (columns: [id, name,");
+  }
+
+  @Test
+  void aTemplateThatIsNotThePrimaryKeyIsRefused() {
+    CdcIngestConfig config = StackSettings.config(StackSettings.uniqueSuffix(), dir)
+        .rules(TableRule.parseAll("public.cdc_it_lines=cdcit:line:{order_id}")).build();
+
+    assertThatThrownBy(() -> CdcIngest.start(config))
+        .isExactlyInstanceOf(CdcStartupException.class)
+        .hasMessageContaining("key template 'cdcit:line:{order_id}' uses columns [order_id] but the"
+            + " primary key of public.cdc_it_lines is [order_id, line_no]");
+  }
+
+  @Test
+  void aVersionColumnMustBeAnIntegerColumn() {
+    CdcIngestConfig config = StackSettings.config(StackSettings.uniqueSuffix(), dir)
+        .rules(java.util.List.of(TableRule.builder("public.cdc_it_products", "cdcit:product:{id}")
+            .versionColumn("name").build())).build();
+
+    assertThatThrownBy(() -> CdcIngest.start(config))
+        .isExactlyInstanceOf(CdcStartupException.class)
+        .hasMessageContaining("version column 'name' of public.cdc_it_products is text but must be"
+            + " smallint, integer or bigint");
   }
 
   @Test

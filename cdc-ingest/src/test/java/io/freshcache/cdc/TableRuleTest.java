@@ -54,4 +54,37 @@ class TableRuleTest {
     assertThatThrownBy(() -> TableRule.parse("public.pro ducts=catalog:product:{id}"))
         .hasMessageContaining("table must be schema.table");
   }
+
+  @Test
+  void anUpsertNeedsACodecAndATtl() {
+    assertThatThrownBy(() -> TableRule.builder("public.p", "a:b:{id}").upsert(null, java.time.Duration.ofSeconds(1)).build())
+        .hasMessage("codec must be set for an upsert but was null");
+    assertThatThrownBy(() -> TableRule.builder("public.p", "a:b:{id}").upsert("json", java.time.Duration.ZERO).build())
+        .hasMessage("ttl must be >= 1 ms for an upsert but was 0 ms");
+    assertThatThrownBy(() -> TableRule.builder("public.p", "a:b:{id}").upsert("yaml", java.time.Duration.ofSeconds(1)).build())
+        .hasMessageContaining("unknown codec 'yaml'");
+  }
+
+  @Test
+  void upsertSettingsAreRefusedOnAnInvalidation() {
+    assertThatThrownBy(() -> TableRule.builder("public.p", "a:b:{id}").schema(2).build())
+        .hasMessage("schema applies to upserts only but was 2 for an invalidation");
+    assertThatThrownBy(() -> TableRule.builder("public.p", "a:b:{id}").payloadColumns(List.of("id")).build())
+        .hasMessage("fieldNames and payloadColumns apply to upserts only");
+  }
+
+  @Test
+  void aVersionColumnIsAColumnName() {
+    assertThatThrownBy(() -> TableRule.builder("public.p", "a:b:{id}").versionColumn("1x").build())
+        .hasMessage("versionColumn must name a column for version source COLUMN but was '1x'");
+    TableRule r = TableRule.builder("public.p", "a:b:{id}").versionColumn("row_version").build();
+    assertThat(r.columns()).containsExactly("id", "row_version");
+    assertThat(r).hasToString("public.p=a:b:{id} [version column row_version]");
+  }
+
+  @Test
+  void theNamespaceIsTheTemplatesServiceAndEntity() {
+    assertThat(KeyTemplate.parse("shop:line:{order_id}:{line_no}").namespace()).isEqualTo("shop:line");
+    assertThat(KeyTemplate.parse("catalog:product:p-{id}").namespace()).isEqualTo("catalog:product");
+  }
 }

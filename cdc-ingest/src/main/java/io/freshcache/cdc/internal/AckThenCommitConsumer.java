@@ -37,6 +37,9 @@ import org.apache.kafka.connect.source.SourceRecord;
  * event; {@code flush()} sends the last partial producer batch without waiting for
  * {@code linger.ms}. The engine calls this handler from one thread per task (we have one task), so
  * the counters are written by one thread and read by any.
+ *
+ * <p>A truncate's {@link NamespaceInvalidation} is sent once to every partition of the topic, with
+ * the partition given explicitly; see that class for why.
  */
 final class AckThenCommitConsumer
     implements DebeziumEngine.ChangeConsumer<RecordChangeEvent<SourceRecord>> {
@@ -44,17 +47,24 @@ final class AckThenCommitConsumer
   private final RowChangeMapper mapper;
   private final Producer<String, byte[]> producer;
   private final String topic;
+  private final int partitions;
   private final Clock clock;
+  private final CdcMeters meters;
   private final AtomicLong eventsProduced = new AtomicLong();
   /** Micros from the commit of the batch's last change to its acknowledgement; -1 until then. */
   private volatile long lastLagMicros = -1;
 
+  /**
+   * @param partitions the topic's partition count, for namespace invalidations
+   */
   AckThenCommitConsumer(RowChangeMapper mapper, Producer<String, byte[]> producer, String topic,
-      Clock clock) {
+      int partitions, Clock clock, CdcMeters meters) {
     this.mapper = mapper;
     this.producer = producer;
     this.topic = topic;
+    this.partitions = partitions;
     this.clock = clock;
+    this.meters = meters;
   }
 
   @Override
@@ -62,25 +72,56 @@ final class AckThenCommitConsumer
       DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer)
       throws InterruptedException {
     List<Future<RecordMetadata>> sends = new ArrayList<>();
-    List<CacheEvent> sent = new ArrayList<>();
-    long lastCommitMicros = -1;
+    List<String> what = new ArrayList<>();
+    List<RowChangeMapper.Mapped> batch = new ArrayList<>();
     for (RecordChangeEvent<SourceRecord> record : records) {
-      RowChangeMapper.Mapped mapped = mapper.map(record.record());
+      RowChangeMapper.Mapped mapped;
+      try {
+        mapped = mapper.map(record.record());
+      } catch (RuntimeException e) {
+        meters.error("mapping");
+        throw e;
+      }
+      if (mapped.isEmpty()) {
+        continue;
+      }
+      batch.add(mapped);
       for (CacheEvent event : mapped.events()) {
         String key = event.key().toString();
-        sends.add(send(key, event));
-        sent.add(event);
+        sends.add(send(new ProducerRecord<>(topic, key, CacheEventJson.write(event)),
+            key, event.op().wireName(), event.version()));
+        what.add(event.op().wireName() + " " + key + " at version " + event.version());
       }
-      if (!mapped.events().isEmpty()) {
-        lastCommitMicros = mapped.commitTsMicros();
+      NamespaceInvalidation truncate = mapped.truncate();
+      if (truncate != null) {
+        byte[] json = truncate.json();
+        for (int p = 0; p < partitions; p++) {
+          sends.add(send(new ProducerRecord<>(topic, p, truncate.key(), json), truncate.key(),
+              NamespaceInvalidation.OP, truncate.version()));
+          what.add(NamespaceInvalidation.OP + " " + truncate.key() + " to partition " + p);
+        }
       }
     }
+    meters.batch(records.size());
     if (!sends.isEmpty()) {
       producer.flush();
-      awaitAcks(sends, sent);
+      awaitAcks(sends, what);
       eventsProduced.addAndGet(sends.size());
-      if (lastCommitMicros > 0) {
-        lastLagMicros = Math.max(0, micros(clock.instant()) - lastCommitMicros);
+      long ackedMicros = micros(clock.instant());
+      for (RowChangeMapper.Mapped m : batch) {
+        if (m.truncate() != null) {
+          meters.produced(m.table(), NamespaceInvalidation.OP, partitions);
+        }
+        for (CacheEvent e : m.events()) {
+          meters.produced(m.table(), e.op().wireName(), 1);
+        }
+        if (m.commitTsMicros() > 0) {
+          meters.lagMicros(ackedMicros - m.commitTsMicros());
+        }
+      }
+      RowChangeMapper.Mapped last = batch.get(batch.size() - 1);
+      if (last.commitTsMicros() > 0) {
+        lastLagMicros = Math.max(0, ackedMicros - last.commitTsMicros());
       }
     }
     for (RecordChangeEvent<SourceRecord> record : records) {
@@ -107,29 +148,32 @@ final class AckThenCommitConsumer
     return mapper.skippedRows();
   }
 
-  private Future<RecordMetadata> send(String key, CacheEvent event) {
+  private Future<RecordMetadata> send(ProducerRecord<String, byte[]> record, String key, String op,
+      long version) {
     try {
-      return producer.send(new ProducerRecord<>(topic, key, CacheEventJson.write(event)));
+      return producer.send(record);
     } catch (InterruptException e) {
       throw e; // keeps the interrupt flag set, as the producer left it
     } catch (KafkaException e) {
-      throw new EventDeliveryException(key, "could not send the " + event.op().wireName()
-          + " event at LSN " + event.version() + " to " + topic + " (" + e.getMessage()
+      meters.error("delivery");
+      throw new EventDeliveryException(key, "could not send the " + op + " event at version "
+          + version + " to " + topic + " (" + e.getMessage()
           + "); its change stays uncommitted and is captured again after a restart", e);
     }
   }
 
-  private static void awaitAcks(List<Future<RecordMetadata>> sends, List<CacheEvent> events)
+  private void awaitAcks(List<Future<RecordMetadata>> sends, List<String> what)
       throws InterruptedException {
     for (int i = 0; i < sends.size(); i++) {
       try {
         sends.get(i).get();
       } catch (ExecutionException e) {
-        CacheEvent event = events.get(i);
-        throw new EventDeliveryException(event.key().toString(), "Kafka did not acknowledge the "
-            + event.op().wireName() + " event at LSN " + event.version() + " ("
-            + e.getCause().getMessage() + "); its change stays uncommitted and is captured again"
-            + " after a restart", e.getCause());
+        meters.error("delivery");
+        String w = what.get(i);
+        throw new EventDeliveryException(w.substring(w.indexOf(' ') + 1).split(" ")[0],
+            "Kafka did not acknowledge the " + w + " (" + e.getCause().getMessage()
+            + "); its change stays uncommitted and is captured again after a restart",
+            e.getCause());
       }
     }
   }

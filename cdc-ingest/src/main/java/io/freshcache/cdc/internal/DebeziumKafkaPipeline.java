@@ -26,6 +26,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -66,7 +67,10 @@ public final class DebeziumKafkaPipeline implements AutoCloseable {
 
   private final CdcIngestConfig config;
   private final Producer<String, byte[]> producer;
+  private final RowChangeMapper mapper;
   private final AckThenCommitConsumer consumer;
+  private final CdcMeters meters;
+  private final SlotProbe slotProbe;
   private final ExecutorService engineThread;
   private final CompletableFuture<Void> tasksStarted = new CompletableFuture<>();
   private final CompletableFuture<Void> terminated = new CompletableFuture<>();
@@ -74,12 +78,15 @@ public final class DebeziumKafkaPipeline implements AutoCloseable {
   private final DebeziumEngine<RecordChangeEvent<SourceRecord>> engine;
 
   private DebeziumKafkaPipeline(CdcIngestConfig config, Producer<String, byte[]> producer,
-      Clock clock) {
+      int partitions, MeterRegistry registry, Clock clock) {
     this.config = config;
     this.producer = producer;
-    this.consumer = new AckThenCommitConsumer(
-        new RowChangeMapper(config.connectorName(), config.rules(), clock), producer,
-        config.topic(), clock);
+    this.mapper = new RowChangeMapper(config.connectorName(), config.rules(), clock);
+    this.meters = new CdcMeters(registry, config.connectorName());
+    this.slotProbe = new SlotProbe(config);
+    this.consumer = new AckThenCommitConsumer(mapper, producer, config.topic(), partitions, clock,
+        meters);
+    meters.bind(mapper, slotProbe, this::isRunning);
     this.engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
         .using(EngineProperties.of(config))
         .using(taskCallbacks(tasksStarted, config))
@@ -98,10 +105,14 @@ public final class DebeziumKafkaPipeline implements AutoCloseable {
    *
    * @throws CdcStartupException if a check fails or the producer or engine cannot be built
    */
-  public static DebeziumKafkaPipeline start(CdcIngestConfig config) {
+  public static DebeziumKafkaPipeline start(CdcIngestConfig config, MeterRegistry registry) {
     Preflight.checkDatabase(config);
-    Preflight.checkTopic(config);
-    createOffsetDirectory(config.offsetFile());
+    int partitions = Preflight.checkTopic(config);
+    if (config.offsetStorage() == CdcIngestConfig.OffsetStorage.KAFKA) {
+      Preflight.ensureOffsetTopic(config);
+    } else {
+      createOffsetDirectory(config.offsetFile());
+    }
     Producer<String, byte[]> producer;
     try {
       producer = new KafkaProducer<>(producerProperties(config));
@@ -111,7 +122,8 @@ public final class DebeziumKafkaPipeline implements AutoCloseable {
     }
     DebeziumKafkaPipeline pipeline;
     try {
-      pipeline = new DebeziumKafkaPipeline(config, producer, Clock.systemUTC());
+      pipeline = new DebeziumKafkaPipeline(config, producer, partitions, registry,
+          Clock.systemUTC());
     } catch (RuntimeException e) {
       producer.close(Duration.ZERO);
       throw new CdcStartupException("cannot build the Debezium engine: " + e.getMessage(), e);
@@ -129,7 +141,10 @@ public final class DebeziumKafkaPipeline implements AutoCloseable {
     p.setProperty(ProducerConfig.CLIENT_ID_CONFIG, "freshcache-cdc-" + c.connectorName());
     p.setProperty(ProducerConfig.ACKS_CONFIG, "all");
     p.setProperty(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
-    p.setProperty(ProducerConfig.LINGER_MS_CONFIG, "1");
+    // the handler flushes after each batch, so linger only matters inside a batch being sent
+    p.setProperty(ProducerConfig.LINGER_MS_CONFIG, "5");
+    p.setProperty(ProducerConfig.BATCH_SIZE_CONFIG, Integer.toString(256 * 1024));
+    p.setProperty(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
     p.setProperty(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
     p.setProperty(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
     return p;
@@ -223,6 +238,34 @@ public final class DebeziumKafkaPipeline implements AutoCloseable {
     return micros < 0 ? Optional.empty() : Optional.of(Duration.ofNanos(micros * 1_000));
   }
 
+  /** @return the commit-to-acknowledgement lag timer, for in-process readers */
+  public io.micrometer.core.instrument.Timer commitToProduceLag() {
+    return meters.lagTimer();
+  }
+
+  /**
+   * @return the replication slot's state, read at most once a second: active, WAL bytes retained
+   *     (-1 if unknown), and the reason it could not be read (or null)
+   */
+  public SlotState slotState() {
+    SlotProbe.State s = slotProbe.state();
+    return new SlotState(s.active(), s.lagBytes(), s.error());
+  }
+
+  /**
+   * The replication slot as {@code pg_replication_slots} shows it.
+   *
+   * @param active held by a walsender
+   * @param lagBytes WAL bytes beyond the confirmed position, -1 if unknown
+   * @param error why it could not be read, or null
+   */
+  public record SlotState(boolean active, long lagBytes, String error) {}
+
+  /** @return whether the connector task has started (the slot exists) */
+  public boolean tasksStarted() {
+    return tasksStarted.isDone();
+  }
+
   @Override
   public void close() {
     if (!state.compareAndSet(State.RUNNING, State.CLOSING)) {
@@ -234,6 +277,7 @@ public final class DebeziumKafkaPipeline implements AutoCloseable {
     } finally {
       engineThread.shutdown();
       producer.close(Duration.ofSeconds(10));
+      slotProbe.close();
       state.set(State.CLOSED);
       LOG.info("Stopped {}: {} events produced", config.connectorName(), eventsProduced());
       if (interrupted) {
@@ -304,6 +348,10 @@ public final class DebeziumKafkaPipeline implements AutoCloseable {
       return;
     }
     Throwable cause = rootCause(error);
+    if (!(cause instanceof io.freshcache.cdc.EventDeliveryException)
+        && !(cause instanceof io.freshcache.cdc.KeyMappingException)) {
+      meters.error("engine");
+    }
     String reason = cause == null || cause.getMessage() == null ? message
         : cause instanceof CacheException ce ? withoutPrefix(ce) : cause.getMessage();
     LOG.error("Debezium engine {} stopped with an error: {}", config.connectorName(), reason);

@@ -26,6 +26,11 @@ import java.util.stream.Collectors;
  *       unconstrained {@code numeric} into a binary struct.
  *   <li>{@code tombstones.on.delete=false}: a delete event already says everything; tombstones
  *       exist for Kafka log compaction of Debezium's own topics, which we do not write.
+ *   <li>{@code skipped.operations=none}: the connector drops truncates by default; we want to see
+ *       them, to send a namespace invalidation or at least log and count the ignored ones.
+ *   <li>Offsets: Kafka Connect's {@code KafkaOffsetBackingStore} on a compacted topic (created by
+ *       the preflight check, so the replication factor {@code -1} here is never used) or its
+ *       {@code FileOffsetBackingStore}.
  * </ul>
  */
 final class EngineProperties {
@@ -39,8 +44,16 @@ final class EngineProperties {
     p.setProperty("connector.class", CONNECTOR_CLASS);
     p.setProperty("topic.prefix", c.connectorName());
 
-    p.setProperty("offset.storage", "org.apache.kafka.connect.storage.FileOffsetBackingStore");
-    p.setProperty("offset.storage.file.filename", c.offsetFile().toAbsolutePath().toString());
+    if (c.offsetStorage() == CdcIngestConfig.OffsetStorage.KAFKA) {
+      p.setProperty("offset.storage", "org.apache.kafka.connect.storage.KafkaOffsetBackingStore");
+      p.setProperty("offset.storage.topic", c.offsetTopic());
+      p.setProperty("offset.storage.partitions", "1");
+      p.setProperty("offset.storage.replication.factor", "-1");
+      p.setProperty("bootstrap.servers", c.kafkaBootstrapServers());
+    } else {
+      p.setProperty("offset.storage", "org.apache.kafka.connect.storage.FileOffsetBackingStore");
+      p.setProperty("offset.storage.file.filename", c.offsetFile().toAbsolutePath().toString());
+    }
     p.setProperty("offset.flush.interval.ms", Long.toString(c.offsetFlushInterval().toMillis()));
 
     p.setProperty("database.hostname", c.dbHost());
@@ -58,6 +71,8 @@ final class EngineProperties {
         .collect(Collectors.joining(",")));
     p.setProperty("snapshot.mode", "no_data");
     p.setProperty("tombstones.on.delete", "false");
+    // the connector skips truncates by default; ignored ones are still seen, to log and count them
+    p.setProperty("skipped.operations", "none");
     p.setProperty("decimal.handling.mode", "string");
 
     p.setProperty("poll.interval.ms", Long.toString(c.pollInterval().toMillis()));

@@ -2,6 +2,7 @@ package io.freshcache.cdc.internal;
 
 import io.freshcache.cdc.CdcIngestConfig;
 import io.freshcache.cdc.CdcStartupException;
+import io.freshcache.cdc.TableRule;
 import io.freshcache.cdc.WalLevelException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -11,6 +12,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -18,9 +20,12 @@ import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -73,8 +78,8 @@ final class Preflight {
         throw new WalLevelException(walLevel, c.databaseAddress());
       }
       checkReplicationRole(conn, c);
-      for (String table : c.tables()) {
-        checkTable(conn, c, table);
+      for (TableRule rule : c.rules()) {
+        RuleCheck.check(conn, c, rule);
       }
       String slot = checkSlot(conn, c);
       LOG.info("PostgreSQL {} ({}): wal_level=logical, slot {} {}", c.databaseAddress(),
@@ -92,27 +97,6 @@ final class Preflight {
       if (rs.next() && !rs.getBoolean(1)) {
         throw new CdcStartupException("PostgreSQL user " + c.user() + " at " + c.databaseAddress()
             + " may not replicate; run ALTER ROLE " + c.user() + " REPLICATION", null);
-      }
-    }
-  }
-
-  private static void checkTable(Connection conn, CdcIngestConfig c, String table)
-      throws SQLException {
-    int dot = table.indexOf('.');
-    try (PreparedStatement ps = conn.prepareStatement("SELECT c.relreplident FROM pg_class c"
-        + " JOIN pg_namespace n ON n.oid = c.relnamespace"
-        + " WHERE n.nspname = ? AND c.relname = ? AND c.relkind IN ('r', 'p')")) {
-      ps.setString(1, table.substring(0, dot));
-      ps.setString(2, table.substring(dot + 1));
-      try (ResultSet rs = ps.executeQuery()) {
-        if (!rs.next()) {
-          throw new CdcStartupException("table " + table + " of rule '" + rule(c, table)
-              + "' does not exist in " + c.databaseAddress() + "; create it or fix the rules", null);
-        }
-        if ("n".equals(rs.getString(1))) {
-          LOG.warn("Table {} has REPLICA IDENTITY NOTHING: its updates and deletes cannot be"
-              + " captured; use REPLICA IDENTITY DEFAULT or FULL", table);
-        }
       }
     }
   }
@@ -168,13 +152,7 @@ final class Preflight {
    */
   static int checkTopic(CdcIngestConfig c) {
     Duration timeout = c.startupTimeout();
-    Properties p = new Properties();
-    p.setProperty(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, c.kafkaBootstrapServers());
-    p.setProperty(AdminClientConfig.CLIENT_ID_CONFIG, "freshcache-cdc-preflight-" + c.connectorName());
-    p.setProperty(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, Long.toString(timeout.toMillis()));
-    p.setProperty(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
-        Long.toString(Math.min(timeout.toMillis(), 10_000)));
-    Admin admin = Admin.create(p);
+    Admin admin = Admin.create(adminProperties(c));
     try {
       TopicDescription topic = admin.describeTopics(List.of(c.topic())).allTopicNames()
           .get(timeout.toMillis(), TimeUnit.MILLISECONDS).get(c.topic());
@@ -212,8 +190,71 @@ final class Preflight {
     }
   }
 
-  private static String rule(CdcIngestConfig c, String table) {
-    return c.rules().stream().filter(r -> r.table().equals(table)).findFirst()
-        .map(Object::toString).orElse(table);
+  /**
+   * Creates the compacted offset topic if it is missing (one partition, the broker's replication
+   * factor), then waits until its offsets answer, past the window of KAFKA-15591.
+   *
+   * @throws CdcStartupException if Kafka refuses or does not answer
+   */
+  static void ensureOffsetTopic(CdcIngestConfig c) {
+    Duration timeout = c.startupTimeout();
+    String topic = c.offsetTopic();
+    Admin admin = Admin.create(adminProperties(c));
+    try {
+      try {
+        admin.describeTopics(List.of(topic)).allTopicNames()
+            .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (ExecutionException e) {
+        if (!(e.getCause() instanceof UnknownTopicOrPartitionException)) {
+          throw e;
+        }
+        NewTopic t = new NewTopic(topic, Optional.of(1), Optional.empty())
+            .configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT));
+        try {
+          admin.createTopics(List.of(t)).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+          LOG.info("Kafka {}: created offset topic {} (compacted)", c.kafkaBootstrapServers(), topic);
+        } catch (ExecutionException ce) {
+          if (!(ce.getCause() instanceof TopicExistsException)) {
+            throw ce;
+          }
+        }
+      }
+      long deadline = System.nanoTime() + timeout.toNanos();
+      while (true) {
+        try {
+          admin.listOffsets(Map.of(new TopicPartition(topic, 0), OffsetSpec.latest())).all()
+              .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+          return;
+        } catch (ExecutionException e) {
+          if (System.nanoTime() > deadline) {
+            throw e;
+          }
+          pause(SLOT_RECHECK);
+        }
+      }
+    } catch (ExecutionException e) {
+      throw new CdcStartupException("cannot use the offset topic " + topic + " on "
+          + c.kafkaBootstrapServers() + ": " + e.getCause().getMessage(), e.getCause());
+    } catch (TimeoutException e) {
+      throw new CdcStartupException("Kafka at " + c.kafkaBootstrapServers()
+          + " did not answer within " + timeout.toMillis() + " ms", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new CdcStartupException("interrupted while checking Kafka at "
+          + c.kafkaBootstrapServers(), e);
+    } finally {
+      admin.close(Duration.ofSeconds(2));
+    }
+  }
+
+  private static Properties adminProperties(CdcIngestConfig c) {
+    Properties p = new Properties();
+    p.setProperty(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, c.kafkaBootstrapServers());
+    p.setProperty(AdminClientConfig.CLIENT_ID_CONFIG, "freshcache-cdc-preflight-" + c.connectorName());
+    p.setProperty(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+        Long.toString(c.startupTimeout().toMillis()));
+    p.setProperty(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
+        Long.toString(Math.min(c.startupTimeout().toMillis(), 10_000)));
+    return p;
   }
 }

@@ -4,11 +4,14 @@ import io.freshcache.cdc.KeyMappingException;
 import io.freshcache.cdc.TableRule;
 import io.freshcache.protocol.CacheEvent;
 import io.freshcache.protocol.CacheKey;
+import io.freshcache.protocol.CacheScripts;
+import io.freshcache.protocol.Codecs;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.apache.kafka.connect.data.Field;
@@ -18,43 +21,62 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Turns one Debezium change record into the cache events it implies.
+ * Turns one Debezium change record into the cache events it implies, by the table's
+ * {@link TableRule}. Used by the embedded engine's handler and by the Kafka Connect transform.
  *
- * <p>What is forwarded and what is skipped: only the data changes of a mapped table (Debezium
- * {@code op} {@code c}, {@code u}, {@code d}) become events. Tombstones (null value), records
- * that are not a change envelope (heartbeats, schema changes), snapshot reads ({@code r}),
- * logical-decoding messages ({@code m}) and truncates ({@code t}, skipped by the connector by
- * default) map to nothing; the caller still marks them processed so the offset moves on.
+ * <p>What is forwarded and what is skipped: the data changes of a mapped table (Debezium
+ * {@code op} {@code c}, {@code u}, {@code d}) become events; a truncate ({@code t}) becomes a
+ * {@link NamespaceInvalidation} when its rule says {@code invalidate_namespace}, else it is logged
+ * and counted. Tombstones (null value), records that are not a change envelope (heartbeats,
+ * schema changes), snapshot reads ({@code r}) and logical-decoding messages ({@code m}) map to
+ * nothing; the caller still marks them processed so the offset moves on.
  *
  * <p>Which row image names the key: the after-image for inserts and updates, the before-image for
  * deletes; columns that are null there are filled from the record key (the primary key), which is
- * all a delete carries under {@code REPLICA IDENTITY DEFAULT}. When an update's before-image
- * (present under {@code REPLICA IDENTITY FULL}) names a different key, because a templated
- * non-key column changed, the old key is invalidated too; otherwise a reader could keep finding
- * the old value under its old name.
+ * all a delete carries under {@code REPLICA IDENTITY DEFAULT}. When an update's before-image names
+ * a different key (the primary key itself was updated in place), the old key is invalidated too.
  *
- * <p>Rows without a key: a template column missing from the table means the rule does not fit
- * the table; that {@link KeyMappingException} propagates and stops the engine before the offset
- * is committed. A row whose key column is null, not renderable or yields an invalid key is
- * skipped with a warning: no client can build that key either (the same {@link CacheKey} rules
- * apply there), so nothing can be cached under it.
+ * <p>Upserts carry the after-image ({@link RowImages}) encoded with the rule's codec. An update
+ * whose image lacks an unchanged TOAST value cannot be written whole, so it invalidates instead
+ * (counted). Deletes are {@code delete} for every rule.
  *
- * <p>Version: {@code source.lsn}, the LSN of the change. PostgreSQL row locks order two changes of
- * one row, so per row the LSN grows in commit order, which is what the fence needs.
+ * <p>Versions: the change's LSN, or the rule's row-version column (after-image; before-image for
+ * deletes, which is why such tables need {@code REPLICA IDENTITY FULL}). PostgreSQL row locks
+ * order two changes of one row, so per row the LSN grows in commit order, which the fence needs.
+ *
+ * <p>Rows without a key or version: a template column missing from the table means the rule does
+ * not fit the table; that {@link KeyMappingException} propagates and stops the engine before the
+ * offset is committed. A row whose key column is null, not renderable or yields an invalid key is
+ * skipped with a warning: no client can build that key either, so nothing can be cached under it.
+ * A row whose version column is null or negative is skipped likewise (counted): it cannot be
+ * ordered against other versions.
  */
 final class RowChangeMapper {
   private static final Logger LOG = LoggerFactory.getLogger(RowChangeMapper.class);
 
-  /** The events of one change and its commit time, for the lag measurement. */
-  record Mapped(List<CacheEvent> events, long commitTsMicros) {
-    static final Mapped NONE = new Mapped(List.of(), -1);
+  /**
+   * The events of one change.
+   *
+   * @param events row events, in order
+   * @param truncate the namespace invalidation of a truncate, or null
+   * @param commitTsMicros the commit time, for the lag measurement; -1 if nothing is sent
+   * @param table the change's table, or null if it maps to nothing
+   */
+  record Mapped(List<CacheEvent> events, NamespaceInvalidation truncate, long commitTsMicros,
+      String table) {
+    static final Mapped NONE = new Mapped(List.of(), null, -1, null);
+
+    boolean isEmpty() {
+      return events.isEmpty() && truncate == null;
+    }
   }
 
   private final String connectorName;
   private final Map<String, TableRule> rulesByTable;
   private final Clock clock;
-  /** Written by the engine's one handler thread, read by any. */
-  private volatile long skippedRows;
+  private final AtomicLong skippedRows = new AtomicLong();
+  private final AtomicLong truncatesIgnored = new AtomicLong();
+  private final AtomicLong upsertsInvalidated = new AtomicLong();
 
   RowChangeMapper(String connectorName, List<TableRule> rules, Clock clock) {
     this.connectorName = connectorName;
@@ -63,15 +85,26 @@ final class RowChangeMapper {
     this.clock = clock;
   }
 
-  /** @return rows skipped because they have no valid key */
+  /** @return rows skipped because they have no valid key or version */
   long skippedRows() {
-    return skippedRows;
+    return skippedRows.get();
+  }
+
+  /** @return truncates of mapped tables whose rule ignores them */
+  long truncatesIgnored() {
+    return truncatesIgnored.get();
+  }
+
+  /** @return upserts sent as invalidations because their after-image was incomplete */
+  long upsertsInvalidated() {
+    return upsertsInvalidated.get();
   }
 
   /**
    * @return the events of the change, or {@link Mapped#NONE} when it implies none
    * @throws KeyMappingException with reason {@code MISSING_COLUMN} if the rule does not fit
-   * @throws IllegalStateException if a change envelope lacks its source LSN
+   * @throws IllegalStateException if a change envelope lacks its source LSN, or a rule's column
+   *     is not in the change
    */
   Mapped map(SourceRecord record) {
     if (!(record.value() instanceof Struct value) || value.schema().field("op") == null
@@ -79,11 +112,8 @@ final class RowChangeMapper {
       return Mapped.NONE;
     }
     String op = value.getString("op");
-    if (!"c".equals(op) && !"u".equals(op) && !"d".equals(op)) {
-      if ("t".equals(op)) {
-        LOG.warn("Skipped a TRUNCATE of {}: not handled yet, cached entries stay until their TTL",
-            table(value.getStruct("source")));
-      }
+    boolean truncate = "t".equals(op);
+    if (!"c".equals(op) && !"u".equals(op) && !"d".equals(op) && !truncate) {
       return Mapped.NONE;
     }
     Struct source = value.getStruct("source");
@@ -103,26 +133,94 @@ final class RowChangeMapper {
     long commitTsMicros = tsUs != null ? tsUs : commitTsMs * 1000;
     CacheEvent.Source eventSource = new CacheEvent.Source(connectorName, source.getString("db"),
         table, lsn, txId == null ? -1 : txId, commitTsMs);
+    long now = clock.millis();
+
+    if (truncate) {
+      if (rule.onTruncate() == TableRule.TruncateMode.IGNORE) {
+        truncatesIgnored.incrementAndGet();
+        LOG.warn("TRUNCATE of {} at LSN {} ignored by its rule: cached {}:* entries stay until"
+            + " their TTL", table, lsn, rule.keyTemplate().namespace());
+        return Mapped.NONE;
+      }
+      long version = rule.versionSource() == TableRule.VersionSource.COMMIT_LSN ? lsn : 0;
+      return new Mapped(List.of(), new NamespaceInvalidation(rule.keyTemplate().namespace(),
+          version, eventSource, now), commitTsMicros, table);
+    }
 
     Struct keyStruct = record.key() instanceof Struct k ? k : null;
     boolean delete = "d".equals(op);
     Struct image = delete ? struct(value, "before") : struct(value, "after");
-    CacheEvent.Op eventOp = delete ? CacheEvent.Op.DELETE : CacheEvent.Op.INVALIDATE;
-    long now = clock.millis();
+    Map<String, Object> row = row(image, keyStruct);
+    Long version = version(rule, row, lsn);
+    if (version == null) {
+      return Mapped.NONE;
+    }
 
     List<CacheEvent> events = new ArrayList<>(2);
-    CacheKey key = keyOrNull(rule, row(image, keyStruct), lsn);
+    CacheKey key = keyOrNull(rule, row, lsn);
     if (key != null) {
-      events.add(new CacheEvent(eventOp, key, lsn, 0, 1, null, null, eventSource, now));
+      events.add(event(rule, delete, image, key, version, eventSource, now));
     }
     if ("u".equals(op)) {
       CacheKey oldKey = oldKey(rule, struct(value, "before"), keyStruct);
       if (oldKey != null && !oldKey.equals(key)) {
-        events.add(new CacheEvent(CacheEvent.Op.INVALIDATE, oldKey, lsn, 0, 1, null, null,
+        events.add(new CacheEvent(CacheEvent.Op.INVALIDATE, oldKey, version, 0, 1, null, null,
             eventSource, now));
       }
     }
-    return events.isEmpty() ? Mapped.NONE : new Mapped(List.copyOf(events), commitTsMicros);
+    return events.isEmpty() ? Mapped.NONE
+        : new Mapped(List.copyOf(events), null, commitTsMicros, table);
+  }
+
+  private CacheEvent event(TableRule rule, boolean delete, Struct image, CacheKey key,
+      long version, CacheEvent.Source source, long now) {
+    if (delete) {
+      return new CacheEvent(CacheEvent.Op.DELETE, key, version, 0, 1, null, null, source, now);
+    }
+    if (rule.operation() == TableRule.Operation.UPSERT && image != null) {
+      RowImages.Image payload = RowImages.payload(image, rule);
+      if (payload.complete()) {
+        return new CacheEvent(CacheEvent.Op.UPSERT, key, version, rule.ttl().toMillis(),
+            rule.schema(), rule.codec(), Codecs.byName(rule.codec()).encode(payload.values()),
+            source, now);
+      }
+      upsertsInvalidated.incrementAndGet();
+      LOG.debug("Update of {} at LSN {} lacks an unchanged TOAST value: invalidating {}",
+          rule.table(), source.lsn(), key);
+    }
+    return new CacheEvent(CacheEvent.Op.INVALIDATE, key, version, 0, 1, null, null, source, now);
+  }
+
+  /** @return the event version, or null (counted, logged) if the row has none */
+  private Long version(TableRule rule, Map<String, Object> row, long lsn) {
+    if (rule.versionSource() == TableRule.VersionSource.COMMIT_LSN) {
+      return lsn;
+    }
+    String column = rule.versionColumn();
+    if (!row.containsKey(column)) {
+      throw new IllegalStateException(rule.table() + ": version column '" + column
+          + "' is not in the change (is the table REPLICA IDENTITY FULL?)");
+    }
+    Object v = row.get(column);
+    long version;
+    if (v instanceof Number n) {
+      version = n.longValue();
+    } else if (v instanceof String s) {
+      try {
+        version = Long.parseLong(s);
+      } catch (NumberFormatException e) {
+        version = -1;
+      }
+    } else {
+      version = -1;
+    }
+    if (version < 0 || version > CacheScripts.MAX_VERSION) {
+      skippedRows.incrementAndGet();
+      LOG.warn("Skipped a change of {} at LSN {}: version column '{}' is {}, not a version in"
+          + " 0..{}", rule.table(), lsn, column, v, CacheScripts.MAX_VERSION);
+      return null;
+    }
+    return version;
   }
 
   private CacheKey keyOrNull(TableRule rule, Map<String, Object> row, long lsn) {
@@ -132,7 +230,7 @@ final class RowChangeMapper {
       if (e.reason() == KeyMappingException.Reason.MISSING_COLUMN) {
         throw e;
       }
-      skippedRows = skippedRows + 1;
+      skippedRows.incrementAndGet();
       LOG.warn("Skipped a change at LSN {} that has no cache key: {}", lsn, e.getMessage());
       return null;
     }

@@ -53,7 +53,8 @@ class AckThenCommitConsumerTest {
   private static AckThenCommitConsumer consumer(MockProducer<String, byte[]> producer) {
     return new AckThenCommitConsumer(new RowChangeMapper("pg-main",
         TableRule.parseAll("public.products=catalog:product:{id}"), Clock.systemUTC()),
-        producer, "freshcache.changes", Clock.systemUTC());
+        producer, "freshcache.changes", 3, Clock.systemUTC(),
+        new CdcMeters(new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), "pg-main"));
   }
 
   private static List<RecordChangeEvent<SourceRecord>> batch(SourceRecord... records) {
@@ -103,7 +104,7 @@ class AckThenCommitConsumerTest {
         batch(change("public.products", "u", null, row(7, "a", "x"), 200)), committer))
         .isInstanceOf(EventDeliveryException.class)
         .hasMessageContaining("catalog:product:7")
-        .hasMessageContaining("LSN 200")
+        .hasMessageContaining("version 200")
         .hasMessageContaining("120000 ms has passed");
     assertThat(committer.calls).isEmpty();
     assertThat(handler.eventsProduced()).isZero();
