@@ -1,0 +1,165 @@
+package io.freshcache.bench.client;
+
+import io.freshcache.client.CacheClient;
+import io.freshcache.client.CachePolicy;
+import io.freshcache.protocol.CacheKey;
+import io.lettuce.core.cluster.api.async.RedisAdvancedClusterAsyncCommands;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.IntFunction;
+
+/**
+ * Benchmark 2: hit throughput with a fixed number of reads outstanding — client-lib
+ * {@code getOrLoadAsync} against raw Lettuce async {@code GET} of the same stored bytes (and raw
+ * {@code GET} plus the same decode, to separate decoding from the client's own work).
+ *
+ * <p>Closed loop: {@code outstanding} independent chains, each issuing its next read from the
+ * completion of the previous one (on the Lettuce I/O thread, for both contenders), over a set of
+ * keys spread across the cluster's slots. Throughput is counted over the measured window after a
+ * warm-up; the three contenders run one after another, in an order that rotates from run to run.
+ */
+final class AsyncThroughput {
+  static final String CLIENT = "client-lib getOrLoadAsync";
+  static final String RAW = "raw Lettuce async GET";
+  static final String RAW_DECODE = "raw async GET + decode";
+
+  /** One contender in one run. */
+  record Row(String name, int run, double opsPerSecond, long errors, String load) {}
+
+  private final CacheClient client;
+  private final RawRedis raw;
+  private final CachePolicy policy;
+  private final List<String> keys;
+  private final byte[][] valueKeys;
+
+  AsyncThroughput(CacheClient client, RawRedis raw, CachePolicy policy, String prefix, int keyCount) {
+    this.client = client;
+    this.raw = raw;
+    this.policy = policy;
+    this.keys = new ArrayList<>(keyCount);
+    this.valueKeys = new byte[keyCount][];
+    for (int i = 0; i < keyCount; i++) {
+      String k = prefix + i;
+      keys.add(k);
+      valueKeys[i] = CacheKey.parse(k).valueKey(policy.schemaVersion()).getBytes(StandardCharsets.UTF_8);
+    }
+  }
+
+  /** Fills every key through the client. */
+  void prepare() {
+    for (int i = 0; i < keys.size(); i++) {
+      BenchProduct p = BenchProduct.sample(i);
+      client.getOrLoad(keys.get(i), BenchProduct.class, policy, () -> p);
+    }
+    if (raw.connection().sync().get(valueKeys[0]) == null) {
+      throw new IllegalStateException("the client did not store " + keys.get(0));
+    }
+  }
+
+  /** @return one row per contender */
+  List<Row> run(int run, int outstanding, double warmupSeconds, double seconds) {
+    RedisAdvancedClusterAsyncCommands<byte[], byte[]> async = raw.connection().async();
+    List<Row> rows = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      int who = (i + run) % 3;
+      String load = Machine.loadAverage();
+      Row r = switch (who) {
+        case 0 -> measure(CLIENT, run, load, outstanding, warmupSeconds, seconds,
+            n -> client.getOrLoadAsync(keys.get(n), BenchProduct.class, policy, () -> {
+              throw new IllegalStateException("a miss during the throughput benchmark");
+            }));
+        case 1 -> measure(RAW, run, load, outstanding, warmupSeconds, seconds, n -> async.get(valueKeys[n]));
+        default -> measure(RAW_DECODE, run, load, outstanding, warmupSeconds, seconds,
+            n -> async.get(valueKeys[n]).thenApply(HitLatency::decode));
+      };
+      rows.add(r);
+    }
+    rows.sort((a, b) -> names().indexOf(a.name()) - names().indexOf(b.name()));
+    return rows;
+  }
+
+  static List<String> names() {
+    return List.of(CLIENT, RAW, RAW_DECODE);
+  }
+
+  private Row measure(String name, int run, String load, int outstanding, double warmupSeconds,
+      double seconds, IntFunction<CompletionStage<?>> op) {
+    Loop loop = new Loop(op, keys.size());
+    for (int i = 0; i < outstanding; i++) {
+      loop.issue(i);
+    }
+    sleep(warmupSeconds);
+    long c0 = loop.completed.get();
+    long t0 = System.nanoTime();
+    sleep(seconds);
+    long c1 = loop.completed.get();
+    long t1 = System.nanoTime();
+    loop.stop = true;
+    long drainDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (loop.inFlight.get() > 0 && System.nanoTime() < drainDeadline) {
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+    }
+    return new Row(name, run, (c1 - c0) * 1e9 / (t1 - t0), loop.errors.get(), load);
+  }
+
+  /** Chains of reads: each completion issues the chain's next read until stopped. */
+  private static final class Loop {
+    final IntFunction<CompletionStage<?>> op;
+    final int keyCount;
+    final AtomicLong completed = new AtomicLong();
+    final AtomicLong errors = new AtomicLong();
+    final AtomicInteger inFlight = new AtomicInteger();
+    volatile boolean stop;
+
+    Loop(IntFunction<CompletionStage<?>> op, int keyCount) {
+      this.op = op;
+      this.keyCount = keyCount;
+    }
+
+    void issue(int seq) {
+      // a read already complete is handled here in the loop, not by recursion
+      int n = seq;
+      while (!stop) {
+        inFlight.incrementAndGet();
+        CompletableFuture<?> f = op.apply(Math.floorMod(n, keyCount)).toCompletableFuture();
+        int next = n + 7919;
+        if (!f.isDone()) {
+          f.whenComplete((v, e) -> {
+            done(v, e);
+            issue(next);
+          });
+          return;
+        }
+        if (f.isCompletedExceptionally()) {
+          done(null, new IllegalStateException("failed"));
+        } else {
+          done(f.getNow(null), null);
+        }
+        n = next;
+      }
+    }
+
+    private void done(Object v, Throwable e) {
+      inFlight.decrementAndGet();
+      completed.incrementAndGet();
+      if (e != null || v == null) {
+        errors.incrementAndGet();
+      }
+    }
+  }
+
+  private static void sleep(double seconds) {
+    long end = System.nanoTime() + (long) (seconds * 1e9);
+    long left;
+    while ((left = end - System.nanoTime()) > 0) {
+      LockSupport.parkNanos(left);
+    }
+  }
+}

@@ -1,0 +1,93 @@
+package io.freshcache.bench.client;
+
+import io.freshcache.client.CacheClientConfig;
+import io.lettuce.core.RedisException;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.SocketOptions;
+import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.cluster.ClusterClientOptions;
+import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.codec.ByteArrayCodec;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The baseline: a plain Lettuce cluster client of its own (separate connections from any
+ * {@code CacheClient}), set up the way client-lib sets up its own — same seeds, command and
+ * connect timeouts, periodic and adaptive topology refresh — so the two differ only in what
+ * client-lib does on top of {@code GET}.
+ */
+final class RawRedis implements AutoCloseable {
+  private final RedisClusterClient client;
+  private final StatefulRedisClusterConnection<byte[], byte[]> connection;
+
+  RawRedis(CacheClientConfig config) {
+    List<RedisURI> seeds = new ArrayList<>();
+    for (String node : config.redisNodes()) {
+      int colon = node.lastIndexOf(':');
+      RedisURI.Builder b = RedisURI.builder().withHost(node.substring(0, colon))
+          .withPort(Integer.parseInt(node.substring(colon + 1))).withSsl(config.tls())
+          .withTimeout(config.commandTimeout());
+      if (config.redisPassword() != null) {
+        b.withPassword(config.redisPassword().toCharArray());
+      }
+      seeds.add(b.build());
+    }
+    client = RedisClusterClient.create(seeds);
+    client.setOptions(ClusterClientOptions.builder()
+        .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
+            .enablePeriodicRefresh(config.topologyRefreshPeriod())
+            .enableAllAdaptiveRefreshTriggers()
+            .build())
+        .socketOptions(SocketOptions.builder().connectTimeout(config.connectTimeout()).build())
+        .timeoutOptions(TimeoutOptions.enabled(config.commandTimeout()))
+        .build());
+    connection = connectWithRetry(client, Duration.ofSeconds(30));
+    connection.setTimeout(config.commandTimeout());
+  }
+
+  /** The stack is shared: another engineer's test may be restarting a node right now. */
+  private static StatefulRedisClusterConnection<byte[], byte[]> connectWithRetry(RedisClusterClient client,
+      Duration patience) {
+    long deadline = System.nanoTime() + patience.toNanos();
+    while (true) {
+      try {
+        return client.connect(ByteArrayCodec.INSTANCE);
+      } catch (RedisException e) {
+        if (System.nanoTime() > deadline) {
+          throw e;
+        }
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(500));
+      }
+    }
+  }
+
+  StatefulRedisClusterConnection<byte[], byte[]> connection() {
+    return connection;
+  }
+
+  /** @return the Redis version of the node that answers {@code INFO server}, or "?" */
+  String redisVersion() {
+    try {
+      for (String line : connection.sync().info("server").split("\r?\n")) {
+        if (line.startsWith("redis_version:")) {
+          return line.substring("redis_version:".length()).trim();
+        }
+      }
+    } catch (RuntimeException e) {
+      // reported as unknown
+    }
+    return "?";
+  }
+
+  @Override
+  public void close() {
+    connection.close();
+    client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+  }
+}
