@@ -175,23 +175,7 @@ public final class AsyncReads {
 
   private <T> CompletableFuture<T> loadAndFill(CacheKey k, CachePolicy policy, ClientMeters.Entity m,
       byte[] token, VersionedLoader<? extends T> loader) {
-    long start = System.nanoTime();
-    return CompletableFuture.supplyAsync(() -> {
-      Versioned<? extends T> loaded;
-      try {
-        loaded = ctx.callLoader(k, m, loader);
-      } catch (RuntimeException | Error e) {
-        ctx.release(k, token);
-        throw e;
-      }
-      ReadContext.Fill fill = ctx.prepareFill(k, policy, m, loaded, System.nanoTime() - start);
-      if (fill == null) {
-        ctx.release(k, token);
-      } else {
-        ctx.fillSync(k, policy, m, token, loaded, fill);
-      }
-      return loaded.value();
-    }, ctx.loaderPool);
+    return CompletableFuture.supplyAsync(() -> ctx.loadAndFill(k, policy, m, token, loader), ctx.loaderPool);
   }
 
   private <T> CompletableFuture<Versioned<? extends T>> loadOnPool(CacheKey k, ClientMeters.Entity m,

@@ -222,23 +222,33 @@ public final class ReadContext {
       return;
     }
     m.earlyRefresh.increment();
+    loadAndFill(k, policy, m, token, loader);
+    if (near != null && policy.nearCache()) {
+      near.drop(k);
+    }
+  }
+
+  /**
+   * The lease holder's part: load, then fill (or give the lease back if there is nothing to
+   * store or the loader failed).
+   */
+  <T> T loadAndFill(CacheKey k, CachePolicy policy, ClientMeters.Entity m, byte[] token,
+      VersionedLoader<? extends T> loader) {
     long start = System.nanoTime();
     Versioned<? extends T> loaded;
     try {
       loaded = callLoader(k, m, loader);
-    } catch (RuntimeException ex) {
+    } catch (RuntimeException | Error e) {
       release(k, token);
-      throw ex;
+      throw e;
     }
     Fill fill = prepareFill(k, policy, m, loaded, System.nanoTime() - start);
     if (fill == null) {
       release(k, token);
-      return;
+    } else {
+      fillSync(k, policy, m, token, loaded, fill);
     }
-    fillSync(k, policy, m, token, loaded, fill);
-    if (near != null && policy.nearCache()) {
-      near.drop(k);
-    }
+    return loaded.value();
   }
 
   /** Runs the fill script; failures are counted and logged, never thrown. */

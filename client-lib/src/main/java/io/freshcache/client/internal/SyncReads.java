@@ -3,7 +3,6 @@ package io.freshcache.client.internal;
 import static io.freshcache.client.internal.ReadContext.bytes;
 
 import io.freshcache.client.CachePolicy;
-import io.freshcache.client.Versioned;
 import io.freshcache.client.VersionedLoader;
 import io.freshcache.protocol.CacheKey;
 import io.freshcache.protocol.CacheScripts;
@@ -134,7 +133,7 @@ public final class SyncReads {
       }
       if (status == CacheScripts.LEASE_GRANTED) {
         m.leaseGranted.increment();
-        return loadAndFill(k, policy, m, token, loader);
+        return ctx.loadAndFill(k, policy, m, token, loader);
       }
       m.leaseBusy.increment();
       busySeen++;
@@ -150,24 +149,5 @@ public final class SyncReads {
       }
       backoff = Math.min(backoff * 2, MAX_BACKOFF_NANOS);
     }
-  }
-
-  private <T> T loadAndFill(CacheKey k, CachePolicy policy, ClientMeters.Entity m, byte[] token,
-      VersionedLoader<? extends T> loader) {
-    long start = System.nanoTime();
-    Versioned<? extends T> loaded;
-    try {
-      loaded = ctx.callLoader(k, m, loader);
-    } catch (RuntimeException | Error e) {
-      ctx.release(k, token);
-      throw e;
-    }
-    ReadContext.Fill fill = ctx.prepareFill(k, policy, m, loaded, System.nanoTime() - start);
-    if (fill == null) {
-      ctx.release(k, token);
-    } else {
-      ctx.fillSync(k, policy, m, token, loaded, fill);
-    }
-    return loaded.value();
   }
 }
