@@ -2,6 +2,7 @@ package io.freshcache.writer;
 
 import io.freshcache.protocol.CacheEvent;
 import io.freshcache.protocol.CacheEventJson;
+import io.freshcache.protocol.CacheKey;
 import io.freshcache.protocol.Codecs;
 import io.freshcache.protocol.InvalidEventException;
 import io.freshcache.protocol.RetriableCacheException;
@@ -55,13 +56,18 @@ import org.slf4j.LoggerFactory;
  * go to the dead-letter topic with headers naming the error and their origin
  * ({@code freshcache.error}, {@code freshcache.original.topic}, {@code .partition},
  * {@code .offset}); the valid ones are applied in one pipelined round through the fenced
- * {@code apply} script. Then the applied keys are grouped by near-cache notice channel and each
+ * {@code apply} script. The applied keys are then grouped by near-cache notice channel and each
  * channel gets one notice (sequence number and keys, see
- * {@link io.freshcache.protocol.NoticeChannels}). Only when every event of the batch is applied,
+ * {@link io.freshcache.protocol.NoticeChannels}). Only when every event of a batch is applied,
  * its notices published and every dead letter acknowledged are the batch's offsets committed.
  * If Redis fails, the worker pauses its partitions, retries the same step with capped
  * exponential backoff and never skips: the at-least-once guarantee (G5) rests on this, and on
  * {@code apply} being idempotent and fenced.
+ *
+ * <p>Rounds overlap to keep Redis busy: batch N's applies go out in one write together with the
+ * notices of batch N-1 (whose applies are already acknowledged), and while Redis works the worker
+ * polls and decodes batch N+1. Batch N-1 is committed when that round is answered. When nothing
+ * follows a batch, its notices go out at once, so a quiet stream does not delay them.
  *
  * <p>With a {@link CacheWriterConfig#sink()} the worker also runs a {@link WriteBehindSink} in
  * its own consumer group. Meters are described in {@link WriterMetricNames}.
@@ -74,6 +80,7 @@ public final class CacheWriter implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CacheWriter.class);
   /** How long a stopping worker keeps retrying its batch in flight. */
   private static final long STOP_GRACE_MS = 10_000;
+  private static final Duration POLL = Duration.ofMillis(200);
 
   private final CacheWriterConfig config;
   private final RedisClusterClient redisClient;
@@ -88,11 +95,16 @@ public final class CacheWriter implements AutoCloseable {
   private final CountDownLatch stopped = new CountDownLatch(1);
   private final AtomicReference<Throwable> failure = new AtomicReference<>();
   private final AtomicInteger assigned = new AtomicInteger();
-  private final Map<TopicPartition, OffsetAndMetadata> pending = new HashMap<>();
+  /** Next offset after the last applied event, per assigned partition; only ever grows. */
+  private final Map<TopicPartition, OffsetAndMetadata> appliedOffsets = new HashMap<>();
   private volatile boolean running = true;
   private volatile WriteBehindSink sink;
   private HealthProbe health;
   private boolean healthClosed;
+  /** Fetched and decoded while the previous round was in Redis; worker thread only. */
+  private Batch prefetched;
+  /** Applied, notices not yet confirmed, offsets not yet committed; worker thread only. */
+  private Applied unnoticed;
   private long stopDeadlineNanos = Long.MAX_VALUE;
 
   private CacheWriter(CacheWriterConfig config, MeterRegistry registry) {
@@ -266,12 +278,24 @@ public final class CacheWriter implements AutoCloseable {
     try {
       consumer.subscribe(config.topics(), new Rebalance());
       while (running) {
-        ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(200));
-        assigned.set(consumer.assignment().size());
-        updateLag();
-        if (!records.isEmpty()) {
-          process(records);
+        Batch current = prefetched != null ? prefetched : fetch(unnoticed == null ? POLL : Duration.ZERO);
+        prefetched = null;
+        if (current == null) {
+          if (unnoticed != null) {
+            finishUnnoticed(); // nothing more came in: publish the last batch's notices now
+          }
+          continue;
         }
+        applyRound(current, true);
+      }
+      // graceful stop: what was fetched is applied, what was applied is noticed, then committed
+      if (prefetched != null) {
+        Batch last = prefetched;
+        prefetched = null;
+        applyRound(last, false);
+      }
+      if (unnoticed != null) {
+        finishUnnoticed();
       }
     } catch (Abandoned e) {
       log.warn("cache-writer stopping while Redis fails; the batch in flight stays uncommitted");
@@ -283,44 +307,130 @@ public final class CacheWriter implements AutoCloseable {
       log.error("cache-writer stopped by a fatal error", t);
     } finally {
       running = false;
-      commitPending();
+      commitSync(consumer.assignment());
       closeClients();
       stopped.countDown();
     }
   }
 
-  private void process(ConsumerRecords<byte[], byte[]> records) throws InterruptedException {
+  /**
+   * One round of the pipeline: the applies of {@code current} and the notices of the previous
+   * batch go out in one write; while Redis works, the next batch is polled and decoded; then the
+   * previous batch is complete (applied and noticed) and its offsets are committed, and
+   * {@code current} waits for its notices in the next round.
+   */
+  private void applyRound(Batch current, boolean prefetch) throws InterruptedException {
+    Applied previous = unnoticed;
+    List<CacheKey> noticeKeys = previous == null ? List.of() : previous.keys();
+    long t0 = System.nanoTime();
+    FencedApplier.InFlight applies;
+    NoticePublisher.InFlight sent;
+    connection.setAutoFlushCommands(false);
+    try {
+      applies = applier.enqueue(current.events());
+      sent = notices.enqueue(noticeKeys);
+    } finally {
+      connection.flushCommands();
+      connection.setAutoFlushCommands(true);
+    }
+    if (prefetch && running) {
+      prefetched = fetch(Duration.ZERO);
+    }
+    FencedApplier.Result result;
+    NoticePublisher.Published published;
+    try {
+      result = applier.await(applies);
+      published = notices.await(sent);
+    } catch (RetriableCacheException | RedisException e) {
+      log.warn("round of {} events and {} notice keys failed, retrying step by step: {}", current.events().size(),
+          noticeKeys.size(), e.getMessage());
+      metrics.retries.incrementAndGet();
+      result = untilDone("apply", current.events().size(), () -> applier.apply(current.events()));
+      published = untilDone("notify", noticeKeys.size(), () -> notices.publish(noticeKeys));
+    }
+    metrics.batchApplied(System.nanoTime() - t0);
+    metrics.applied.addAndGet(result.applied());
+    metrics.stale.addAndGet(result.stale());
+    long now = System.currentTimeMillis();
+    for (CacheEvent e : current.events()) {
+      metrics.eventLags(now, e.source() == null ? 0 : e.source().commitTsMs(), e.producedAtMs());
+    }
+    if (previous != null && unnoticed == previous) { // else a rebalance already finished it
+      noticed(published);
+      complete(previous.offsets());
+    }
+    unnoticed = new Applied(result.appliedKeys(), current.offsets());
+  }
+
+  /** Publishes the notices of the last applied batch and commits it. */
+  private void finishUnnoticed() throws InterruptedException {
+    Applied a = unnoticed;
+    noticed(untilDone("notify", a.keys().size(), () -> notices.publish(a.keys())));
+    unnoticed = null;
+    complete(a.offsets());
+  }
+
+  private void noticed(NoticePublisher.Published p) {
+    metrics.notices.addAndGet(p.notices());
+    metrics.noticeKeys.addAndGet(p.keys());
+  }
+
+  /** A batch is applied and noticed: once its dead letters are acknowledged, commit it. */
+  private void complete(Map<TopicPartition, OffsetAndMetadata> offsets) throws InterruptedException {
+    deadLetters.awaitAll();
+    appliedOffsets.putAll(offsets);
+    commitAsync();
+  }
+
+  /** Polls once and decodes; poison goes to the dead-letter topic. @return the batch, or null */
+  private Batch fetch(Duration timeout) {
+    ConsumerRecords<byte[], byte[]> records = consumer.poll(timeout);
+    assigned.set(consumer.assignment().size());
+    updateLag();
+    if (records.isEmpty()) {
+      return null;
+    }
     List<CacheEvent> events = new ArrayList<>(records.count());
+    List<TopicPartition> partitions = new ArrayList<>(records.count());
     Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
     for (ConsumerRecord<byte[], byte[]> r : records) {
-      offsets.put(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1));
+      TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+      offsets.put(tp, new OffsetAndMetadata(r.offset() + 1));
       try {
         events.add(decode(r));
+        partitions.add(tp);
       } catch (InvalidEventException | IllegalArgumentException ex) {
         metrics.deadLettered.incrementAndGet();
         log.warn("dead-lettering {}-{}@{}: {}", r.topic(), r.partition(), r.offset(), ex.getMessage());
         deadLetters.send(r, ex);
       }
     }
-    long t0 = System.nanoTime();
-    FencedApplier.Result result = untilDone("apply", events.size(), () -> applier.apply(events));
-    metrics.applied.addAndGet(result.applied());
-    metrics.stale.addAndGet(result.stale());
-    NoticePublisher.Published published =
-        untilDone("notify", result.appliedKeys().size(), () -> notices.publish(result.appliedKeys()));
-    metrics.notices.addAndGet(published.notices());
-    metrics.noticeKeys.addAndGet(published.keys());
-    if (!events.isEmpty()) {
-      metrics.batchApplied(System.nanoTime() - t0);
-    }
-    long now = System.currentTimeMillis();
-    for (CacheEvent e : events) {
-      metrics.eventLags(now, e.source() == null ? 0 : e.source().commitTsMs(), e.producedAtMs());
-    }
-    deadLetters.awaitAll();
-    pending.putAll(offsets);
-    commitPending();
+    return new Batch(events, partitions, offsets);
   }
+
+  /**
+   * Decoded events of one poll, with the partition of each and the offsets to commit once they
+   * are applied and noticed.
+   */
+  private record Batch(List<CacheEvent> events, List<TopicPartition> partitions,
+      Map<TopicPartition, OffsetAndMetadata> offsets) {
+    Batch without(Collection<TopicPartition> gone) {
+      List<CacheEvent> e = new ArrayList<>();
+      List<TopicPartition> p = new ArrayList<>();
+      for (int i = 0; i < events.size(); i++) {
+        if (!gone.contains(partitions.get(i))) {
+          e.add(events.get(i));
+          p.add(partitions.get(i));
+        }
+      }
+      Map<TopicPartition, OffsetAndMetadata> o = new HashMap<>(offsets);
+      o.keySet().removeAll(gone);
+      return new Batch(e, p, o);
+    }
+  }
+
+  /** An applied batch whose notices are not yet confirmed: its keys and offsets. */
+  private record Applied(List<CacheKey> keys, Map<TopicPartition, OffsetAndMetadata> offsets) {}
 
   private CacheEvent decode(ConsumerRecord<byte[], byte[]> r) {
     if (r.value() == null) {
@@ -372,19 +482,43 @@ public final class CacheWriter implements AutoCloseable {
     }
   }
 
-  /** Commits the offsets of applied batches; on failure they stay for the next commit. */
-  private void commitPending() {
-    try {
-      pending.keySet().retainAll(consumer.assignment());
-      if (!pending.isEmpty()) {
-        consumer.commitSync(pending);
-        pending.clear();
+  /**
+   * Commits the applied offsets without waiting, once per batch. Kafka sends commits in call order
+   * and each carries every partition's latest applied offset, so a failed one is covered by the
+   * next; revocation and shutdown commit synchronously ({@link #commitSync}).
+   */
+  private void commitAsync() {
+    appliedOffsets.keySet().retainAll(consumer.assignment());
+    if (appliedOffsets.isEmpty()) {
+      return;
+    }
+    consumer.commitAsync(new HashMap<>(appliedOffsets), (offsets, e) -> {
+      if (e instanceof RebalanceInProgressException) {
+        log.debug("offset commit deferred by a rebalance");
+      } else if (e != null) {
+        // applied events whose offsets are not committed are replayed, never lost
+        log.warn("offset commit failed; the next one covers it: {}", e.toString());
       }
-    } catch (RebalanceInProgressException e) {
-      log.debug("offset commit deferred by a rebalance; {} offsets kept for the next one", pending.size());
+    });
+  }
+
+  /** Commits the applied offsets of {@code partitions} and waits for the broker. */
+  private void commitSync(Collection<TopicPartition> partitions) {
+    Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+    for (TopicPartition tp : partitions) {
+      OffsetAndMetadata o = appliedOffsets.get(tp);
+      if (o != null) {
+        offsets.put(tp, o);
+      }
+    }
+    if (offsets.isEmpty()) {
+      return;
+    }
+    try {
+      consumer.commitSync(offsets);
     } catch (KafkaException | IllegalStateException e) {
-      // uncommitted offsets of applied events are replayed, never lost; apply is idempotent
-      log.warn("offset commit failed, keeping {} offsets for the next one: {}", pending.size(), e.toString());
+      log.warn("offset commit failed; {} partitions repeat their last applied events: {}", offsets.size(),
+          e.toString());
     }
   }
 
@@ -414,20 +548,25 @@ public final class CacheWriter implements AutoCloseable {
   private final class Rebalance implements ConsumerRebalanceListener {
     @Override
     public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-      // only offsets of applied batches are ever pending; commit those of the leaving partitions
-      Map<TopicPartition, OffsetAndMetadata> leaving = new HashMap<>();
-      for (TopicPartition tp : partitions) {
-        OffsetAndMetadata o = pending.remove(tp);
-        if (o != null) {
-          leaving.put(tp, o);
+      // an applied batch may still wait for its notices: publish them now (one try) so that its
+      // offsets can go with the partitions; if Redis fails, the next owner repeats that batch
+      if (unnoticed != null) {
+        try {
+          noticed(notices.publish(unnoticed.keys()));
+          deadLetters.awaitAll();
+          appliedOffsets.putAll(unnoticed.offsets());
+          unnoticed = null;
+        } catch (RetriableCacheException | RedisException | IllegalStateException e) {
+          log.warn("notices before revocation failed; the next owner repeats the last batch: {}", e.toString());
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
         }
       }
-      if (!leaving.isEmpty()) {
-        try {
-          consumer.commitSync(leaving);
-        } catch (KafkaException e) {
-          log.warn("commit on revoke failed; the next owner repeats those events: {}", e.toString());
-        }
+      // only offsets of applied and noticed batches are ever recorded; the next owner starts after them
+      commitSync(partitions);
+      appliedOffsets.keySet().removeAll(partitions);
+      if (prefetched != null) {
+        prefetched = prefetched.without(partitions);
       }
       metrics.revoked(partitions);
       if (!partitions.isEmpty()) {
@@ -446,7 +585,10 @@ public final class CacheWriter implements AutoCloseable {
 
     @Override
     public void onPartitionsLost(Collection<TopicPartition> partitions) {
-      pending.keySet().removeAll(partitions);
+      appliedOffsets.keySet().removeAll(partitions);
+      if (prefetched != null) {
+        prefetched = prefetched.without(partitions);
+      }
       metrics.revoked(partitions);
       log.warn("cache-writer lost {}", partitions);
     }

@@ -19,8 +19,8 @@ class CrashIT {
         .batchSize(200).sessionTimeout(Duration.ofSeconds(6)).build();
     String topic = config.topics().get(0);
     String group = config.groupId();
-    // 500 keys x 60 rounds every 250 ms: 30,000 events over 15 s
-    try (Workload load = Workload.start(topic, "crash", 500, 60, Duration.ofMillis(250))) {
+    // 500 keys, a round every 250 ms until B is stopped (2,000 events/s)
+    try (Workload load = Workload.start(topic, "crash", 500, 1000, Duration.ofMillis(250))) {
       long afterA;
       try (WorkerProcess a = WorkerProcess.start(config, "crash-a", Map.of())) {
         await().atMost(Duration.ofSeconds(30)).until(a::healthy);
@@ -29,11 +29,12 @@ class CrashIT {
         afterA = ItSupport.committed(group, topic);
       }
       assertThat(load.done()).as("A was killed mid-stream").isFalse();
+      int roundsAtKill = load.roundsSent();
 
       try (WorkerProcess b = WorkerProcess.start(config, "crash-b", Map.of())) {
         // B gets the partitions once A's session expired (6 s)
-        await().atMost(Duration.ofSeconds(40)).ignoreExceptions()
-            .until(() -> ItSupport.committed(group, topic) > afterA);
+        await().atMost(Duration.ofSeconds(60)).ignoreExceptions()
+            .until(() -> ItSupport.committed(group, topic) > afterA && load.roundsSent() > roundsAtKill + 4);
         assertThat(load.done()).as("B is stopped mid-stream").isFalse();
         int exit = b.terminate();
         assertThat(exit).as("exit status after SIGTERM").isIn(0, 143);
@@ -42,7 +43,7 @@ class CrashIT {
         assertThat(ItSupport.committed(group, topic)).as("committed after SIGTERM").isEqualTo(afterA + processed);
       }
 
-      load.awaitSent(Duration.ofSeconds(30));
+      load.finish();
       try (CacheWriter c = CacheWriter.start(config)) {
         ItSupport.awaitDrained(group, topic, Duration.ofSeconds(60));
       }

@@ -21,15 +21,17 @@ class FailoverIT {
   void killingARedisMasterMidStreamLosesNothingAndTheWorkerRecoversByItself() throws Exception {
     CacheWriterConfig config = ItSupport.freshTopics("failover").toBuilder().batchSize(200).build();
     String topic = config.topics().get(0);
-    // 1000 keys x 40 rounds every 200 ms: 40,000 events over 8 s
-    try (Workload load = Workload.start(topic, "failover", 1000, 40, Duration.ofMillis(200));
+    // 1000 keys, a round every 200 ms (5,000 events/s) until 4 s after the kill
+    try (Workload load = Workload.start(topic, "failover", 1000, 500, Duration.ofMillis(200));
         CacheWriter w = CacheWriter.start(config)) {
       await().atMost(Duration.ofSeconds(30)).until(() -> w.applied() > 2_000);
       int port = masterOf(load.keys.get(0));
       try {
         ItSupport.devStack("kill", "redis:" + port);
         assertThat(load.done()).as("killed mid-stream").isFalse();
-        load.awaitSent(Duration.ofSeconds(60));
+        int roundsAtKill = load.roundsSent();
+        await().atMost(Duration.ofSeconds(60)).until(() -> load.roundsSent() >= roundsAtKill + 20);
+        load.finish();
         ItSupport.awaitDrained(config.groupId(), topic, Duration.ofSeconds(90));
         assertThat(w.retries()).as("the worker saw the failure").isPositive();
         assertThat(w.isRunning()).isTrue();

@@ -16,24 +16,25 @@ import java.util.concurrent.atomic.AtomicReference;
  * A paced stream of events over a set of keys: in round {@code r} every key gets version
  * {@code r} (in a shuffled key order), an upsert of {@code "<name>-<i>-<r>"} or, every seventh
  * round, a delete. The final state of every key is therefore known: fence at the last round,
- * value the last upsert or absent. Produced by a background thread so that workers, Redis nodes
- * or the database can be killed while it runs.
+ * value the last upsert or absent. Produced by a background thread until {@link #finish()} (or
+ * the maximum of rounds), so that workers, Redis nodes or the database can be killed while it
+ * runs however slow the machine is.
  */
 final class Workload implements AutoCloseable {
   final String topic;
   final String name;
   final List<CacheKey> keys = new ArrayList<>();
-  final int rounds;
+  final int maxRounds;
   private final Duration every;
   private final Thread thread;
   private final AtomicInteger roundsSent = new AtomicInteger();
   private final AtomicReference<Throwable> error = new AtomicReference<>();
   private volatile boolean stop;
 
-  private Workload(String topic, String name, int keyCount, int rounds, Duration every) {
+  private Workload(String topic, String name, int keyCount, int maxRounds, Duration every) {
     this.topic = topic;
     this.name = name;
-    this.rounds = rounds;
+    this.maxRounds = maxRounds;
     this.every = every;
     for (int i = 0; i < keyCount; i++) {
       keys.add(CacheKey.of("it", name, ItSupport.RUN + "-" + i));
@@ -42,32 +43,33 @@ final class Workload implements AutoCloseable {
     thread.setDaemon(true);
   }
 
-  static Workload start(String topic, String name, int keyCount, int rounds, Duration every) {
-    Workload w = new Workload(topic, name, keyCount, rounds, every);
+  static Workload start(String topic, String name, int keyCount, int maxRounds, Duration every) {
+    Workload w = new Workload(topic, name, keyCount, maxRounds, every);
     w.thread.start();
     return w;
-  }
-
-  long total() {
-    return (long) keys.size() * rounds;
   }
 
   int roundsSent() {
     return roundsSent.get();
   }
 
+  /** @return whether the producer stopped by itself, having sent every round */
   boolean done() {
-    return roundsSent.get() == rounds;
+    return !thread.isAlive();
   }
 
-  void awaitSent(Duration atMost) throws InterruptedException {
-    thread.join(atMost.toMillis());
+  /** Stops producing after the round in progress and waits for it; the last round sent is final. */
+  void finish() throws InterruptedException {
+    stop = true;
+    thread.join(60_000);
+    assertThat(thread.isAlive()).as("producer stopped").isFalse();
     assertThat(error.get()).as("producer error").isNull();
-    assertThat(roundsSent.get()).as("rounds sent").isEqualTo(rounds);
+    assertThat(roundsSent.get()).as("rounds sent").isPositive();
   }
 
-  /** Asserts the final state of every key. */
+  /** Asserts the final state of every key; call after {@link #finish()}. */
   void verify() {
+    int rounds = roundsSent.get();
     List<String> wrong = new ArrayList<>();
     String expectedLast = rounds % 7 == 0 ? null : "";
     for (int i = 0; i < keys.size(); i++) {
@@ -90,7 +92,7 @@ final class Workload implements AutoCloseable {
     }
     try {
       long next = System.nanoTime();
-      for (int r = 1; r <= rounds && !stop; r++) {
+      for (int r = 1; r <= maxRounds && !stop; r++) {
         Collections.shuffle(order, random);
         for (int i : order) {
           CacheKey k = keys.get(i);

@@ -64,25 +64,70 @@ public final class FencedApplier {
   }
 
   /**
-   * Applies {@code events} in order.
+   * Applies {@code events} in order: {@link #enqueue} with one flush, then {@link #await}.
    *
    * @throws RetriableCacheException if any command failed or timed out; nothing of the batch may
    *     be considered applied
    */
   public Result apply(List<CacheEvent> events) {
-    if (events.isEmpty()) {
+    connection.setAutoFlushCommands(false);
+    InFlight f;
+    try {
+      f = enqueue(events);
+    } finally {
+      connection.flushCommands();
+      connection.setAutoFlushCommands(true);
+    }
+    return await(f);
+  }
+
+  /**
+   * Writes the {@code apply} commands of {@code events} to the connection without flushing: the
+   * caller has switched the connection to manual flushing and flushes once for everything it
+   * queued, so a batch and other commands go out in one write.
+   */
+  public InFlight enqueue(List<CacheEvent> events) {
+    return new InFlight(events, send(events, false));
+  }
+
+  /**
+   * Waits for the answers of an enqueued batch.
+   *
+   * @throws RetriableCacheException if any command failed or timed out
+   */
+  public Result await(InFlight f) {
+    if (f.events.isEmpty()) {
       return new Result(0, 0, List.of());
     }
     try {
-      return await(events, send(events, false));
+      return await(f.events, f.futures);
     } catch (NoScript e) {
       // a node without the script (restarted, promoted): send the whole batch again with EVAL,
       // in order, so that no event of a key overtakes an earlier one
+      connection.setAutoFlushCommands(false);
+      List<RedisFuture<Long>> again;
       try {
-        return await(events, send(events, true));
-      } catch (NoScript again) {
-        throw failure(events.get(again.index), again.getCause());
+        again = send(f.events, true);
+      } finally {
+        connection.flushCommands();
+        connection.setAutoFlushCommands(true);
       }
+      try {
+        return await(f.events, again);
+      } catch (NoScript twice) {
+        throw failure(f.events.get(twice.index), twice.getCause());
+      }
+    }
+  }
+
+  /** A batch whose commands are written and whose answers are outstanding. */
+  public static final class InFlight {
+    private final List<CacheEvent> events;
+    private final List<RedisFuture<Long>> futures;
+
+    private InFlight(List<CacheEvent> events, List<RedisFuture<Long>> futures) {
+      this.events = events;
+      this.futures = futures;
     }
   }
 
@@ -123,26 +168,20 @@ public final class FencedApplier {
 
   private List<RedisFuture<Long>> send(List<CacheEvent> events, boolean withSource) {
     List<RedisFuture<Long>> futures = new ArrayList<>(events.size());
-    connection.setAutoFlushCommands(false);
-    try {
-      for (CacheEvent e : events) {
-        CacheKey k = e.key();
-        byte[][] keys = {bytes(k.fenceKey()), bytes(k.leaseKey()), bytes(k.valueKey(e.schema()))};
-        byte[][] args = {
-            bytes(CacheScripts.opArg(e.op())),
-            bytes(Long.toString(e.version())),
-            e.payload() == null ? new byte[0] : UpsertEnvelopes.envelope(e),
-            bytes(Long.toString(e.ttlMs())),
-            bytes(CacheScripts.schemaField(e.schema())),
-            fenceTtlMs,
-            bytes(k.valueKeyPrefix())};
-        futures.add(withSource
-            ? async.eval(CacheScripts.APPLY.source(), ScriptOutputType.INTEGER, keys, args)
-            : async.evalsha(CacheScripts.APPLY.sha1(), ScriptOutputType.INTEGER, keys, args));
-      }
-    } finally {
-      connection.flushCommands();
-      connection.setAutoFlushCommands(true);
+    for (CacheEvent e : events) {
+      CacheKey k = e.key();
+      byte[][] keys = {bytes(k.fenceKey()), bytes(k.leaseKey()), bytes(k.valueKey(e.schema()))};
+      byte[][] args = {
+          bytes(CacheScripts.opArg(e.op())),
+          bytes(Long.toString(e.version())),
+          e.payload() == null ? new byte[0] : UpsertEnvelopes.envelope(e),
+          bytes(Long.toString(e.ttlMs())),
+          bytes(CacheScripts.schemaField(e.schema())),
+          fenceTtlMs,
+          bytes(k.valueKeyPrefix())};
+      futures.add(withSource
+          ? async.eval(CacheScripts.APPLY.source(), ScriptOutputType.INTEGER, keys, args)
+          : async.evalsha(CacheScripts.APPLY.sha1(), ScriptOutputType.INTEGER, keys, args));
     }
     return futures;
   }

@@ -26,10 +26,12 @@ import java.util.concurrent.TimeoutException;
  * {@link CacheScripts#NOTIFY} call (more only when a channel has over {@value #MAX_KEYS_PER_NOTICE}
  * keys), all pipelined in one round trip.
  *
- * <p>Why after the apply and not in the same pipeline: a notice channel lives in another slot,
- * usually on another node, than the keys it names, so a notice pipelined beside the apply could
+ * <p>Why after the apply and not beside it: a notice channel lives in another slot, usually on
+ * another node, than the keys it names, so a notice sent together with its batch's applies could
  * reach a subscriber before the new value is in Redis; the near cache would drop the key, reload
- * the old value and keep it. Publishing only after every apply was acknowledged rules that out.
+ * the old value and keep it. So a batch's notices are sent only after every apply of that batch
+ * was acknowledged; the worker queues them together with the next batch's applies
+ * ({@link #enqueue}) to save a round trip, or publishes them at once when no batch follows.
  *
  * <p>Why retrying is safe: the script increments the channel's sequence and publishes in one
  * step, so a notice that is sent twice (the reply was lost, the batch is retried) only costs
@@ -65,29 +67,71 @@ public final class NoticePublisher {
   }
 
   /**
-   * Publishes notices for {@code keys}.
+   * Publishes notices for {@code keys}: {@link #enqueue} with one flush, then {@link #await}.
    *
    * @throws RetriableCacheException if a notice could not be published; some may have been
    */
   public Published publish(Collection<CacheKey> keys) {
-    if (keys.isEmpty()) {
+    connection.setAutoFlushCommands(false);
+    InFlight f;
+    try {
+      f = enqueue(keys);
+    } finally {
+      connection.flushCommands();
+      connection.setAutoFlushCommands(true);
+    }
+    return await(f);
+  }
+
+  /**
+   * Writes the notices for {@code keys} to the connection without flushing; the caller has
+   * switched the connection to manual flushing and flushes once for everything it queued.
+   */
+  public InFlight enqueue(Collection<CacheKey> keys) {
+    List<Notice> notices = keys.isEmpty() ? List.of() : group(keys);
+    return new InFlight(notices, send(notices, false));
+  }
+
+  /**
+   * Waits for the answers of enqueued notices.
+   *
+   * @throws RetriableCacheException if a notice could not be published; some may have been
+   */
+  public Published await(InFlight f) {
+    if (f.notices.isEmpty()) {
       return new Published(0, 0);
     }
-    List<Notice> notices = group(keys);
-    List<RedisFuture<Long>> futures = send(notices, false);
     List<Notice> noScript = new ArrayList<>();
-    awaitAll(notices, futures, noScript);
+    awaitAll(f.notices, f.futures, noScript);
     if (!noScript.isEmpty()) {
       // a node without the script (restarted, promoted): the script did not run there, so
       // sending those notices again with EVAL publishes each exactly once more
-      List<Notice> retry = new ArrayList<>(noScript);
-      awaitAll(retry, send(retry, true), null);
+      List<RedisFuture<Long>> again;
+      connection.setAutoFlushCommands(false);
+      try {
+        again = send(noScript, true);
+      } finally {
+        connection.flushCommands();
+        connection.setAutoFlushCommands(true);
+      }
+      awaitAll(noScript, again, null);
     }
     int distinct = 0;
-    for (Notice n : notices) {
+    for (Notice n : f.notices) {
       distinct += n.keys.size();
     }
-    return new Published(notices.size(), distinct);
+    return new Published(f.notices.size(), distinct);
+  }
+
+  /** Notices whose commands are written and whose answers are outstanding. */
+  public static final class InFlight {
+    private final List<Notice> notices;
+    private final List<RedisFuture<Long>> futures;
+
+    private InFlight(List<Notice> notices, List<RedisFuture<Long>> futures) {
+      this.notices = notices;
+      this.futures = futures;
+    }
   }
 
   /** @return the notices for {@code keys}, in channel order, each with at most the maximum keys */
@@ -132,18 +176,12 @@ public final class NoticePublisher {
 
   private List<RedisFuture<Long>> send(List<Notice> notices, boolean withSource) {
     List<RedisFuture<Long>> futures = new ArrayList<>(notices.size());
-    connection.setAutoFlushCommands(false);
-    try {
-      for (Notice n : notices) {
-        byte[][] keys = {bytes(NoticeChannels.sequenceKey(n.channel))};
-        byte[][] args = {bytes(NoticeChannels.channel(n.channel)), NoticeChannels.body(n.keys)};
-        futures.add(withSource
-            ? async.eval(CacheScripts.NOTIFY.source(), ScriptOutputType.INTEGER, keys, args)
-            : async.evalsha(CacheScripts.NOTIFY.sha1(), ScriptOutputType.INTEGER, keys, args));
-      }
-    } finally {
-      connection.flushCommands();
-      connection.setAutoFlushCommands(true);
+    for (Notice n : notices) {
+      byte[][] keys = {bytes(NoticeChannels.sequenceKey(n.channel))};
+      byte[][] args = {bytes(NoticeChannels.channel(n.channel)), NoticeChannels.body(n.keys)};
+      futures.add(withSource
+          ? async.eval(CacheScripts.NOTIFY.source(), ScriptOutputType.INTEGER, keys, args)
+          : async.evalsha(CacheScripts.NOTIFY.sha1(), ScriptOutputType.INTEGER, keys, args));
     }
     return futures;
   }
