@@ -61,7 +61,8 @@ final class CdcMeters {
     }).description("WAL bytes retained beyond the slot's confirmed position").baseUnit("bytes")
         .tags(tags).register(registry);
     Gauge.builder(CdcMetricNames.ENGINE_UP, engineUp, s -> s.getAsBoolean() ? 1 : 0)
-        .description("1 while the Debezium engine runs").tags(tags).register(registry);
+        .description("1 while the Debezium engine runs").tags(tags).strongReference(true)
+        .register(registry);
   }
 
   void produced(String table, String op, int n) {

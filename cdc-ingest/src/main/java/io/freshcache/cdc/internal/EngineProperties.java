@@ -75,6 +75,14 @@ final class EngineProperties {
     p.setProperty("skipped.operations", "none");
     p.setProperty("decimal.handling.mode", "string");
 
+    // after a retriable failure (PostgreSQL restarted, connection lost) the task restarts after
+    // this wait; Debezium's 10 s default would hold every change back that long
+    p.setProperty("retriable.restart.connector.wait.ms", "2000");
+    // a heartbeat record each second carries the server's latest LSN into the offsets even when
+    // no captured table changes, so the slot's confirmed position keeps up with the WAL (other
+    // tables' traffic is not retained) and a fast shutdown of PostgreSQL, whose walsender waits
+    // until the client confirmed everything sent, finishes within about a second or two
+    p.setProperty("heartbeat.interval.ms", "1000");
     p.setProperty("poll.interval.ms", Long.toString(c.pollInterval().toMillis()));
     p.setProperty("max.batch.size", Integer.toString(c.maxBatchSize()));
     p.setProperty("max.queue.size", Integer.toString(Math.max(8192, 4 * c.maxBatchSize())));
