@@ -7,7 +7,7 @@ import java.sql.SQLException;
 import java.util.concurrent.ThreadLocalRandom;
 
 /** Connection settings of the local stack, from the variables `dev/stack env` exports. */
-final class StackSettings {
+public final class StackSettings {
   static final String PG_HOST = env("PG_HOST", "127.0.0.1");
   static final int PG_PORT = Integer.parseInt(env("PG_PORT", "5433"));
   static final String PG_DB = env("PG_DB", "shop");
@@ -58,7 +58,7 @@ final class StackSettings {
   }
 
   /** Drops a replication slot once its walsender has gone, and the publication. */
-  static void dropSlotAndPublication(String slot, String publication) throws SQLException {
+  public static void dropSlotAndPublication(String slot, String publication) throws SQLException {
     try (Connection c = connect()) {
       org.awaitility.Awaitility.await("slot " + slot + " inactive")
           .atMost(java.time.Duration.ofSeconds(30)).until(() -> !slotActive(c, slot));
@@ -71,7 +71,7 @@ final class StackSettings {
     }
   }
 
-  static boolean slotActive(Connection c, String slot) throws SQLException {
+  public static boolean slotActive(Connection c, String slot) throws SQLException {
     try (java.sql.PreparedStatement ps = c.prepareStatement(
         "SELECT active FROM pg_replication_slots WHERE slot_name = ?")) {
       ps.setString(1, slot);

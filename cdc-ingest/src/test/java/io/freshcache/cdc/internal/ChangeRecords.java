@@ -7,15 +7,15 @@ import org.apache.kafka.connect.data.Struct;
 import org.apache.kafka.connect.source.SourceRecord;
 
 /** Builds change records shaped like the ones Debezium's PostgreSQL connector emits. */
-final class ChangeRecords {
-  static final Schema KEY = SchemaBuilder.struct().name("pg-main.public.products.Key")
+public final class ChangeRecords {
+  public static final Schema KEY = SchemaBuilder.struct().name("pg-main.public.products.Key")
       .field("id", Schema.INT64_SCHEMA).build();
-  static final Schema ROW = SchemaBuilder.struct().name("pg-main.public.products.Value").optional()
+  public static final Schema ROW = SchemaBuilder.struct().name("pg-main.public.products.Value").optional()
       .field("id", Schema.INT64_SCHEMA)
       .field("sku", Schema.OPTIONAL_STRING_SCHEMA)
       .field("name", Schema.OPTIONAL_STRING_SCHEMA)
       .build();
-  static final Schema SOURCE = SchemaBuilder.struct().name("io.debezium.connector.postgresql.Source")
+  public static final Schema SOURCE = SchemaBuilder.struct().name("io.debezium.connector.postgresql.Source")
       .field("version", Schema.STRING_SCHEMA)
       .field("connector", Schema.STRING_SCHEMA)
       .field("name", Schema.STRING_SCHEMA)
@@ -27,7 +27,7 @@ final class ChangeRecords {
       .field("txId", Schema.OPTIONAL_INT64_SCHEMA)
       .field("lsn", Schema.OPTIONAL_INT64_SCHEMA)
       .build();
-  static final Schema ENVELOPE = SchemaBuilder.struct().name("pg-main.public.products.Envelope")
+  public static final Schema ENVELOPE = SchemaBuilder.struct().name("pg-main.public.products.Envelope")
       .field("before", ROW)
       .field("after", ROW)
       .field("source", SOURCE)
@@ -35,16 +35,16 @@ final class ChangeRecords {
       .field("ts_ms", Schema.OPTIONAL_INT64_SCHEMA)
       .build();
 
-  static final long COMMIT_MS = 1_764_140_000_000L;
-  static final long COMMIT_US = COMMIT_MS * 1000 + 123;
+  public static final long COMMIT_MS = 1_764_140_000_000L;
+  public static final long COMMIT_US = COMMIT_MS * 1000 + 123;
 
   private ChangeRecords() {}
 
-  static Struct row(long id, String sku, String name) {
+  public static Struct row(long id, String sku, String name) {
     return new Struct(ROW).put("id", id).put("sku", sku).put("name", name);
   }
 
-  static SourceRecord change(String table, String op, Struct before, Struct after, long lsn) {
+  public static SourceRecord change(String table, String op, Struct before, Struct after, long lsn) {
     String[] parts = table.split("\\.");
     Struct source = new Struct(SOURCE).put("version", "3.6.1.Final").put("connector", "postgresql")
         .put("name", "pg-main").put("ts_ms", COMMIT_MS).put("db", "shop").put("ts_us", COMMIT_US)
@@ -57,7 +57,7 @@ final class ChangeRecords {
         KEY, key, ENVELOPE, value);
   }
 
-  static SourceRecord tombstone(long id) {
+  public static SourceRecord tombstone(long id) {
     return new SourceRecord(Map.of("server", "pg-main"), Map.of("lsn", 1L), "pg-main.public.products",
         null, KEY, new Struct(KEY).put("id", id), null, null);
   }
