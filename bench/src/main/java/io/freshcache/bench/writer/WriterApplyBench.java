@@ -42,8 +42,10 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  *
  * <p>Usage (stack up, {@code eval "$(dev/stack env)"}):
  * {@code java -Xmx256m -cp bench/target/bench-*.jar:bench/target/lib/* io.freshcache.bench.writer.WriterApplyBench
- * [--events=200000] [--keys=20000] [--runs=3] [--batch=500] [--payload=100] [--full] [--smoke]};
+ * [--full | --events=200000] [--keys=20000] [--runs=3] [--batch=500] [--payload=100] [--warmup=N] [--smoke]};
  * {@code --full} is the issue's 1M events over 100k keys, {@code --smoke} a seconds-long check.
+ * An untimed warm-up run of both phases ({@code --warmup}, default min(events, 100k); give it
+ * after {@code --events}/{@code --full}) comes first, so that neither phase pays for the JIT.
  */
 public final class WriterApplyBench {
 
@@ -56,24 +58,30 @@ public final class WriterApplyBench {
    * @param batch the writer's batch size and the raw client's pipeline depth
    * @param payloadBytes payload size of each upsert
    * @param partitions partitions of the pre-filled topic
+   * @param warmupEvents events of an untimed first run (both phases) that warms up the JIT; 0 for none
    */
-  public record Options(long events, int keys, int runs, int batch, int payloadBytes, int partitions) {
+  public record Options(long events, int keys, int runs, int batch, int payloadBytes, int partitions,
+      long warmupEvents) {
     /** Validates. */
     public Options {
-      if (events < 1 || keys < 1 || runs < 1 || batch < 1 || payloadBytes < 2 || partitions < 1) {
+      if (events < 1 || keys < 1 || runs < 1 || batch < 1 || payloadBytes < 2 || partitions < 1 || warmupEvents < 0) {
         throw new IllegalArgumentException("all options must be positive (payload >= 2) but were "
-            + events + "/" + keys + "/" + runs + "/" + batch + "/" + payloadBytes + "/" + partitions);
+            + events + "/" + keys + "/" + runs + "/" + batch + "/" + payloadBytes + "/" + partitions + "/" + warmupEvents);
       }
     }
 
-    /** @return the default: 200k events over 20k keys, 3 runs, batch 500, 100-byte payloads */
+    Options(long events, int keys, int runs, int batch, int payloadBytes, int partitions) {
+      this(events, keys, runs, batch, payloadBytes, partitions, Math.min(events, 100_000));
+    }
+
+    /** @return the default: 200k events over 20k keys, 3 runs, batch 500, 100-byte payloads, 100k warm-up */
     public static Options defaults() {
       return new Options(200_000, 20_000, 3, 500, 100, 6);
     }
 
-    /** @return a seconds-long smoke run */
+    /** @return a seconds-long smoke run without warm-up */
     public static Options smoke() {
-      return new Options(2_000, 200, 1, 100, 100, 3);
+      return new Options(2_000, 200, 1, 100, 100, 3, 0);
     }
 
     static Options parse(String[] args) {
@@ -87,13 +95,15 @@ public final class WriterApplyBench {
         } else if (a.startsWith("--events=")) {
           o = new Options(Long.parseLong(v), o.keys, o.runs, o.batch, o.payloadBytes, o.partitions);
         } else if (a.startsWith("--keys=")) {
-          o = new Options(o.events, Integer.parseInt(v), o.runs, o.batch, o.payloadBytes, o.partitions);
+          o = new Options(o.events, Integer.parseInt(v), o.runs, o.batch, o.payloadBytes, o.partitions, o.warmupEvents);
         } else if (a.startsWith("--runs=")) {
-          o = new Options(o.events, o.keys, Integer.parseInt(v), o.batch, o.payloadBytes, o.partitions);
+          o = new Options(o.events, o.keys, Integer.parseInt(v), o.batch, o.payloadBytes, o.partitions, o.warmupEvents);
         } else if (a.startsWith("--batch=")) {
-          o = new Options(o.events, o.keys, o.runs, Integer.parseInt(v), o.payloadBytes, o.partitions);
+          o = new Options(o.events, o.keys, o.runs, Integer.parseInt(v), o.payloadBytes, o.partitions, o.warmupEvents);
         } else if (a.startsWith("--payload=")) {
-          o = new Options(o.events, o.keys, o.runs, o.batch, Integer.parseInt(v), o.partitions);
+          o = new Options(o.events, o.keys, o.runs, o.batch, Integer.parseInt(v), o.partitions, o.warmupEvents);
+        } else if (a.startsWith("--warmup=")) {
+          o = new Options(o.events, o.keys, o.runs, o.batch, o.payloadBytes, o.partitions, Long.parseLong(v));
         } else {
           throw new IllegalArgumentException("unknown option '" + a + "'");
         }
@@ -149,18 +159,31 @@ public final class WriterApplyBench {
   private List<Phase> runAll() throws Exception {
     List<Phase> out = new ArrayList<>();
     try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, base.kafkaBootstrapServers()))) {
+      if (options.warmupEvents > 0) {
+        String topic = "bench.writer." + id + ".warmup";
+        prefill(admin, topic, new ApplyEvents("w" + id + "warm", options.keys, options.payloadBytes, 300_000),
+            options.warmupEvents);
+        try {
+          writerPhase(topic, 0, "", options.warmupEvents);
+          rawPhase(0, "", options.warmupEvents);
+        } finally {
+          admin.deleteTopics(List.of(topic)).all().get(30, TimeUnit.SECONDS);
+        }
+        System.err.printf(Locale.ROOT, "warmed up with %d events per phase%n", options.warmupEvents);
+      }
       for (int run = 1; run <= options.runs; run++) {
         String topic = "bench.writer." + id + "." + run;
-        prefill(admin, topic, new ApplyEvents("w" + id + "r" + run, options.keys, options.payloadBytes, 300_000));
+        prefill(admin, topic, new ApplyEvents("w" + id + "r" + run, options.keys, options.payloadBytes, 300_000),
+            options.events);
         String load = ProcessStats.loadAverage();
         System.err.printf(Locale.ROOT, "run %d: load average %s%n", run, load);
         try {
           if (run % 2 == 1) {
-            out.add(writerPhase(topic, run, load));
-            out.add(rawPhase(run, load));
+            out.add(writerPhase(topic, run, load, options.events));
+            out.add(rawPhase(run, load, options.events));
           } else {
-            out.add(rawPhase(run, load));
-            out.add(writerPhase(topic, run, load));
+            out.add(rawPhase(run, load, options.events));
+            out.add(writerPhase(topic, run, load, options.events));
           }
         } finally {
           admin.deleteTopics(List.of(topic)).all().get(30, TimeUnit.SECONDS);
@@ -171,7 +194,7 @@ public final class WriterApplyBench {
     return out;
   }
 
-  private void prefill(Admin admin, String topic, ApplyEvents events) throws Exception {
+  private void prefill(Admin admin, String topic, ApplyEvents events, long count) throws Exception {
     admin.createTopics(List.of(new NewTopic(topic, options.partitions, (short) 1))).all().get(30, TimeUnit.SECONDS);
     Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
     for (int i = 0; i < options.partitions; i++) {
@@ -198,24 +221,24 @@ public final class WriterApplyBench {
     p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
     long t0 = System.nanoTime();
     try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p)) {
-      for (long i = 0; i < options.events; i++) {
+      for (long i = 0; i < count; i++) {
         var e = events.event(i);
         producer.send(new ProducerRecord<>(topic, e.key().toBytes(), CacheEventJson.write(e)));
       }
       producer.flush();
     }
-    System.err.printf(Locale.ROOT, "pre-filled %s with %d events in %.1f s%n", topic, options.events,
+    System.err.printf(Locale.ROOT, "pre-filled %s with %d events in %.1f s%n", topic, count,
         (System.nanoTime() - t0) / 1e9);
   }
 
-  private Phase writerPhase(String topic, int run, String load) throws Exception {
+  private Phase writerPhase(String topic, int run, String load, long count) throws Exception {
     CacheWriterConfig config = base.toBuilder().topics(List.of(topic)).dlqTopic(topic + ".dlq")
         .groupId("bench-" + topic).batchSize(options.batch).fenceTtl(Duration.ofMinutes(5)).httpPort(0)
         .sink(null).build();
     try (CacheWriter w = CacheWriter.start(config)) {
       awaitTrue(() -> w.assignedPartitions() > 0 || !w.isRunning(), Duration.ofSeconds(60));
       Snapshot s0 = Snapshot.take();
-      awaitTrue(() -> w.applied() + w.stale() + w.deadLettered() >= options.events || !w.isRunning(),
+      awaitTrue(() -> w.applied() + w.stale() + w.deadLettered() >= count || !w.isRunning(),
           Duration.ofMinutes(30));
       Snapshot s1 = Snapshot.take();
       if (!w.isRunning()) {
@@ -239,12 +262,12 @@ public final class WriterApplyBench {
     }
   }
 
-  private Phase rawPhase(int run, String load) throws Exception {
+  private Phase rawPhase(int run, String load, long count) throws Exception {
     ApplyEvents events = new ApplyEvents("r" + id + "r" + run, options.keys, options.payloadBytes, 300_000);
     Histogram h = new Histogram(TimeUnit.MINUTES.toMicros(1), 3);
     try (RawApplier raw = new RawApplier(base.redisNodes(), Duration.ofMinutes(5))) {
       Snapshot s0 = Snapshot.take();
-      long applied = raw.run(events, options.events, options.batch, h);
+      long applied = raw.run(events, count, options.batch, h);
       Snapshot s1 = Snapshot.take();
       return s1.phase("raw", run, applied, s0, h.getValueAtPercentile(50) / 1000.0,
           h.getValueAtPercentile(99) / 1000.0, load);
