@@ -31,7 +31,7 @@ final class AsyncThroughput {
   static final String RAW_DECODE = "raw async GET + decode";
 
   /** One contender in one run. */
-  record Row(String name, int run, double opsPerSecond, long errors, String load) {}
+  record Row(String name, int run, double opsPerSecond, long errors, String firstError, String load) {}
 
   private final CacheClient client;
   private final RawRedis raw;
@@ -106,7 +106,7 @@ final class AsyncThroughput {
     while (loop.inFlight.get() > 0 && System.nanoTime() < drainDeadline) {
       LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
     }
-    return new Row(name, run, (c1 - c0) * 1e9 / (t1 - t0), loop.errors.get(), load);
+    return new Row(name, run, (c1 - c0) * 1e9 / (t1 - t0), loop.errors.get(), loop.firstError, load);
   }
 
   /** Chains of reads: each completion issues the chain's next read until stopped. */
@@ -117,6 +117,7 @@ final class AsyncThroughput {
     final AtomicLong errors = new AtomicLong();
     final AtomicInteger inFlight = new AtomicInteger();
     volatile boolean stop;
+    volatile String firstError = "";
 
     Loop(IntFunction<CompletionStage<?>> op, int keyCount) {
       this.op = op;
@@ -138,7 +139,7 @@ final class AsyncThroughput {
           return;
         }
         if (f.isCompletedExceptionally()) {
-          done(null, new IllegalStateException("failed"));
+          done(null, f.handle((v, e) -> e).join());
         } else {
           done(f.getNow(null), null);
         }
@@ -150,7 +151,11 @@ final class AsyncThroughput {
       inFlight.decrementAndGet();
       completed.incrementAndGet();
       if (e != null || v == null) {
-        errors.incrementAndGet();
+        if (errors.getAndIncrement() == 0) {
+          Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
+              ? e.getCause() : e;
+          firstError = cause == null ? "null value" : cause.getClass().getSimpleName() + ": " + cause.getMessage();
+        }
       }
     }
   }

@@ -114,10 +114,11 @@ final class ClientReport {
         Summary seedCalls = Summary.of(rounds(seedName(), callers).stream().map(x -> (double) x.loaderCalls()).toList());
         Summary seedP99 = Summary.of(rounds(seedName(), callers).stream().map(Stampede.Round::p99).toList());
         Summary noneCalls = Summary.of(rounds(noneName(), callers).stream().map(x -> (double) x.loaderCalls()).toList());
+        Summary noneP99 = Summary.of(rounds(noneName(), callers).stream().map(Stampede.Round::p99).toList());
         boolean ok = calls.max() == 1 && sp99.median() <= o.loaderMs() + 10;
         line("| 4 | stampede, " + callers + " threads, " + c.substring(4) + " | " + calls.format(0) + " loader calls, p99 "
             + sp99.format(1) + " ms | seed: " + seedCalls.format(0) + " calls, p99 " + seedP99.format(1)
-            + " ms; none: " + noneCalls.format(0) + " calls | " + (calls.max() == 1 ? "1 call in every round" :
+            + " ms; none: " + noneCalls.format(0) + " calls, p99 " + noneP99.format(1) + " ms | " + (calls.max() == 1 ? "1 call in every round" :
             "more than 1 call in some round") + " | 1 call, p99 ≤ " + (o.loaderMs() + 10) + " ms | " + met(ok) + " |");
       }
     }
@@ -137,6 +138,40 @@ final class ClientReport {
     line("Stampede client-lib rows use a lenient client config (`slowCallThreshold` 2 s, `commandTimeout` 2 s,"
         + " see §4).");
     line("");
+    findings();
+  }
+
+  /** Sentences computed from this run's medians that say where the differences come from. */
+  private void findings() {
+    line("What this run says (computed from its medians):");
+    line("");
+    double client = med(HitLatency.CLIENT, HitLatency.Row::p50);
+    double raw = med(HitLatency.RAW, HitLatency.Row::p50);
+    double decoded = med(HitLatency.RAW_DECODE, HitLatency.Row::p50);
+    line(String.format(Locale.ROOT, "- Hit p50: client-lib is %.1f µs above a raw `GET`; %.1f µs of it is the envelope"
+        + " and JSON decode (raw `GET` + decode − raw `GET`) and %.1f µs client-lib's own work (key validation,"
+        + " breaker, meters, XFetch check). A 1.05× goal leaves %.1f µs for decoding and everything else.",
+        client - raw, decoded - raw, client - decoded, raw * 0.05));
+    Summary rawOps = asyncMedian(AsyncThroughput.RAW);
+    Summary decOps = asyncMedian(AsyncThroughput.RAW_DECODE);
+    Summary clientOps = asyncMedian(AsyncThroughput.CLIENT);
+    line(String.format(Locale.ROOT, "- Async: a raw async `GET` plus the same decode reaches %.2f× of the raw `GET`'s"
+        + " throughput and client-lib %.2f× of that; on 2 shared cores the CPU spent decoding a %d-byte JSON value"
+        + " %s.", decOps.median() / rawOps.median(), clientOps.median() / decOps.median(), r.sizes().payloadBytes().get("json"),
+        decOps.median() / rawOps.median() < 0.9 ? "alone puts 0.9× of raw bytes out of reach" : "still leaves room for 0.9×"));
+    for (int callers : o.stampedeCallers()) {
+      Summary none = Summary.of(rounds(noneName(), callers).stream().map(Stampede.Round::p99).toList());
+      Summary spread = Summary.of(rounds(noneName(), callers).stream().map(Stampede.Round::startSpread).toList());
+      line(String.format(Locale.ROOT, "- Stampede, %d threads: with no protection at all (one `GET`, the %d ms load, one"
+          + " `SETEX` each) the p99 is %.1f ms and the start spread %.1f ms — the floor this machine sets for %d threads;"
+          + " the goal of %d ms is %s it.", callers, o.loaderMs(), none.median(), spread.median(), callers,
+          o.loaderMs() + 10, none.median() > o.loaderMs() + 10 ? "below" : "above"));
+    }
+    line("");
+  }
+
+  private double med(String name, ToDoubleFunction<HitLatency.Row> f) {
+    return Summary.of(r.hits().stream().filter(x -> x.name().equals(name)).map(f::applyAsDouble).toList()).median();
   }
 
   // ---- 1 ----
@@ -194,11 +229,11 @@ final class ClientReport {
       line("| " + name + " | " + asyncMedian(name).format(0) + " | " + asyncRatioOf(name).format(3) + " |");
     }
     line("");
-    line("| run | load avg before | contender | ops/s | errors |");
+    line("| run | load avg before | contender | ops/s | failed reads (first) |");
     line("|---|---|---|---|---|");
     for (AsyncThroughput.Row x : r.async()) {
-      line(String.format(Locale.ROOT, "| %d | %s | %s | %.0f | %d |", x.run(), x.load(), x.name(), x.opsPerSecond(),
-          x.errors()));
+      line(String.format(Locale.ROOT, "| %d | %s | %s | %.0f | %d%s |", x.run(), x.load(), x.name(), x.opsPerSecond(),
+          x.errors(), x.errors() == 0 ? "" : " (" + x.firstError().replace("|", "/") + ")"));
     }
     line("");
   }
@@ -222,6 +257,9 @@ final class ClientReport {
     line("");
     line(String.format(Locale.ROOT, "Redis hit / near-cache hit: %.0f× (median over median; %.0f–%.0f× from the"
         + " extremes).", redis.median() / near.median(), redis.min() / near.max(), redis.max() / near.min()));
+    line("");
+    line("`parseKey` is a diagnostic: `CacheKey.parse` of the same key, which every read does before anything else."
+        + " JMH's mean includes the tail, so under load the Redis mean sits well above §1's p50.");
     line("");
   }
 
@@ -249,6 +287,9 @@ final class ClientReport {
         + " `SET lock:<key> NX PX 5000`; the winner loads, `SETEX`s, `DEL`s the lock; losers sleep 100 ms and start"
         + " over. No re-check after winning the lock.");
     line("- " + noneName() + ": `GET`; on a miss load and `SETEX`.");
+    line("");
+    line("The load average of a round includes this benchmark's own threads: a 1,000-thread round leaves a"
+        + " burst of runnable threads in the next reading.");
     line("");
     line("Medians over rounds (range):");
     line("");

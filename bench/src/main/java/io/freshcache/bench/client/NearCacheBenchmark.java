@@ -4,6 +4,7 @@ import io.freshcache.client.CacheClient;
 import io.freshcache.client.CacheClientConfig;
 import io.freshcache.client.CachePolicy;
 import io.freshcache.client.Loader;
+import io.freshcache.protocol.CacheKey;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -63,6 +64,16 @@ public class NearCacheBenchmark {
   @Benchmark
   public BenchProduct redisHit() {
     return client.getOrLoad(key, BenchProduct.class, REDIS, failing);
+  }
+
+  /**
+   * Diagnostic: what validating the key costs, a step of every read (near or not).
+   *
+   * @return the parsed key
+   */
+  @Benchmark
+  public CacheKey parseKey() {
+    return CacheKey.parse(key);
   }
 
   /** Checks the hits came from where they should, then closes the client. */
