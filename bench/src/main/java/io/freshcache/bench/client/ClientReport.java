@@ -46,6 +46,12 @@ final class ClientReport {
     line(f.command());
     line("```");
     line("");
+    if (!f.command().contains("bench/target/")) {
+      line("The class path was a private copy of `bench/target/bench-0.1.0-SNAPSHOT.jar` and `bench/target/lib/`"
+          + " taken right after the build, so that other engineers rebuilding the shared tree could not swap"
+          + " classes under the running JVM or its JMH forks; from a fresh build, use `bench/target/...` instead.");
+      line("");
+    }
     line("| fact | value |");
     line("|---|---|");
     row("started", f.started());
