@@ -83,6 +83,20 @@ public final class CdcIngest implements AutoCloseable {
   }
 
   /**
+   * The Debezium engine and PostgreSQL connector properties cdc-ingest runs {@code config} with
+   * (offset store, slot, publication, table filter, poll interval, batch size, heartbeat): to run
+   * the same connector elsewhere, e.g. as a benchmark baseline or as the base of a Kafka Connect
+   * connector configuration with {@link io.freshcache.cdc.connect.CacheEventTransform}.
+   *
+   * @param config the settings
+   * @return a new properties object; changing it changes nothing here
+   */
+  public static java.util.Properties debeziumProperties(CdcIngestConfig config) {
+    return io.freshcache.cdc.internal.DebeziumKafkaPipeline.engineProperties(
+        Objects.requireNonNull(config, "config"));
+  }
+
+  /**
    * Waits until PostgreSQL streams changes to the engine: its connector task has started (so the
    * replication slot and publication exist) and the slot is active. Changes committed after the
    * slot was created are delivered even if they happen before this returns.

@@ -120,6 +120,13 @@ public final class DebeziumKafkaPipeline implements AutoCloseable {
       throw new CdcStartupException("cannot create the Kafka producer for "
           + config.kafkaBootstrapServers() + ": " + e.getMessage(), e);
     }
+    try {
+      producer.partitionsFor(config.topic()); // metadata now, not on the first change
+    } catch (KafkaException e) {
+      producer.close(Duration.ZERO);
+      throw new CdcStartupException("cannot read the metadata of topic " + config.topic() + ": "
+          + e.getMessage(), e);
+    }
     DebeziumKafkaPipeline pipeline;
     try {
       pipeline = new DebeziumKafkaPipeline(config, producer, partitions, registry,
@@ -133,6 +140,11 @@ public final class DebeziumKafkaPipeline implements AutoCloseable {
         config.topic());
     pipeline.engineThread.execute(pipeline.engine);
     return pipeline;
+  }
+
+  /** @return the engine properties for {@code c}, see {@link EngineProperties} */
+  public static Properties engineProperties(CdcIngestConfig c) {
+    return EngineProperties.of(c);
   }
 
   static Properties producerProperties(CdcIngestConfig c) {
