@@ -179,6 +179,7 @@ public final class ClientBench {
       facts = new Facts(Instant.now().toString(), Machine.cores(), Machine.cpuModel(), Machine.memory(),
           Machine.java(), Machine.jvmArgs(), raw.redisVersion(), Machine.gitCommit(), Machine.commandLine(),
           loadAtStart);
+      awaitRedis(client);
       progress(o, "1/5 hit latency");
       HitLatency hl = new HitLatency(client, raw, CachePolicy.PRODUCT_CATALOG, "bench:hit:" + id,
           BenchProduct.sample(1));
@@ -227,6 +228,7 @@ public final class ClientBench {
       for (int i = 0; i < 4; i++) {
         clients.add(CacheClient.create(lenient));
       }
+      clients.forEach(ClientBench::awaitRedis);
       CachePolicy policy = CachePolicy.of("stampede", Duration.ofMinutes(5));
       List<Stampede.Contender> contenders = List.of(
           Stampede.clientLib(ClientReport.CLIENT_ONE, clients.subList(0, 1), policy),
@@ -250,6 +252,20 @@ public final class ClientBench {
       clients.forEach(CacheClient::close);
     }
     return rounds;
+  }
+
+  /**
+   * Waits until {@code client} reaches Redis: a client created while the shared stack is slow or
+   * failing over starts anyway and connects in the background, reading from the loader meanwhile.
+   */
+  static void awaitRedis(CacheClient client) {
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (!client.ping()) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("the client did not reach Redis within 60 s");
+      }
+      java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(200).toNanos());
+    }
   }
 
   static CodecSizes codecSizes() {

@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.openjdk.jmh.results.BenchmarkResult;
+import org.openjdk.jmh.results.Result;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.RunnerException;
@@ -21,11 +22,15 @@ import org.openjdk.jmh.runner.options.TimeValue;
  * file beside the report.
  */
 final class JmhRuns {
+  /** Secondary result of {@link NearCacheBenchmark.Fallbacks}. */
+  static final String LOADER_CALLS = "loaderCalls";
+
   private JmhRuns() {}
 
   /**
    * @return per benchmark ({@code method} or {@code method[param]}), the mean score of each fork
-   *     in the benchmark's time unit (one entry when forks is 0)
+   *     in the benchmark's time unit (one entry when forks is 0); for benchmarks that count
+   *     {@value #LOADER_CALLS}, also {@code "method loaderCalls"} with the total over all forks
    */
   static Map<String, List<Double>> run(Class<?> benchmark, ClientBench.Options o, Path log) throws RunnerException {
     OptionsBuilder b = new OptionsBuilder();
@@ -49,10 +54,18 @@ final class JmhRuns {
           : method + "[" + String.join(",", r.getParams().getParamsKeys().stream()
               .map(k -> r.getParams().getParam(k)).toList()) + "]";
       List<Double> forks = new ArrayList<>();
+      double loaderCalls = 0;
       for (BenchmarkResult br : r.getBenchmarkResults()) {
         forks.add(br.getPrimaryResult().getScore());
+        Result<?> calls = br.getSecondaryResults().get(LOADER_CALLS);
+        if (calls != null) {
+          loaderCalls += calls.getScore(); // EVENTS: summed over the fork's iterations
+        }
       }
       out.put(name, forks);
+      if (r.getAggregatedResult().getSecondaryResults().containsKey(LOADER_CALLS)) {
+        out.put(name + " " + LOADER_CALLS, List.of(loaderCalls));
+      }
     }
     return out;
   }
