@@ -75,6 +75,8 @@ public final class CdcEndToEndBench {
   final Options o;
   final String id = Long.toString(System.currentTimeMillis() % 100_000_000L, 36);
   final String topic = "bench-cdc-" + id;
+  /** Nobody consumes it: cdc-ingest's own drain rate, without cache-writer competing for CPU. */
+  final String aloneTopic = "bench-cdc-alone-" + id;
   final CdcIngestConfig base;
   final LagMatcher matcher = new LagMatcher();
   final List<String> report = new ArrayList<>();
@@ -82,7 +84,7 @@ public final class CdcEndToEndBench {
 
   /** Command-line options. */
   record Options(int runs, int rate, int seconds, int warmupSeconds, int bulk, int rowsPerTx,
-      int idleSeconds, Path report, boolean smoke, boolean idle) {
+      int idleSeconds, Path report, boolean smoke, boolean idle, boolean warmupRun) {
     static Options parse(String... args) {
       Map<String, String> m = new HashMap<>();
       for (int i = 0; i < args.length; i++) {
@@ -101,14 +103,15 @@ public final class CdcEndToEndBench {
           Integer.parseInt(m.getOrDefault("rows-per-tx", "1000")),
           Integer.parseInt(m.getOrDefault("idle-seconds", smoke ? "2" : "30")),
           m.containsKey("report") ? Path.of(m.get("report")) : null, smoke,
-          !"false".equals(m.getOrDefault("idle", smoke ? "false" : "true")));
+          !"false".equals(m.getOrDefault("idle", smoke ? "false" : "true")),
+          !"false".equals(m.getOrDefault("warmup-run", smoke ? "false" : "true")));
     }
   }
 
   /** What one run measured. */
   record RunResult(long sent, long matched, double e2eP50, double e2eP99, double e2eMax,
       double produceP50, double produceP99, double appliedP50, double appliedP99,
-      double noopRate, double cdcRate, double e2eRate, double load) {}
+      double noopRate, double cdcRate, double e2eRate, double aloneRate, double load) {}
 
   CdcEndToEndBench(Options o) {
     this.o = o;
@@ -117,6 +120,7 @@ public final class CdcEndToEndBench {
   }
 
   public static void main(String[] args) throws Exception {
+    quietDebeziumStatistics();
     if (List.of(args).contains("--noop-live")) {
       CdcEndToEndBench b = new CdcEndToEndBench(Options.parse(args));
       b.setUp();
@@ -142,13 +146,18 @@ public final class CdcEndToEndBench {
         TopicReader reader = new TopicReader()) {
       writer = CacheWriter.start(CacheWriterConfig.fromEnv().toBuilder().topics(List.of(topic))
           .groupId("bench-cdc-" + id).httpPort(0).build(), new SimpleMeterRegistry());
+      if (o.warmupRun) {
+        log("warm-up run (JIT, connections; not reported)");
+        latency(0);
+        throughput(0);
+      }
       for (int run = 1; run <= o.runs; run++) {
         double load = Proc.load1();
         double[] latency = latency(run);
         double[] throughput = throughput(run);
         RunResult r = new RunResult((long) latency[0], (long) latency[1], latency[2], latency[3],
             latency[4], latency[5], latency[6], latency[7], latency[8], throughput[0], throughput[1],
-            throughput[2], load);
+            throughput[2], throughput[3], load);
         results.add(r);
         log("run %d: %s", run, r);
       }
@@ -281,10 +290,14 @@ public final class CdcEndToEndBench {
 
   /** @return no-op engine events/s, cdc-ingest produced/s, end-to-end applied/s */
   double[] throughput(int run) throws Exception {
+    if (o.bulk <= 0) {
+      return new double[] {Double.NaN, Double.NaN, Double.NaN, Double.NaN};
+    }
     String cdcSlot = "bench_cdc_" + id + "_t" + run;
     String noopSlot = "bench_noop_" + id + "_t" + run;
+    String aloneSlot = "bench_alone_" + id + "_t" + run;
     try (Connection c = connect()) {
-      for (String s : List.of(cdcSlot, noopSlot)) {
+      for (String s : List.of(cdcSlot, noopSlot, aloneSlot)) {
         c.createStatement().execute("CREATE PUBLICATION " + s + " FOR TABLE " + TABLE);
         c.createStatement().execute("SELECT pg_create_logical_replication_slot('" + s + "', 'pgoutput')");
       }
@@ -329,14 +342,36 @@ public final class CdcEndToEndBench {
           throw new IllegalStateException("backlog not drained: " + cdc.eventsProduced()
               + " produced, " + (writer.applied() + writer.stale() - appliedBefore) + " applied");
         }
+        cdc.close();
+        double alone = drainAlone(aloneSlot, run);
         return new double[] {noop, o.bulk / ((produced - first) / 1e9),
-            o.bulk / ((applied - first) / 1e9)};
+            o.bulk / ((applied - first) / 1e9), alone};
       } finally {
         cdc.close();
       }
     } finally {
       dropSlot(cdcSlot);
       dropSlot(noopSlot);
+      dropSlot(aloneSlot);
+    }
+  }
+
+  /** cdc-ingest draining the backlog to a topic nobody reads: its rate without the writer. */
+  double drainAlone(String slot, int run) throws Exception {
+    CdcIngest cdc = CdcIngest.start(base.toBuilder().connectorName("bench-" + id + "-a" + run)
+        .slotName(slot).publicationName(slot).topic(aloneTopic).build(), new SimpleMeterRegistry());
+    try {
+      long first = 0;
+      long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
+      while (cdc.eventsProduced() < o.bulk && System.nanoTime() < deadline) {
+        if (first == 0 && cdc.eventsProduced() > 0) {
+          first = System.nanoTime();
+        }
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1)); // sampling clock
+      }
+      return o.bulk / ((System.nanoTime() - first) / 1e9);
+    } finally {
+      cdc.close();
     }
   }
 
@@ -499,10 +534,12 @@ public final class CdcEndToEndBench {
     }
     try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
         base.kafkaBootstrapServers()))) {
-      admin.createTopics(List.of(new NewTopic(topic, 6, (short) 1))).all().get(30, TimeUnit.SECONDS);
+      admin.createTopics(List.of(new NewTopic(topic, 6, (short) 1),
+          new NewTopic(aloneTopic, 6, (short) 1))).all().get(30, TimeUnit.SECONDS);
       Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
       for (int i = 0; i < 6; i++) {
         latest.put(new TopicPartition(topic, i), OffsetSpec.latest());
+        latest.put(new TopicPartition(aloneTopic, i), OffsetSpec.latest());
       }
       admin.listOffsets(latest).all().get(30, TimeUnit.SECONDS); // past KAFKA-15591
     }
@@ -511,7 +548,7 @@ public final class CdcEndToEndBench {
   void tearDown() {
     try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
         base.kafkaBootstrapServers()))) {
-      admin.deleteTopics(List.of(topic)).all().get(30, TimeUnit.SECONDS);
+      admin.deleteTopics(List.of(topic, aloneTopic)).all().get(30, TimeUnit.SECONDS);
     } catch (Exception e) {
       log("could not delete topic %s: %s", topic, e);
     }
@@ -615,6 +652,14 @@ public final class CdcEndToEndBench {
     return Double.NaN;
   }
 
+  /** Debezium's statistics queue overflows under bulk load and warns once per change. */
+  static void quietDebeziumStatistics() {
+    org.slf4j.Logger l = org.slf4j.LoggerFactory.getLogger("io.debezium.metrics.stats.MeasurementCollector");
+    if (l instanceof ch.qos.logback.classic.Logger logback) {
+      logback.setLevel(ch.qos.logback.classic.Level.ERROR);
+    }
+  }
+
   static void log(String format, Object... args) {
     System.out.printf(Locale.ROOT, "bench: " + format + "%n", args);
   }
@@ -626,22 +671,25 @@ public final class CdcEndToEndBench {
         Runtime.getRuntime().availableProcessors(), base.pollInterval().toMillis(),
         base.maxBatchSize(), o.rate, o.seconds, o.warmupSeconds, o.bulk));
     b.append("| run | load1 | sent | matched | e2e p50 ms | e2e p99 ms | e2e max ms | commit→produced"
-        + " p50/p99 ms | produced→applied p50/p99 ms | no-op engine/s | cdc-ingest/s | e2e applied/s"
-        + " | e2e ÷ no-op |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        + " p50/p99 ms | produced→applied p50/p99 ms | no-op engine/s | cdc-ingest alone/s |"
+        + " cdc-ingest with writer/s | e2e applied/s | alone ÷ no-op | e2e ÷ no-op |\n"
+        + "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     int i = 1;
     for (RunResult r : rs) {
       b.append(String.format(Locale.ROOT, "| %d | %.1f | %d | %d | %.1f | %.1f | %.1f | %.1f / %.1f |"
-              + " %.1f / %.1f | %.0f | %.0f | %.0f | %.2f |%n", i++, r.load, r.sent, r.matched,
-          r.e2eP50, r.e2eP99, r.e2eMax, r.produceP50, r.produceP99, r.appliedP50, r.appliedP99,
-          r.noopRate, r.cdcRate, r.e2eRate, r.e2eRate / r.noopRate));
+              + " %.1f / %.1f | %.0f | %.0f | %.0f | %.0f | %.2f | %.2f |%n", i++, r.load, r.sent,
+          r.matched, r.e2eP50, r.e2eP99, r.e2eMax, r.produceP50, r.produceP99, r.appliedP50,
+          r.appliedP99, r.noopRate, r.aloneRate, r.cdcRate, r.e2eRate, r.aloneRate / r.noopRate,
+          r.e2eRate / r.noopRate));
     }
     b.append(String.format(Locale.ROOT, "| median | | | | %.1f | %.1f | %.1f | %.1f / %.1f | %.1f / %.1f"
-            + " | %.0f | %.0f | %.0f | %.2f |%n",
+            + " | %.0f | %.0f | %.0f | %.0f | %.2f | %.2f |%n",
         median(rs, RunResult::e2eP50), median(rs, RunResult::e2eP99), median(rs, RunResult::e2eMax),
         median(rs, RunResult::produceP50), median(rs, RunResult::produceP99),
         median(rs, RunResult::appliedP50), median(rs, RunResult::appliedP99),
-        median(rs, RunResult::noopRate), median(rs, RunResult::cdcRate),
-        median(rs, RunResult::e2eRate), median(rs, r -> r.e2eRate / r.noopRate)));
+        median(rs, RunResult::noopRate), median(rs, RunResult::aloneRate),
+        median(rs, RunResult::cdcRate), median(rs, RunResult::e2eRate),
+        median(rs, r -> r.aloneRate / r.noopRate), median(rs, r -> r.e2eRate / r.noopRate)));
     if (!idle.isEmpty()) {
       b.append("\n| process | idle | under load |\n|---|---|---|\n").append(idle);
     }

@@ -21,6 +21,7 @@ class CdcEndToEndBenchIT {
       assertThat(r.noopRate()).isPositive();
       assertThat(r.cdcRate()).isPositive();
       assertThat(r.e2eRate()).isPositive();
+      assertThat(r.aloneRate()).isPositive();
     });
   }
 }

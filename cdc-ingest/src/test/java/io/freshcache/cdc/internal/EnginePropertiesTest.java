@@ -51,4 +51,27 @@ class EnginePropertiesTest {
     assertThat(Pattern.matches(patterns[1], "shop.order_lines")).isTrue();
     assertThat(EngineProperties.exactTableRegex("s.t$1")).isEqualTo("s\\.t\\$1");
   }
+
+  @Test
+  void offsetsGoToAKafkaTopicByDefault() {
+    Properties p = EngineProperties.of(config.toBuilder()
+        .offsetStorage(CdcIngestConfig.OffsetStorage.KAFKA).offsetTopic("fc.offsets").build());
+
+    assertThat(p.getProperty("offset.storage")).isEqualTo("org.apache.kafka.connect.storage.KafkaOffsetBackingStore");
+    assertThat(p.getProperty("offset.storage.topic")).isEqualTo("fc.offsets");
+    assertThat(p.getProperty("offset.storage.partitions")).isEqualTo("1");
+    assertThat(p.getProperty("bootstrap.servers")).isEqualTo(config.kafkaBootstrapServers());
+    assertThat(p.getProperty("offset.storage.file.filename")).isNull();
+  }
+
+  @Test
+  void truncatesAreSeenHeartbeatsKeepTheSlotConfirmedAndRetriesAreQuick() {
+    Properties p = EngineProperties.of(config);
+
+    assertThat(p.getProperty("skipped.operations")).isEqualTo("none");
+    assertThat(p.getProperty("tombstones.on.delete")).isEqualTo("false");
+    assertThat(p.getProperty("heartbeat.interval.ms")).isEqualTo("1000");
+    assertThat(p.getProperty("retriable.restart.connector.wait.ms")).isEqualTo("2000");
+    assertThat(p.getProperty("decimal.handling.mode")).isEqualTo("string");
+  }
 }
