@@ -18,10 +18,16 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 /** cache-writer against the real Kafka and Redis Cluster that {@code dev/stack up} starts. */
 class CacheWriterIT {
+
+  @AfterAll
+  static void deleteTopics() {
+    ItSupport.deleteTopics();
+  }
   static final String RUN = ItSupport.RUN;
   static final CacheWriterConfig BASE = ItSupport.BASE;
   static final Admin admin = ItSupport.admin;

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
 import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -12,6 +13,11 @@ import org.junit.jupiter.api.Test;
  * SIGTERM applies and commits the batch in flight and nothing beyond it.
  */
 class CrashIT {
+
+  @AfterAll
+  static void deleteTopics() {
+    ItSupport.deleteTopics();
+  }
 
   @Test
   void aWorkerKilledMidStreamLosesNothingAndSigtermCommitsExactlyWhatWasApplied() throws Exception {

@@ -8,6 +8,7 @@ import io.lettuce.core.cluster.SlotHash;
 import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -16,6 +17,11 @@ import org.junit.jupiter.api.Test;
  * The node is restarted in {@code finally} so the stack is left ready.
  */
 class FailoverIT {
+
+  @AfterAll
+  static void deleteTopics() {
+    ItSupport.deleteTopics();
+  }
 
   @Test
   void killingARedisMasterMidStreamLosesNothingAndTheWorkerRecoversByItself() throws Exception {

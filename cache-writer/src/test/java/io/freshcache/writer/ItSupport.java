@@ -45,6 +45,7 @@ final class ItSupport {
   static final RedisClusterClient redis = ClusterClients.create(BASE.redisNodes(), BASE.redisPassword(),
       Duration.ofSeconds(2));
   static final StatefulRedisClusterConnection<byte[], byte[]> conn = redis.connect(ByteArrayCodec.INSTANCE);
+  private static final List<String> created = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   private ItSupport() {}
 
@@ -65,6 +66,8 @@ final class ItSupport {
     String dlq = topic + ".dlq";
     admin.createTopics(List.of(new NewTopic(topic, partitions, (short) 1), new NewTopic(dlq, 1, (short) 1)))
         .all().get();
+    created.add(topic);
+    created.add(dlq);
     Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
     for (int i = 0; i < partitions; i++) {
       latest.put(new TopicPartition(topic, i), OffsetSpec.latest());
@@ -145,6 +148,17 @@ final class ItSupport {
   static int freePort() throws IOException {
     try (ServerSocket s = new ServerSocket(0)) {
       return s.getLocalPort();
+    }
+  }
+
+  /** Deletes the topics this JVM created so far; the stack is shared, keep it lean. */
+  static void deleteTopics() {
+    List<String> topics = new ArrayList<>(created);
+    created.removeAll(topics);
+    try {
+      admin.deleteTopics(topics).all().get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      System.err.println("could not delete test topics " + topics + ": " + e);
     }
   }
 

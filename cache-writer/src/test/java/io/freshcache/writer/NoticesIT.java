@@ -19,10 +19,16 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 /** Near-cache notices, received the way client-lib receives them: sharded pub/sub through Lettuce. */
 class NoticesIT {
+
+  @AfterAll
+  static void deleteTopics() {
+    ItSupport.deleteTopics();
+  }
 
   @Test
   void everyAppliedKeyIsNoticedOnItsChannelWithConsecutiveSequenceNumbers() throws Exception {

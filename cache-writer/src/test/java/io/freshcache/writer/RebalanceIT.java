@@ -4,10 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 /** Two workers share a group; one is closed mid-load and the other takes over without a loss. */
 class RebalanceIT {
+
+  @AfterAll
+  static void deleteTopics() {
+    ItSupport.deleteTopics();
+  }
 
   @Test
   void aWorkerLeavingMidLoadHandsOverWithoutLosingAnEvent() throws Exception {

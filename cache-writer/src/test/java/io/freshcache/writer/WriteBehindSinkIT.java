@@ -23,10 +23,16 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 /** The write-behind sink against the real PostgreSQL, Kafka and Redis Cluster. */
 class WriteBehindSinkIT {
+
+  @AfterAll
+  static void deleteTopics() {
+    ItSupport.deleteTopics();
+  }
 
   /** Creates a fresh table and a writer config whose sink writes entity {@code sinkit:<name>} to it. */
   static CacheWriterConfig withSink(String name, CacheWriterConfig base, String table) throws Exception {
@@ -94,6 +100,7 @@ class WriteBehindSinkIT {
       assertThat(w.health().database()).isTrue();
     }
     Map<Long, String> rows = rows(table);
+    dropTable(table);
     assertThat(rows).hasSize(200);
     for (int i = 0; i < 200; i++) {
       assertThat(rows.get((long) i)).isEqualTo("3|n-" + i + "-3|" + (300 + i) + "|3");
@@ -156,9 +163,16 @@ class WriteBehindSinkIT {
       assertThat(sink.rejected()).isZero();
     }
     Map<Long, String> rows = rows(table);
+    dropTable(table);
     assertThat(rows).hasSize(ids);
     for (int i = 0; i < ids; i++) {
       assertThat(rows.get((long) i)).isEqualTo(rounds + "|n-" + i + "-" + rounds + "|" + rounds + "|null");
+    }
+  }
+
+  static void dropTable(String table) throws Exception {
+    try (Connection c = connect(); Statement st = c.createStatement()) {
+      st.execute("DROP TABLE IF EXISTS " + table);
     }
   }
 
