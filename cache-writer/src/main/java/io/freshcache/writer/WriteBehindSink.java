@@ -216,7 +216,9 @@ public final class WriteBehindSink implements AutoCloseable {
           commitPending();
         }
       }
-      stopDeadlineNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(STOP_GRACE_MS);
+      if (stopDeadlineNanos == Long.MAX_VALUE) {
+        stopDeadlineNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(STOP_GRACE_MS);
+      }
       if (!buffer.isEmpty()) {
         flushUntilDone();
       }
@@ -297,8 +299,12 @@ public final class WriteBehindSink implements AutoCloseable {
           retries.incrementAndGet();
           databaseUp = false;
           db.disconnect();
-          if (!running && System.nanoTime() > stopDeadlineNanos) {
-            throw new Abandoned();
+          if (!running) {
+            if (stopDeadlineNanos == Long.MAX_VALUE) {
+              stopDeadlineNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(STOP_GRACE_MS);
+            } else if (System.nanoTime() > stopDeadlineNanos) {
+              throw new Abandoned();
+            }
           }
           log.warn("flush of {} rows failed, retrying in {} ms: {}", rows.size(), retry.nextBackoffMs(),
               JdbcUpserter.describe(e));
