@@ -12,12 +12,15 @@ import java.util.Optional;
 /**
  * Captures row changes of PostgreSQL tables and publishes them as cache events on Kafka.
  *
- * <p>{@link #start(CdcIngestConfig)} checks the database and Kafka, then runs a Debezium embedded
- * engine (PostgreSQL connector, {@code pgoutput}) on its own thread. Each insert, update or delete
- * of a table that has a {@link TableRule} becomes an {@code invalidate} (delete: {@code delete})
- * event keyed by the rule's {@link KeyTemplate}, versioned by the change's LSN, and is sent to
- * {@link CdcIngestConfig#topic()} with the cache key as record key, so all events of one key stay
- * in order in one partition.
+ * <p>{@link #start(CdcIngestConfig)} checks the database (including every rule against the
+ * catalog) and Kafka, then runs a Debezium embedded engine (PostgreSQL connector, {@code pgoutput})
+ * on its own thread. Each insert or update of a table that has a {@link TableRule} becomes an
+ * {@code invalidate}, or an {@code upsert} carrying the after-image in the rule's codec; a delete
+ * becomes {@code delete}. Events are keyed by the rule's {@link KeyTemplate}, versioned by the
+ * change's LSN or the rule's row-version column, and sent to {@link CdcIngestConfig#topic()} with
+ * the cache key as record key, so all events of one key stay in order in one partition. A
+ * {@code TRUNCATE} is ignored (logged, counted) or becomes a namespace invalidation per
+ * partition, as the rule says ({@link TableRule.TruncateMode}).
  *
  * <p>Delivery: a change's source offset is committed only after Kafka has acknowledged all events
  * of its batch (idempotent producer, {@code acks=all}). A crash loses nothing and repeats at most
