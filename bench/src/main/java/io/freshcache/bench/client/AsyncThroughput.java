@@ -77,7 +77,7 @@ final class AsyncThroughput {
     List<Row> rows = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
       int who = (i + run) % 3;
-      String load = Machine.loadAverage();
+      String load = Machine.stamp();
       AtomicLong loads = new AtomicLong();
       Row r = switch (who) {
         case 0 -> measure(CLIENT, run, load, outstanding, warmupSeconds, seconds,

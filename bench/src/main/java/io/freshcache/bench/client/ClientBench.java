@@ -136,7 +136,35 @@ public final class ClientBench {
   /** Everything a run measured. */
   record Results(Facts facts, int storedBytes, List<HitLatency.Row> hits, List<AsyncThroughput.Row> async,
       CacheClient.Stats hitPathStats, List<Stampede.Round> stampede, Map<String, List<Double>> near,
-      String nearLoad, Map<String, List<Double>> codecs, String codecLoad, CodecSizes sizes, double seconds) {}
+      String nearLoad, Map<String, List<Double>> codecs, String codecLoad, CodecSizes sizes, List<String> stackEvents,
+      double seconds) {
+
+    /** @return whether a shard failed over during the run (someone else's test on the shared stack) */
+    boolean disturbed() {
+      return !stackEvents.isEmpty() && stackEvents.get(0).equals("FAILOVER");
+    }
+  }
+
+  /** Notes each part during which the cluster epoch moved, i.e. a shard failed over. */
+  private static final class EpochWatch {
+    private final RawRedis raw;
+    private final List<String> events;
+    long last;
+
+    EpochWatch(RawRedis raw, List<String> events) {
+      this.raw = raw;
+      this.events = events;
+      this.last = raw.clusterEpoch();
+    }
+
+    void check(String part) {
+      long now = raw.clusterEpoch();
+      if (now != last) {
+        events.add(part + ": cluster epoch " + last + " → " + now + " at " + Machine.stamp());
+        last = now;
+      }
+    }
+  }
 
   private ClientBench() {}
 
@@ -175,45 +203,61 @@ public final class ClientBench {
     List<AsyncThroughput.Row> async = new ArrayList<>();
     CacheClient.Stats hitStats;
     List<Stampede.Round> stampede;
-    try (RawRedis raw = new RawRedis(base); CacheClient client = CacheClient.create(base)) {
-      facts = new Facts(Instant.now().toString(), Machine.cores(), Machine.cpuModel(), Machine.memory(),
-          Machine.java(), Machine.jvmArgs(), raw.redisVersion(), Machine.gitCommit(), Machine.commandLine(),
-          loadAtStart);
-      awaitRedis(client);
-      progress(o, "1/5 hit latency");
-      HitLatency hl = new HitLatency(client, raw, CachePolicy.PRODUCT_CATALOG, "bench:hit:" + id,
-          BenchProduct.sample(1));
-      stored = hl.prepare();
-      for (int run = 1; run <= o.runs(); run++) {
-        hits.addAll(hl.run(run, o.hitWarmup(), o.hitIterations()));
+    List<String> stackEvents = new ArrayList<>();
+    Map<String, List<Double>> near;
+    Map<String, List<Double>> codecs;
+    String nearLoad;
+    String codecLoad;
+    try (RawRedis raw = new RawRedis(base)) {
+      EpochWatch epochs = new EpochWatch(raw, stackEvents);
+      try (CacheClient client = CacheClient.create(base)) {
+        facts = new Facts(Instant.now().toString(), Machine.cores(), Machine.cpuModel(), Machine.memory(),
+            Machine.java(), Machine.jvmArgs(), raw.redisVersion(), Machine.gitCommit(), Machine.commandLine(),
+            loadAtStart);
+        awaitRedis(client);
+        progress(o, "1/5 hit latency");
+        HitLatency hl = new HitLatency(client, raw, CachePolicy.PRODUCT_CATALOG, "bench:hit:" + id,
+            BenchProduct.sample(1));
+        stored = hl.prepare();
+        for (int run = 1; run <= o.runs(); run++) {
+          hits.addAll(hl.run(run, o.hitWarmup(), o.hitIterations()));
+        }
+        epochs.check("§1 hit latency");
+        progress(o, "2/5 async throughput");
+        AsyncThroughput at = new AsyncThroughput(client, raw, CachePolicy.PRODUCT_CATALOG,
+            "bench:async-" + id + ":", o.asyncKeys());
+        at.prepare();
+        for (int run = 1; run <= o.runs(); run++) {
+          async.addAll(at.run(run, o.outstanding(), o.asyncWarmupSeconds(), o.asyncSeconds()));
+        }
+        hitStats = client.stats();
+        epochs.check("§2 async throughput");
       }
-      progress(o, "2/5 async throughput");
-      AsyncThroughput at = new AsyncThroughput(client, raw, CachePolicy.PRODUCT_CATALOG,
-          "bench:async-" + id + ":", o.asyncKeys());
-      at.prepare();
-      for (int run = 1; run <= o.runs(); run++) {
-        async.addAll(at.run(run, o.outstanding(), o.asyncWarmupSeconds(), o.asyncSeconds()));
-      }
-      hitStats = client.stats();
       progress(o, "4/5 stampede");
       stampede = stampede(o, base, raw);
-    }
-    progress(o, "3/5 near cache (JMH)");
-    String nearLoad = Machine.loadAverage();
-    Path jmhLog = o.out().toAbsolutePath().resolveSibling(o.out().getFileName() + ".jmh.log");
-    Path tmpLog = Files.createTempFile("client-bench-jmh", ".log");
-    Map<String, List<Double>> near = JmhRuns.run(NearCacheBenchmark.class, o, tmpLog);
-    String jmhText = Files.readString(tmpLog);
-    progress(o, "5/5 codecs (JMH)");
-    String codecLoad = Machine.loadAverage();
-    Map<String, List<Double>> codecs = JmhRuns.run(CodecBenchmark.class, o, tmpLog);
-    jmhText += Files.readString(tmpLog);
-    Files.deleteIfExists(tmpLog);
-    if (!o.smoke()) {
-      write(jmhLog, jmhText);
+      epochs.check("§4 stampede");
+      progress(o, "3/5 near cache (JMH)");
+      nearLoad = Machine.stamp();
+      Path tmpLog = Files.createTempFile("client-bench-jmh", ".log");
+      near = JmhRuns.run(NearCacheBenchmark.class, o, tmpLog);
+      String jmhText = Files.readString(tmpLog);
+      epochs.check("§3 near cache");
+      progress(o, "5/5 codecs (JMH)");
+      codecLoad = Machine.stamp();
+      codecs = JmhRuns.run(CodecBenchmark.class, o, tmpLog);
+      jmhText += Files.readString(tmpLog);
+      Files.deleteIfExists(tmpLog);
+      if (!o.smoke()) {
+        write(o.out().toAbsolutePath().resolveSibling(o.out().getFileName() + ".jmh.log"), jmhText);
+      }
+      if (stackEvents.isEmpty()) {
+        stackEvents.add("none (the cluster epoch stayed at " + epochs.last + " throughout)");
+      } else {
+        stackEvents.add(0, "FAILOVER");
+      }
     }
     return new Results(facts, stored, hits, async, hitStats, stampede, near, nearLoad, codecs, codecLoad,
-        sizes, (System.nanoTime() - t0) / 1e9);
+        sizes, stackEvents, (System.nanoTime() - t0) / 1e9);
   }
 
   private static List<Stampede.Round> stampede(Options o, CacheClientConfig base, RawRedis raw)

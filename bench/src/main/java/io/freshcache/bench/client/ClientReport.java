@@ -83,6 +83,14 @@ final class ClientReport {
   private void summary() {
     line("## Summary");
     line("");
+    if (r.disturbed()) {
+      line("**A shard failed over during this run** (another engineer's test on the shared stack), so the parts"
+          + " below were disturbed: " + String.join("; ", r.stackEvents().subList(1, r.stackEvents().size()))
+          + ". Read their figures with that in mind.");
+    } else {
+      line("Failovers during the run: " + r.stackEvents().get(0) + ".");
+    }
+    line("");
     line("| # | what | client-lib | baseline | ratio or result | goal | met |");
     line("|---|---|---|---|---|---|---|");
     Summary p50 = ratioOf(HitLatency.CLIENT, HitLatency.Row::p50);
@@ -206,7 +214,7 @@ final class ClientReport {
     line("");
     line("Ratios are per run (same run, same minutes), then the median over runs. Per run:");
     line("");
-    line("| run | load avg before | contender | calls | p50 µs | p99 µs | p99.9 µs | max µs | not hits |");
+    line("| run | UTC · load avg before | contender | calls | p50 µs | p99 µs | p99.9 µs | max µs | not hits |");
     line("|---|---|---|---|---|---|---|---|---|");
     for (HitLatency.Row x : r.hits()) {
       line(String.format(Locale.ROOT, "| %d | %s | %s | %d | %.1f | %.1f | %.1f | %.0f | %d |", x.run(), x.load(),
@@ -239,7 +247,7 @@ final class ClientReport {
       line("| " + name + " | " + asyncMedian(name).format(0) + " | " + asyncRatioOf(name).format(3) + " |");
     }
     line("");
-    line("| run | load avg before | contender | ops/s | not hits | failed reads (first) |");
+    line("| run | UTC · load avg before | contender | ops/s | not hits | failed reads (first) |");
     line("|---|---|---|---|---|---|");
     for (AsyncThroughput.Row x : r.async()) {
       line(String.format(Locale.ROOT, "| %d | %s | %s | %.0f | %d | %d%s |", x.run(), x.load(), x.name(),
@@ -259,7 +267,7 @@ final class ClientReport {
     line("");
     line("`NearCacheBenchmark`: one `CacheClient` (default config), one key, one thread, JMH AverageTime; `nearHit`"
         + " reads with `PRODUCT_CATALOG.withNearCache(true)`, `redisHit` with `PRODUCT_CATALOG` (one `GET` and a"
-        + " decode). " + jmhShape() + " Load average before: " + r.nearLoad() + ".");
+        + " decode). " + jmhShape() + " Started (UTC · load average): " + r.nearLoad() + ".");
     line("");
     line("| benchmark | ns/op, per fork | median (range) |");
     line("|---|---|---|");
@@ -312,26 +320,27 @@ final class ClientReport {
     line("");
     line("Medians over rounds (range):");
     line("");
-    line("| threads | contender | loader calls | p50 ms | p99 ms | max ms | start spread ms | all done ms | failed reads |");
-    line("|---|---|---|---|---|---|---|---|---|");
+    line("| threads | contender | loader calls | p50 ms | p99 ms | max ms | start spread ms | all done ms | failed reads | bypassed Redis |");
+    line("|---|---|---|---|---|---|---|---|---|---|");
     for (int callers : o.stampedeCallers()) {
       for (String c : contenderNames()) {
         List<Stampede.Round> rs = rounds(c, callers);
         line("| " + callers + " | " + c + " | " + st(rs, x -> x.loaderCalls(), 0) + " | " + st(rs, Stampede.Round::p50, 1)
             + " | " + st(rs, Stampede.Round::p99, 1) + " | " + st(rs, Stampede.Round::max, 1) + " | "
             + st(rs, Stampede.Round::startSpread, 1) + " | " + st(rs, Stampede.Round::lastDone, 1) + " | "
-            + rs.stream().mapToInt(Stampede.Round::failures).sum() + " |");
+            + rs.stream().mapToInt(Stampede.Round::failures).sum() + " | "
+            + rs.stream().mapToLong(Stampede.Round::bypassed).sum() + " |");
       }
     }
     line("");
     line("<details><summary>Every round</summary>");
     line("");
-    line("| threads | round | contender | load avg before | loader calls | p50 ms | p99 ms | max ms | start spread ms | all done ms | failed | parked in time |");
-    line("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    line("| threads | round | contender | UTC · load avg before | loader calls | p50 ms | p99 ms | max ms | start spread ms | all done ms | failed | bypassed Redis | parked in time |");
+    line("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (Stampede.Round x : r.stampede()) {
-      line(String.format(Locale.ROOT, "| %d | %d | %s | %s | %d | %.1f | %.1f | %.1f | %.1f | %.1f | %d | %s |",
+      line(String.format(Locale.ROOT, "| %d | %d | %s | %s | %d | %.1f | %.1f | %.1f | %.1f | %.1f | %d | %d | %s |",
           x.callers(), x.round(), x.contender(), x.load(), x.loaderCalls(), x.p50(), x.p99(), x.max(), x.startSpread(),
-          x.lastDone(), x.failures(), x.allParkedInTime() ? "yes" : "no"));
+          x.lastDone(), x.failures(), x.bypassed(), x.allParkedInTime() ? "yes" : "no"));
     }
     line("");
     line("</details>");
@@ -349,7 +358,7 @@ final class ClientReport {
         + " of its 5 variants. It holds " + s.textBytes() + " bytes of string content and " + s.fieldNameBytes()
         + " bytes of field names (every codec here writes names, as Jackson maps). Sizes are the payload; the"
         + " stored entry adds the 31-byte envelope header. Times: `CodecBenchmark`, JMH AverageTime, one thread, "
-        + jmhShape() + " Load average before: " + r.codecLoad() + ".");
+        + jmhShape() + " Started (UTC · load average): " + r.codecLoad() + ".");
     line("");
     int json = s.payloadBytes().get("json");
     line("| codec | payload bytes | stored bytes | vs JSON | encode ns | decode ns |");

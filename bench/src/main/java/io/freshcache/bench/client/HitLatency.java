@@ -83,7 +83,7 @@ final class HitLatency {
 
   /** @return one row per contender for run {@code run} */
   List<Row> run(int run, int warmup, int iterations) {
-    String load = Machine.loadAverage();
+    String load = Machine.stamp();
     RedisAdvancedClusterCommands<byte[], byte[]> sync = raw.connection().sync();
     byte[] vk = valueKey();
     for (int i = 0; i < warmup; i++) {

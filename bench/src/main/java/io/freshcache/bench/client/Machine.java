@@ -24,6 +24,12 @@ final class Machine {
     }
   }
 
+  /** @return the UTC time of day and the load averages, e.g. {@code 09:15:23 · 8.68, 9.57, 9.01} */
+  static String stamp() {
+    return java.time.LocalTime.now(java.time.ZoneOffset.UTC).truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+        + " · " + loadAverage();
+  }
+
   /** @return the 1 minute load average */
   static double loadAverage1() {
     return Double.parseDouble(loadAverage().split(",")[0]);

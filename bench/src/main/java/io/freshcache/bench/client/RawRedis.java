@@ -71,6 +71,23 @@ final class RawRedis implements AutoCloseable {
     return connection;
   }
 
+  /**
+   * @return the cluster's current epoch as a node reports it, or -1; it rises with every failover,
+   *     so a change during a benchmark says that someone failed over a shard meanwhile
+   */
+  long clusterEpoch() {
+    try {
+      for (String line : connection.sync().clusterInfo().split("\r?\n")) {
+        if (line.startsWith("cluster_current_epoch:")) {
+          return Long.parseLong(line.substring("cluster_current_epoch:".length()).trim());
+        }
+      }
+    } catch (RuntimeException e) {
+      // unknown
+    }
+    return -1;
+  }
+
   /** @return the Redis version of the node that answers {@code INFO server}, or "?" */
   String redisVersion() {
     try {

@@ -29,16 +29,26 @@ final class Stampede {
     String name();
 
     BenchProduct read(String key, Loader<BenchProduct> loader) throws Exception;
+
+    /** @return reads so far that bypassed Redis (client-lib's fallbacks), 0 for the raw contenders */
+    default long bypassed() {
+      return 0;
+    }
   }
 
-  /** One round. Times in ms. */
+  /**
+   * One round. Times in ms; {@code bypassed} counts reads that went around Redis (client-lib's
+   * breaker open or Redis failing), {@code failures} reads that failed or returned a wrong value.
+   */
   record Round(String contender, int callers, int round, int loaderCalls, double p50, double p99,
-      double max, double startSpread, double lastDone, int failures, boolean allParkedInTime, String load) {}
+      double max, double startSpread, double lastDone, int failures, long bypassed, boolean allParkedInTime,
+      String load) {}
 
   private Stampede() {}
 
   static Round run(Contender c, int callers, int round, int loaderMs) throws InterruptedException {
-    String load = Machine.loadAverage();
+    String load = Machine.stamp();
+    long bypassedBefore = c.bypassed();
     String key = "bench:stampede:" + UUID.randomUUID();
     AtomicInteger calls = new AtomicInteger();
     BenchProduct product = BenchProduct.sample(7);
@@ -99,8 +109,8 @@ final class Stampede {
     }
     Arrays.sort(lat);
     return new Round(c.name(), callers, round, calls.get(), percentile(lat, 50), percentile(lat, 99),
-        lat[callers - 1], (lastStart - first) / 1e6, (lastEnd - first) / 1e6, failures.get() + unfinished, inTime,
-        load);
+        lat[callers - 1], (lastStart - first) / 1e6, (lastEnd - first) / 1e6, failures.get() + unfinished,
+        c.bypassed() - bypassedBefore, inTime, load);
   }
 
   /** Nearest-rank percentile of sorted values. */
@@ -122,6 +132,11 @@ final class Stampede {
       public BenchProduct read(String key, Loader<BenchProduct> loader) {
         CacheClient c = clients.get(Math.floorMod(next.getAndIncrement(), clients.size()));
         return c.getOrLoad(key, BenchProduct.class, policy, loader);
+      }
+
+      @Override
+      public long bypassed() {
+        return clients.stream().mapToLong(c -> c.stats().fallbacks()).sum();
       }
     };
   }
