@@ -125,6 +125,8 @@ class MappingIT {
 
     List<CacheEvent> events = tail.await(6, r -> true, WAIT).stream().map(EventTail.Received::event)
         .collect(Collectors.toList());
+    assertThat(publishedTables()).as("only the mapped tables are captured")
+        .containsExactlyInAnyOrder("public.cdc_it_products", "public.cdc_it_lines");
 
     List<CacheEvent> product = events.stream().filter(e -> e.key().toString().equals("cdcit:product:" + p))
         .collect(Collectors.toList());
@@ -219,6 +221,20 @@ class MappingIT {
     assertThat(events).extracting(CacheEvent::version).isSorted().doesNotHaveDuplicates();
     assertThat(offsetRecords()).as("the offset topic holds this connector's offsets")
         .anySatisfy(k -> assertThat(k).contains(c.connectorName()));
+  }
+
+  private List<String> publishedTables() throws SQLException {
+    try (Connection c = StackSettings.connect(); PreparedStatement ps = c.prepareStatement(
+        "SELECT schemaname || '.' || tablename FROM pg_publication_tables WHERE pubname = ?")) {
+      ps.setString(1, "fc_it_" + suffix);
+      List<String> tables = new ArrayList<>();
+      try (java.sql.ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          tables.add(rs.getString(1));
+        }
+      }
+      return tables;
+    }
   }
 
   /** The keys of the offset topic's records: Connect writes ["engine name",{"server":"..."}]. */
