@@ -239,7 +239,7 @@ public final class ClientBench {
       progress(o, "3/5 near cache (JMH)");
       nearLoad = Machine.stamp();
       Path tmpLog = Files.createTempFile("client-bench-jmh", ".log");
-      near = JmhRuns.run(NearCacheBenchmark.class, o, tmpLog);
+      near = JmhRuns.run(NearCacheBenchmark.class, o, tmpLog, true);
       String jmhText = Files.readString(tmpLog);
       epochs.check("§3 near cache");
       progress(o, "5/5 codecs (JMH)");

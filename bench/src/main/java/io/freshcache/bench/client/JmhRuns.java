@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
+import org.openjdk.jmh.profile.GCProfiler;
 import org.openjdk.jmh.results.BenchmarkResult;
 import org.openjdk.jmh.results.Result;
 import org.openjdk.jmh.results.RunResult;
@@ -24,6 +25,8 @@ import org.openjdk.jmh.runner.options.TimeValue;
 final class JmhRuns {
   /** Secondary result of {@link NearCacheBenchmark.Fallbacks}. */
   static final String LOADER_CALLS = "loaderCalls";
+  /** Secondary result of JMH's GC profiler: bytes allocated per operation. */
+  static final String ALLOC = "gc.alloc.rate.norm";
 
   private JmhRuns() {}
 
@@ -33,6 +36,15 @@ final class JmhRuns {
    *     {@value #LOADER_CALLS}, also {@code "method loaderCalls"} with the total over all forks
    */
   static Map<String, List<Double>> run(Class<?> benchmark, ClientBench.Options o, Path log) throws RunnerException {
+    return run(benchmark, o, log, false);
+  }
+
+  /**
+   * As {@link #run(Class, ClientBench.Options, Path)}; with {@code allocations}, JMH's GC profiler
+   * also runs and {@code "method gc.alloc.rate.norm"} holds the bytes allocated per operation.
+   */
+  static Map<String, List<Double>> run(Class<?> benchmark, ClientBench.Options o, Path log, boolean allocations)
+      throws RunnerException {
     OptionsBuilder b = new OptionsBuilder();
     b.include("^" + Pattern.quote(benchmark.getName()) + "\\.")
         .forks(o.jmhForks())
@@ -45,6 +57,9 @@ final class JmhRuns {
         .shouldFailOnError(true)
         .jvmArgs("-Xms256m", "-Xmx256m", "-Dlogback.configurationFile=freshcache-demo-logback.xml")
         .output(log.toString());
+    if (allocations) {
+      b.addProfiler(GCProfiler.class);
+    }
     Collection<RunResult> results = new Runner(b.build()).run();
     Map<String, List<Double>> out = new LinkedHashMap<>();
     for (RunResult r : results) {
@@ -65,6 +80,10 @@ final class JmhRuns {
       out.put(name, forks);
       if (r.getAggregatedResult().getSecondaryResults().containsKey(LOADER_CALLS)) {
         out.put(name + " " + LOADER_CALLS, List.of(loaderCalls));
+      }
+      Result<?> alloc = r.getAggregatedResult().getSecondaryResults().get(ALLOC);
+      if (alloc != null) {
+        out.put(name + " " + ALLOC, List.of(alloc.getScore()));
       }
     }
     return out;

@@ -5,7 +5,7 @@ import io.freshcache.client.CacheClientConfig;
 import io.freshcache.client.CachePolicy;
 import io.freshcache.client.Loader;
 import io.freshcache.protocol.CacheKey;
-import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import org.openjdk.jmh.annotations.AuxCounters;
@@ -61,7 +61,8 @@ public class NearCacheBenchmark {
   @Setup(Level.Trial)
   public void setUp() {
     client = CacheClient.create(CacheClientConfig.fromEnv());
-    key = "bench:near:" + UUID.randomUUID();
+    // a key of realistic length: validating it is part of every read
+    key = "bench:product:" + ThreadLocalRandom.current().nextInt(100_000, 1_000_000);
     // the near cache serves once Redis is reachable and its notice subscription is up
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (!client.ping() || client.stats().nearHits() == 0) {
