@@ -366,10 +366,25 @@ public final class DebeziumKafkaPipeline implements AutoCloseable {
     }
     String reason = cause == null || cause.getMessage() == null ? message
         : cause instanceof CacheException ce ? withoutPrefix(ce) : cause.getMessage();
+    if (reason != null && reason.contains("no longer available on the server")) {
+      reason = lostPosition();
+    }
     LOG.error("Debezium engine {} stopped with an error: {}", config.connectorName(), reason);
     terminated.completeExceptionally(
         new CdcEngineException("Debezium engine " + config.connectorName() + " stopped: " + reason,
             cause != null ? cause : error));
+  }
+
+  /**
+   * Debezium's own message for a stored offset older than the slot prints the whole offset
+   * context; what the operator needs is what happened and what to do.
+   */
+  private String lostPosition() {
+    return "the stored offsets of connector " + config.connectorName() + " point before the start"
+        + " of replication slot " + config.slotName() + " (the slot was dropped and created again,"
+        + " or a new slot got an old connector name): changes in between never reached the cache."
+        + " Flush the cached entries of the captured tables, then start with a new"
+        + " CDC_CONNECTOR_NAME (its offsets start empty)";
   }
 
   /** The message without the "[component] " prefix that {@link CacheException} adds. */
