@@ -121,6 +121,23 @@ class DegradationIT {
         client.getOrLoad(k, String.class, CachePolicy.PRODUCT_CATALOG, () -> "v");
         return client.circuitState() == CircuitBreaker.State.CLOSED;
       });
+
+      // 5. regression: the near cache subscribes again after the restart (Lettuce's own
+      // re-subscribe fails with CROSSSLOT) and drops entries on another client's invalidation
+      CachePolicy near = CachePolicy.PRODUCT_CATALOG.withNearCache(true);
+      await().atMost(Duration.ofSeconds(30))
+          .until(() -> client.meters().get("cache.near.subscribed").gauge().value() == 1);
+      try (CacheClient other = CacheClient.create(config)) {
+        String nk = "test:degrade:" + RUN + "-near";
+        AtomicInteger version = new AtomicInteger();
+        assertThat(client.getOrLoad(nk, Integer.class, near, version::incrementAndGet)).isEqualTo(1);
+        long nearHits = client.stats().nearHits();
+        assertThat(client.getOrLoad(nk, Integer.class, near, version::incrementAndGet)).isEqualTo(1);
+        assertThat(client.stats().nearHits()).isEqualTo(nearHits + 1);
+        other.invalidate(nk);
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(10))
+            .until(() -> client.getOrLoad(nk, Integer.class, near, version::incrementAndGet) == 2);
+      }
     }
   }
 

@@ -143,7 +143,13 @@ public final class NearCache implements AutoCloseable {
       c.addListener(new RedisConnectionStateListener() {
         @Override
         public void onRedisConnected(RedisChannelHandler<?, ?> connection, SocketAddress address) {
-          rebaseline(link);
+          // Lettuce re-subscribes a node's sharded channels in one SSUBSCRIBE, which fails with
+          // CROSSSLOT when they span slots: subscribe again one by one, off the I/O thread
+          subscribed = false;
+          flushAll();
+          Thread t = new Thread(() -> resubscribe(link), "freshcache-near-resubscribe");
+          t.setDaemon(true);
+          t.start();
         }
 
         @Override
@@ -161,6 +167,30 @@ public final class NearCache implements AutoCloseable {
       log.warn("near cache off until the next reconnect: cannot subscribe to notices: {}", e.toString());
       flushAll();
     }
+  }
+
+  private void resubscribe(RedisLink link) {
+    StatefulRedisClusterPubSubConnection<byte[], byte[]> c = pubSub;
+    if (c == null) {
+      return;
+    }
+    for (int attempt = 0; attempt < 50; attempt++) {
+      try {
+        for (int i = 0; i < NoticeChannels.COUNT; i++) {
+          c.sync().ssubscribe(NoticeChannels.channel(i).getBytes(StandardCharsets.UTF_8));
+        }
+        rebaseline(link);
+        return;
+      } catch (RuntimeException e) {
+        try {
+          Thread.sleep(200);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+      }
+    }
+    log.warn("near cache stays off: re-subscribing to notices failed after a reconnect");
   }
 
   private void rebaseline(RedisLink link) {
