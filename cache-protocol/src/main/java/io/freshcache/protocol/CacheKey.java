@@ -67,15 +67,15 @@ public final class CacheKey {
     String service = key.substring(0, first);
     String entity = key.substring(first + 1, second);
     String identifier = key.substring(second + 1);
-    if (!NAME.matcher(service).matches()) {
+    if (!isName(service)) {
       throw new IllegalArgumentException("cache key service part must match " + NAME
           + " but was '" + service + "' in '" + abbreviate(key) + "'");
     }
-    if (!NAME.matcher(entity).matches()) {
+    if (!isName(entity)) {
       throw new IllegalArgumentException("cache key entity part must match " + NAME
           + " but was '" + entity + "' in '" + abbreviate(key) + "'");
     }
-    if (!IDENTIFIER.matcher(identifier).matches()) {
+    if (!isIdentifier(identifier)) {
       throw new IllegalArgumentException("cache key identifier must be printable ASCII without"
           + " spaces or braces but was '" + abbreviate(identifier) + "' in '" + abbreviate(key) + "'");
     }
@@ -156,6 +156,35 @@ public final class CacheKey {
   @Override
   public String toString() {
     return value;
+  }
+
+  // hand-written equivalents of NAME and IDENTIFIER: parse runs on every read, and the regex
+  // matchers were most of its cost and allocation (bench/results/client-bench.md)
+  private static boolean isName(String s) {
+    if (s.isEmpty()) {
+      return false;
+    }
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      boolean ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && (c == '_' || c == '-'));
+      if (!ok) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static boolean isIdentifier(String s) {
+    if (s.isEmpty()) {
+      return false;
+    }
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c < 0x21 || c > 0x7e || c == '{' || c == '}') {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static String abbreviate(String s) {

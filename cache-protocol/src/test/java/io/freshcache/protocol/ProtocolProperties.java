@@ -34,6 +34,36 @@ class ProtocolProperties {
     assertThat(k.valueKey(1)).startsWith("{" + key + "}");
   }
 
+  @Property(tries = 2000)
+  void parseAcceptsExactlyWhatTheDocumentedPatternsAccept(@ForAll String a, @ForAll String b,
+      @ForAll String c) {
+    String key = a + ":" + b + ":" + c;
+    boolean documented = key.length() <= CacheKey.MAX_LENGTH
+        && a.matches("[a-z0-9][a-z0-9_-]*") && b.matches("[a-z0-9][a-z0-9_-]*")
+        && c.matches("[\\x21-\\x7a\\x7c\\x7e]+");
+    boolean parsed;
+    try {
+      CacheKey.parse(key);
+      parsed = true;
+    } catch (IllegalArgumentException e) {
+      parsed = false;
+    }
+    if (!a.contains(":") && !b.contains(":")) {
+      assertThat(parsed).as(key).isEqualTo(documented);
+    }
+  }
+
+  @Property(tries = 1000)
+  void parseAgreesWithThePatternsOnKeyLikeStrings(@ForAll("keyish") String a, @ForAll("keyish") String b,
+      @ForAll("keyish") String c) {
+    parseAcceptsExactlyWhatTheDocumentedPatternsAccept(a, b, c);
+  }
+
+  @Provide
+  Arbitrary<String> keyish() {
+    return Arbitraries.strings().withChars("az09_-{}| ~!Z\t").ofMinLength(0).ofMaxLength(6);
+  }
+
   @Property
   void keysWithSpacesOrBracesAreRejected(@ForAll("keys") String key, @ForAll @IntRange(min = 0, max = 2) int which) {
     String bad = key + " {}".charAt(which);
