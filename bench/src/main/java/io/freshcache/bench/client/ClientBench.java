@@ -13,7 +13,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -248,7 +247,9 @@ public final class ClientBench {
       jmhText += Files.readString(tmpLog);
       Files.deleteIfExists(tmpLog);
       if (!o.smoke()) {
-        write(o.out().toAbsolutePath().resolveSibling(o.out().getFileName() + ".jmh.log"), jmhText);
+        String name = o.out().getFileName().toString().replaceFirst("\\.md$", "");
+        write(o.out().toAbsolutePath().resolveSibling(name + "-jmh.md"), "# JMH output behind " + o.out().getFileName()
+            + "\n\n```\n" + jmhText + "```\n");
       }
       if (stackEvents.isEmpty()) {
         stackEvents.add("none (the cluster epoch stayed at " + epochs.last + " throughout)");
@@ -328,8 +329,7 @@ public final class ClientBench {
     if (n.isTextual()) {
       acc[0] += n.textValue().getBytes(StandardCharsets.UTF_8).length;
     } else if (n.isObject()) {
-      for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
-        Map.Entry<String, JsonNode> e = it.next();
+      for (Map.Entry<String, JsonNode> e : n.properties()) {
         acc[1] += e.getKey().length();
         acc[2]++;
         walk(e.getValue(), acc);

@@ -48,7 +48,7 @@ final class Contenders {
           byte[] token = bytes(UUID.randomUUID().toString());
           if ("OK".equals(redis.set(lock, token, SetArgs.Builder.nx().px(LOCK_MS)))) {
             BenchProduct loaded = loader.load();
-            redis.setex(k, TTL_SECONDS, JSON.encode(loaded));
+            redis.set(k, JSON.encode(loaded), SetArgs.Builder.ex(TTL_SECONDS)); // SETEX
             redis.del(lock);
             return loaded;
           }
@@ -74,7 +74,7 @@ final class Contenders {
           return JSON.decode(v, BenchProduct.class);
         }
         BenchProduct loaded = loader.load();
-        redis.setex(k, TTL_SECONDS, JSON.encode(loaded));
+        redis.set(k, JSON.encode(loaded), SetArgs.Builder.ex(TTL_SECONDS)); // SETEX
         return loaded;
       }
     };

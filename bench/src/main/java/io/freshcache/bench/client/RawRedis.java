@@ -26,6 +26,9 @@ final class RawRedis implements AutoCloseable {
   private final RedisClusterClient client;
   private final StatefulRedisClusterConnection<byte[], byte[]> connection;
 
+  // enableAllAdaptiveRefreshTriggers is deprecated in Lettuce 7.7; client-lib's RedisLink uses it,
+  // and the baseline must be set up the same way
+  @SuppressWarnings("deprecation")
   RawRedis(CacheClientConfig config) {
     List<RedisURI> seeds = new ArrayList<>();
     for (String node : config.redisNodes()) {
