@@ -28,7 +28,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class AsyncReads {
   private static final long FIRST_BACKOFF_MS = 1;
-  private static final long MAX_BACKOFF_MS = 20;
+  private static final long MAX_BACKOFF_MS = 5;
   private static final int MAX_ERRORS_WHILE_WAITING = 2;
 
   private final ReadContext ctx;

@@ -19,7 +19,7 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>Hit: near cache (if on), else one {@code GET} and a decode. Miss: one flight per key in this
  * JVM runs {@code getOrLease}; granted → load → {@code fill}; busy → wait with capped, jittered
- * exponential backoff (1 ms doubling to 20 ms, never past the lease's remaining time) and ask
+ * exponential backoff (1 ms doubling to 5 ms, never past the lease's remaining time) and ask
  * again, until the lease time is over, then load without filling (within the loader rate limiter's budget). The script re-checks the value,
  * so a caller that missed just before another's fill gets that value instead of a second lease.
  * Any Redis failure or an open breaker sends the read to the loader through the rate limiter —
@@ -28,7 +28,7 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class SyncReads {
   private static final long FIRST_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
-  private static final long MAX_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
+  private static final long MAX_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
   private static final int MAX_ERRORS_WHILE_WAITING = 2;
 
   private final ReadContext ctx;
