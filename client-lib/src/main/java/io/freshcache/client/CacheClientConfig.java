@@ -324,7 +324,9 @@ public record CacheClientConfig(List<String> redisNodes, String redisPassword, b
 
   @Override
   public boolean equals(Object o) {
+    // toString masks the secrets, so they are compared on their own
     return o instanceof CacheClientConfig c && toString().equals(c.toString())
+        && Objects.equals(redisPassword, c.redisPassword)
         && java.util.Arrays.equals(encryptionKey, c.encryptionKey);
   }
 

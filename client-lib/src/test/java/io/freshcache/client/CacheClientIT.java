@@ -7,7 +7,6 @@ import io.freshcache.protocol.CacheKey;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -275,13 +274,5 @@ class CacheClientIT {
   @Test
   void pingAnswers() {
     assertThat(client.ping()).isTrue();
-  }
-
-  static byte[] utf8(String s) {
-    return s.getBytes(StandardCharsets.UTF_8);
-  }
-
-  static Duration seconds(long s) {
-    return Duration.ofSeconds(s);
   }
 }

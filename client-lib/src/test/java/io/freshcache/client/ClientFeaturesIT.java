@@ -6,7 +6,6 @@ import static org.awaitility.Awaitility.await;
 import io.freshcache.protocol.CacheEvent;
 import io.freshcache.protocol.CacheEventJson;
 import io.freshcache.protocol.CacheKey;
-import io.freshcache.protocol.Envelope;
 import io.freshcache.protocol.NoticeChannels;
 import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
@@ -16,7 +15,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
-import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -268,13 +266,5 @@ class ClientFeaturesIT {
 
   static boolean nearReady(CacheClient c) {
     return c.meters().get("cache.near.subscribed").gauge().value() == 1;
-  }
-
-  static Map<String, String> env() {
-    return System.getenv();
-  }
-
-  static long version(byte[] stored) {
-    return Envelope.decode(stored).dataVersion();
   }
 }

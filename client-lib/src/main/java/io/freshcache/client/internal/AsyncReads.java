@@ -191,8 +191,4 @@ public final class AsyncReads {
   private static Throwable unwrap(Throwable t) {
     return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
   }
-
-  static boolean isRedisFailure(Throwable t) {
-    return t instanceof RedisException;
-  }
 }

@@ -17,7 +17,6 @@ import io.lettuce.core.SetArgs;
 import io.lettuce.core.cluster.api.sync.RedisAdvancedClusterCommands;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
@@ -288,9 +287,5 @@ public final class ReadContext {
     } catch (RedisLink.Unavailable u) {
       // expires by itself
     }
-  }
-
-  static Duration millis(long ms) {
-    return Duration.ofMillis(ms);
   }
 }

@@ -54,7 +54,8 @@ public final class SyncReads {
       m.nearMisses.increment();
       epoch = ctx.near.epoch(k);
     }
-    byte[] valueKey = bytes(k.valueKey(policy.schemaVersion()));
+    String valueKeyName = k.valueKey(policy.schemaVersion());
+    byte[] valueKey = bytes(valueKeyName);
     RedisAdvancedClusterCommands<byte[], byte[]> cmds;
     try {
       cmds = policy.replicaReads() ? ctx.link.acquireReplicaSync() : ctx.link.acquireSync();
@@ -85,7 +86,7 @@ public final class SyncReads {
     }
     m.redisMisses.increment();
     long nearEpoch = epoch;
-    T v = flights.run(k.valueKey(policy.schemaVersion()), () -> loadThroughLease(k, type, policy, m, loader));
+    T v = flights.run(valueKeyName, () -> loadThroughLease(k, type, policy, m, loader));
     ctx.nearPut(k, policy, v, nearEpoch);
     ctx.meters.missLatency().record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
     return v;
