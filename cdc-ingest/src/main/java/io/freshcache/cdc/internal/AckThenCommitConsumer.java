@@ -6,11 +6,13 @@ import io.freshcache.protocol.CacheEventJson;
 import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.RecordChangeEvent;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -40,6 +42,13 @@ import org.apache.kafka.connect.source.SourceRecord;
  *
  * <p>A truncate's {@link NamespaceInvalidation} is sent once to every partition of the topic, with
  * the partition given explicitly; see that class for why.
+ *
+ * <p>Stopping: the engine's close interrupts the thread that runs this handler, so a batch whose
+ * acknowledgements were still outstanding would stay unmarked and be produced again after the
+ * restart. {@link #drain(Duration)} is therefore called before the engine is closed: it lets the
+ * batch in flight finish and be marked (so its offsets are committed on close), and makes later
+ * batches return at once without sending or marking anything; they are captured again after the
+ * restart, which is exactly what has not been produced.
  */
 final class AckThenCommitConsumer
     implements DebeziumEngine.ChangeConsumer<RecordChangeEvent<SourceRecord>> {
@@ -53,6 +62,11 @@ final class AckThenCommitConsumer
   private final AtomicLong eventsProduced = new AtomicLong();
   /** Micros from the commit of the batch's last change to its acknowledgement; -1 until then. */
   private volatile long lastLagMicros = -1;
+  private final Object gate = new Object();
+  /** Guarded by {@link #gate}: a batch is being handled. */
+  private boolean busy;
+  /** Guarded by {@link #gate}: stopping; no new batch is handled. */
+  private boolean draining;
 
   /**
    * @param partitions the topic's partition count, for namespace invalidations
@@ -69,6 +83,47 @@ final class AckThenCommitConsumer
 
   @Override
   public void handleBatch(List<RecordChangeEvent<SourceRecord>> records,
+      DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer)
+      throws InterruptedException {
+    synchronized (gate) {
+      if (draining) {
+        return; // stopping: nothing sent, nothing marked; captured again after the restart
+      }
+      busy = true;
+    }
+    try {
+      produceAndMark(records, committer);
+    } finally {
+      synchronized (gate) {
+        busy = false;
+        gate.notifyAll();
+      }
+    }
+  }
+
+  /**
+   * Stops handling new batches and waits until the batch in flight, if any, has finished.
+   *
+   * @param timeout how long to wait for the batch in flight
+   * @return true if no batch is in flight any more; false if the wait timed out
+   * @throws InterruptedException if interrupted while waiting
+   */
+  boolean drain(Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    synchronized (gate) {
+      draining = true;
+      while (busy) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          return false;
+        }
+        TimeUnit.NANOSECONDS.timedWait(gate, left);
+      }
+      return true;
+    }
+  }
+
+  private void produceAndMark(List<RecordChangeEvent<SourceRecord>> records,
       DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer)
       throws InterruptedException {
     List<Future<RecordMetadata>> sends = new ArrayList<>();

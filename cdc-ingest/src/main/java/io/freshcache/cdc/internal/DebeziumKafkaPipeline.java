@@ -61,6 +61,8 @@ import org.slf4j.LoggerFactory;
 public final class DebeziumKafkaPipeline implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(DebeziumKafkaPipeline.class);
   private static final Duration STOP_TIMEOUT = Duration.ofSeconds(60);
+  /** How long close waits for the batch in flight to be acknowledged before closing the engine. */
+  private static final Duration DRAIN_TIMEOUT = Duration.ofSeconds(10);
   private static final Duration SLOT_POLL = Duration.ofMillis(20);
 
   enum State { RUNNING, CLOSING, CLOSED }
@@ -302,6 +304,11 @@ public final class DebeziumKafkaPipeline implements AutoCloseable {
   private boolean stopEngine() {
     long deadline = System.nanoTime() + STOP_TIMEOUT.toNanos();
     try {
+      // let the batch in flight be acknowledged and marked, so close commits its offsets
+      if (!consumer.drain(DRAIN_TIMEOUT)) {
+        LOG.warn("The batch in flight of {} was not acknowledged within {} s; it is produced again"
+            + " after the restart", config.connectorName(), DRAIN_TIMEOUT.toSeconds());
+      }
       while (!terminated.isDone() && System.nanoTime() < deadline) {
         if (requestEngineClose()) {
           break;

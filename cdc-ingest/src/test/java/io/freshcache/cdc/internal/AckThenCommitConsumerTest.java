@@ -135,4 +135,81 @@ class AckThenCommitConsumerTest {
     assertThat(producer.history()).isEmpty();
     assertThat(committer.calls).containsExactly("processed 1", "batch finished");
   }
+
+  /** A producer whose sends stay unacknowledged until the test completes them. */
+  private static MockProducer<String, byte[]> awaitingProducer() {
+    return new MockProducer<>(false, null, new StringSerializer(), new ByteArraySerializer()) {
+      @Override
+      public synchronized void flush() {
+        // MockProducer's flush completes every send; a real one waits for the broker instead
+      }
+    };
+  }
+
+  /**
+   * Regression: closing the engine interrupted a batch still waiting for its acknowledgement, so
+   * its records stayed unmarked and a graceful restart produced them again (MappingIT saw the
+   * duplicate). Draining first lets that batch finish and be marked.
+   */
+  @Test
+  void drainWaitsForTheBatchInFlightToBeMarkedAndTurnsLaterBatchesAway() throws Exception {
+    MockProducer<String, byte[]> producer = awaitingProducer();
+    AckThenCommitConsumer handler = consumer(producer);
+    RecordingCommitter committer = new RecordingCommitter();
+    java.util.concurrent.ExecutorService engineThread =
+        java.util.concurrent.Executors.newSingleThreadExecutor();
+    try {
+      java.util.concurrent.Future<?> inFlight = engineThread.submit(() -> {
+        handler.handleBatch(batch(change("public.products", "u", null, row(5, "a", "x"), 300)),
+            committer);
+        return null;
+      });
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+          .until(() -> producer.history().size() == 1);
+
+      java.util.concurrent.CompletableFuture<Boolean> drained =
+          java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+              return handler.drain(java.time.Duration.ofSeconds(10));
+            } catch (InterruptedException e) {
+              throw new IllegalStateException(e);
+            }
+          });
+      Thread.sleep(50); // drain must still be waiting: the acknowledgement has not come
+      assertThat(drained).isNotDone();
+      assertThat(committer.calls).isEmpty();
+
+      producer.completeNext();
+      assertThat(drained.get(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+      inFlight.get(10, java.util.concurrent.TimeUnit.SECONDS);
+      assertThat(committer.calls).containsExactly("processed 300", "batch finished");
+
+      handler.handleBatch(batch(change("public.products", "u", null, row(6, "a", "x"), 301)),
+          committer);
+      assertThat(producer.history()).hasSize(1);
+      assertThat(committer.calls).hasSize(2);
+    } finally {
+      engineThread.shutdownNow();
+    }
+  }
+
+  @Test
+  void drainTimesOutWhileTheAcknowledgementIsMissing() throws Exception {
+    MockProducer<String, byte[]> producer = awaitingProducer();
+    AckThenCommitConsumer handler = consumer(producer);
+    java.util.concurrent.ExecutorService engineThread =
+        java.util.concurrent.Executors.newSingleThreadExecutor();
+    try {
+      engineThread.submit(() -> {
+        handler.handleBatch(batch(change("public.products", "u", null, row(5, "a", "x"), 300)),
+            new RecordingCommitter());
+        return null;
+      });
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+          .until(() -> producer.history().size() == 1);
+      assertThat(handler.drain(java.time.Duration.ofMillis(100))).isFalse();
+    } finally {
+      engineThread.shutdownNow();
+    }
+  }
 }
