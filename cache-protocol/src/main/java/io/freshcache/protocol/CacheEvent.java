@@ -41,7 +41,16 @@ public record CacheEvent(Op op, CacheKey key, long version, long ttlMs, int sche
     /** Write the payload as the new value if its version is the newest seen. */
     UPSERT,
     /** The row is gone: same effect on the cache as {@link #INVALIDATE}. */
-    DELETE;
+    DELETE,
+    /**
+     * Every row of an entity is gone (a {@code TRUNCATE}): drop the cached value of every key
+     * {@code service:entity:...} and revoke their leases; fences are kept as they are. The event's
+     * key is the namespace wildcard {@code service:entity:*} ({@link CacheKey#namespace}); it has
+     * no payload. A producer sends one copy to every partition of the topic, so that each
+     * partition's copy comes after every earlier event of the keys in that partition; a writer
+     * drops the namespace at each copy.
+     */
+    INVALIDATE_NAMESPACE;
 
     /** @return the wire name, e.g. {@code invalidate} */
     public String wireName() {
@@ -66,6 +75,14 @@ public record CacheEvent(Op op, CacheKey key, long version, long ttlMs, int sche
   public CacheEvent {
     Objects.requireNonNull(op, "op");
     Objects.requireNonNull(key, "key");
+    if ((op == Op.INVALIDATE_NAMESPACE) != key.isNamespace()) {
+      throw new IllegalArgumentException(op == Op.INVALIDATE_NAMESPACE
+          ? "invalidate_namespace needs a namespace key service:entity:* but was " + key
+          : op.wireName() + " needs a single key, not the namespace wildcard " + key);
+    }
+    if (op == Op.INVALIDATE_NAMESPACE && payload != null) {
+      throw new IllegalArgumentException("invalidate_namespace of " + key + " takes no payload");
+    }
     if (op == Op.UPSERT) {
       if (payload == null) {
         throw new IllegalArgumentException("upsert of " + key + " needs a payload");
@@ -90,6 +107,16 @@ public record CacheEvent(Op op, CacheKey key, long version, long ttlMs, int sche
       throw new IllegalArgumentException("version of " + key + " must be <= "
           + CacheScripts.MAX_VERSION + " but was " + version);
     }
+  }
+
+  /**
+   * @return a namespace invalidation of every key {@code service:entity:...}; {@code version} is
+   *     informational (fences are not raised)
+   */
+  public static CacheEvent invalidateNamespace(String service, String entity, long version,
+      Source source, long producedAtMs) {
+    return new CacheEvent(Op.INVALIDATE_NAMESPACE, CacheKey.namespace(service, entity), version, 0,
+        1, null, null, source, producedAtMs);
   }
 
   /** @return an invalidation of {@code key} at {@code version}, without a source */

@@ -82,6 +82,58 @@ public final class CacheKey {
     return new CacheKey(key, service, entity, identifier);
   }
 
+  /** The identifier of a namespace wildcard key, {@code service:entity:*}. */
+  public static final String WILDCARD = "*";
+
+  /**
+   * The namespace wildcard key {@code service:entity:*}, which names every key of an entity. It
+   * is the key of an {@link CacheEvent.Op#INVALIDATE_NAMESPACE} event and nothing else: a key
+   * whose identifier is exactly {@code *} is always this wildcard.
+   *
+   * @throws IllegalArgumentException if a part breaks the rules of {@link #parse(String)}
+   */
+  public static CacheKey namespace(String service, String entity) {
+    return parse(service + ':' + entity + ':' + WILDCARD);
+  }
+
+  /** @return whether this is a namespace wildcard {@code service:entity:*} */
+  public boolean isNamespace() {
+    return WILDCARD.equals(identifier);
+  }
+
+  /** @return {@code service:entity}, the namespace this key belongs to */
+  public String namespaceName() {
+    return service + ':' + entity;
+  }
+
+  /**
+   * @return a Redis {@code SCAN MATCH} pattern that matches every physical key of every key in
+   *     this key's namespace, e.g. {@code \{catalog:product:*}; names cannot hold glob characters
+   */
+  public String namespaceScanPattern() {
+    return "{" + service + ':' + entity + ":*";
+  }
+
+  /**
+   * The logical key of a physical key: {@code {catalog:product:42}:v1} → {@code catalog:product:42}.
+   *
+   * @return the key, or {@code null} if {@code physical} is not a well-formed physical key
+   */
+  public static CacheKey ofPhysical(String physical) {
+    if (physical == null || physical.isEmpty() || physical.charAt(0) != '{') {
+      return null;
+    }
+    int close = physical.indexOf('}');
+    if (close < 2 || physical.length() < close + 2 || physical.charAt(close + 1) != ':') {
+      return null;
+    }
+    try {
+      return parse(physical.substring(1, close));
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+  }
+
   /**
    * Builds a key from its parts.
    *

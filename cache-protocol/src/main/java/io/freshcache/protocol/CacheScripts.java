@@ -85,12 +85,16 @@ public final class CacheScripts {
 
   /**
    * @return the {@code apply} op argument for an event operation
+   * @throws IllegalArgumentException for {@link CacheEvent.Op#INVALIDATE_NAMESPACE}, which is not
+   *     one key's operation: a writer applies it as an unversioned invalidation of each key found
    */
   public static String opArg(CacheEvent.Op op) {
     return switch (op) {
       case INVALIDATE -> OP_INVALIDATE;
       case DELETE -> OP_DELETE;
       case UPSERT -> OP_UPSERT;
+      case INVALIDATE_NAMESPACE -> throw new IllegalArgumentException(
+          "invalidate_namespace has no apply op: invalidate each key of the namespace instead");
     };
   }
 

@@ -15,6 +15,12 @@ import java.util.List;
  * {@code <seq>\n<key>\n<key>...} in one step. A subscriber that sees sequence {@code s+2} after
  * {@code s} knows it lost a notice and must drop every near-cache entry of that channel; after a
  * reconnect it must drop them all.
+ *
+ * <p>A line that starts with {@code *} names a whole namespace instead of a key:
+ * {@code *catalog:product} means "drop every key {@code catalog:product:...}" (after a
+ * {@link CacheEvent.Op#INVALIDATE_NAMESPACE}). A key cannot start with {@code *}, so the two never
+ * mix up. A namespace notice is published on every channel, because the namespace's keys are
+ * spread over all of them.
  */
 public final class NoticeChannels {
   /** Number of notice channels. Changing it is a protocol change. */
@@ -66,13 +72,25 @@ public final class NoticeChannels {
     return b.toString().getBytes(StandardCharsets.UTF_8);
   }
 
+  /** @return the notice body line that names a whole namespace, e.g. {@code *catalog:product} */
+  public static byte[] namespaceBody(CacheKey namespace) {
+    return ("*" + namespace.namespaceName()).getBytes(StandardCharsets.UTF_8);
+  }
+
   /**
    * A received notice.
    *
    * @param sequence the channel's sequence number
    * @param keys the logical keys to drop
+   * @param namespaces the namespaces ({@code service:entity}) to drop entirely
    */
-  public record Notice(long sequence, List<String> keys) {}
+  public record Notice(long sequence, List<String> keys, List<String> namespaces) {
+    /** Copies the lists. */
+    public Notice {
+      keys = List.copyOf(keys);
+      namespaces = List.copyOf(namespaces);
+    }
+  }
 
   /**
    * Parses a published message.
@@ -90,12 +108,15 @@ public final class NoticeChannels {
           + (lines[0].length() > 40 ? lines[0].substring(0, 40) : lines[0]) + "'", e);
     }
     List<String> keys = new ArrayList<>(lines.length - 1);
+    List<String> namespaces = new ArrayList<>(0);
     for (int i = 1; i < lines.length; i++) {
-      if (!lines[i].isEmpty()) {
+      if (lines[i].startsWith("*")) {
+        namespaces.add(lines[i].substring(1));
+      } else if (!lines[i].isEmpty()) {
         keys.add(lines[i]);
       }
     }
-    return new Notice(seq, keys);
+    return new Notice(seq, keys, namespaces);
   }
 
   private static void check(int i) {

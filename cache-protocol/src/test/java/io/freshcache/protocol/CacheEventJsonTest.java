@@ -41,4 +41,25 @@ class CacheEventJsonTest {
     assertThatThrownBy(() -> read("[1,2]")).hasMessageContaining("object");
     assertThatThrownBy(() -> CacheEventJson.read(null)).isInstanceOf(InvalidEventException.class);
   }
+
+  @Test
+  void aNamespaceInvalidationRoundTripsAndNeedsTheWildcardKey() {
+    CacheEvent ns = CacheEvent.invalidateNamespace("catalog", "product", 77,
+        new CacheEvent.Source("pg-main", "shop", "public.products", 77, 5, 1_700_000_000_000L), 9);
+    byte[] json = CacheEventJson.write(ns);
+    assertThat(new String(json, java.nio.charset.StandardCharsets.UTF_8))
+        .contains("\"op\":\"invalidate_namespace\"", "\"key\":\"catalog:product:*\"");
+    CacheEvent back = read(new String(json, java.nio.charset.StandardCharsets.UTF_8));
+    assertThat(back).isEqualTo(ns);
+    assertThat(back.key().isNamespace()).isTrue();
+    assertThat(back.key().namespaceScanPattern()).isEqualTo("{catalog:product:*");
+
+    assertThatThrownBy(() -> read("{\"v\":1,\"op\":\"invalidate_namespace\",\"key\":\"a:b:1\",\"version\":1}"))
+        .isInstanceOf(InvalidEventException.class).hasMessageContaining("needs a namespace key");
+    assertThatThrownBy(() -> read("{\"v\":1,\"op\":\"invalidate\",\"key\":\"a:b:*\",\"version\":1}"))
+        .isInstanceOf(InvalidEventException.class).hasMessageContaining("not the namespace wildcard");
+    assertThatThrownBy(() -> read("{\"v\":1,\"op\":\"invalidate_namespace\",\"key\":\"a:b:*\","
+        + "\"version\":1,\"codec\":\"json\",\"payload\":\"e30=\"}"))
+        .isInstanceOf(InvalidEventException.class).hasMessageContaining("takes no payload");
+  }
 }

@@ -52,4 +52,18 @@ class CacheKeyTest {
   void schemaVersionMustBePositive() {
     assertThatThrownBy(() -> CacheKey.parse("a:b:c").valueKey(0)).hasMessageContaining("but was 0");
   }
+
+  @Test
+  void physicalKeysLeadBackToTheirLogicalKey() {
+    CacheKey k = CacheKey.parse("shop:line:17:3");
+    assertThat(CacheKey.ofPhysical(k.valueKey(2))).isEqualTo(k);
+    assertThat(CacheKey.ofPhysical(k.leaseKey())).isEqualTo(k);
+    assertThat(CacheKey.ofPhysical(k.fenceKey())).isEqualTo(k);
+    assertThat(CacheKey.ofPhysical("freshcache:notices:{n3}:seq")).isNull();
+    assertThat(CacheKey.ofPhysical("{}:v1")).isNull();
+    assertThat(CacheKey.ofPhysical("{a:b:c}")).isNull();
+    assertThat(CacheKey.ofPhysical("{not a key}:v1")).isNull();
+    assertThat(k.isNamespace()).isFalse();
+    assertThat(k.namespaceName()).isEqualTo("shop:line");
+  }
 }

@@ -41,4 +41,14 @@ class NoticeChannelsTest {
     assertThatThrownBy(() -> NoticeChannels.parse("x\na:b:1".getBytes(StandardCharsets.UTF_8)))
         .isInstanceOf(IllegalArgumentException.class);
   }
+
+  @Test
+  void aStarLineNamesAWholeNamespaceAndIsNotAKey() {
+    byte[] ns = NoticeChannels.namespaceBody(CacheKey.namespace("catalog", "product"));
+    assertThat(new String(ns, StandardCharsets.UTF_8)).isEqualTo("*catalog:product");
+    NoticeChannels.Notice n = NoticeChannels.parse(
+        ("3\na:b:1\n*catalog:product").getBytes(StandardCharsets.UTF_8));
+    assertThat(n.keys()).containsExactly("a:b:1");
+    assertThat(n.namespaces()).containsExactly("catalog:product");
+  }
 }

@@ -101,9 +101,17 @@ class ProtocolProperties {
         .injectNull(0.3);
     return Combinators.combine(ops, keys(), versions, payloads, sources, Arbitraries.integers().between(1, 9),
         Arbitraries.longs().between(0, Long.MAX_VALUE / 2))
-        .as((op, key, v, p, s, schema, at) -> op == CacheEvent.Op.UPSERT
-            ? new CacheEvent(op, CacheKey.parse(key), v, 60_000, schema, "json", p, s, at)
-            : new CacheEvent(op, CacheKey.parse(key), v, 0, schema, null, null, s, at));
+        .as((op, key, v, p, s, schema, at) -> {
+          CacheKey k = CacheKey.parse(key);
+          if (op == CacheEvent.Op.INVALIDATE_NAMESPACE) {
+            k = CacheKey.namespace(k.service(), k.entity());
+          } else if (k.isNamespace()) {
+            k = CacheKey.of(k.service(), k.entity(), "x");
+          }
+          return op == CacheEvent.Op.UPSERT
+              ? new CacheEvent(op, k, v, 60_000, schema, "json", p, s, at)
+              : new CacheEvent(op, k, v, 0, schema, null, null, s, at);
+        });
   }
 
   @Property
