@@ -43,8 +43,9 @@ public record CacheEvent(Op op, CacheKey key, long version, long ttlMs, int sche
     /** The row is gone: same effect on the cache as {@link #INVALIDATE}. */
     DELETE,
     /**
-     * Every row of an entity is gone (a {@code TRUNCATE}): drop the cached value of every key
-     * {@code service:entity:...} and revoke their leases; fences are kept as they are. The event's
+     * Every row of an entity is gone (a {@code TRUNCATE}): forget every key
+     * {@code service:entity:...} entirely (values, leases and fences: row versions may start
+     * again after a truncate). The event's
      * key is the namespace wildcard {@code service:entity:*} ({@link CacheKey#namespace}); it has
      * no payload. A producer sends one copy to every partition of the topic, so that each
      * partition's copy comes after every earlier event of the keys in that partition; a writer
@@ -111,7 +112,7 @@ public record CacheEvent(Op op, CacheKey key, long version, long ttlMs, int sche
 
   /**
    * @return a namespace invalidation of every key {@code service:entity:...}; {@code version} is
-   *     informational (fences are not raised)
+   *     informational (no fence is compared or raised)
    */
   public static CacheEvent invalidateNamespace(String service, String entity, long version,
       Source source, long producedAtMs) {

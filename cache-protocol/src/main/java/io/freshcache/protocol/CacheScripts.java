@@ -19,6 +19,8 @@ import java.util.HexFormat;
  *       than the loaded version.</li>
  *   <li>{@link #APPLY}: upsert, delete or invalidate; revokes any lease; keeps the fence at the
  *       highest version seen, and compares upserts against the stored value's version too.</li>
+ *   <li>{@link #EVICT}: forgets a key entirely (values, lease and fence), for a namespace
+ *       invalidation.</li>
  * </ul>
  */
 public final class CacheScripts {
@@ -61,6 +63,12 @@ public final class CacheScripts {
   /** {@code apply(fenceKey, leaseKey, valueKey; op, version, envelope, ttlMs, schemaField, fenceTtlMs, valuePrefix)}. */
   public static final Script APPLY = load("apply");
 
+  /**
+   * {@code evict(fenceKey, leaseKey, valueKey; valuePrefix)}: deletes every value of the key, its
+   * lease and its fence, for an {@link CacheEvent.Op#INVALIDATE_NAMESPACE}.
+   */
+  public static final Script EVICT = load("evict");
+
   /** {@code release(leaseKey; token)}: deletes the lease if {@code token} holds it. */
   public static final Script RELEASE = load("release");
 
@@ -86,7 +94,7 @@ public final class CacheScripts {
   /**
    * @return the {@code apply} op argument for an event operation
    * @throws IllegalArgumentException for {@link CacheEvent.Op#INVALIDATE_NAMESPACE}, which is not
-   *     one key's operation: a writer applies it as an unversioned invalidation of each key found
+   *     one key's operation: a writer runs {@link #EVICT} on each key of the namespace instead
    */
   public static String opArg(CacheEvent.Op op) {
     return switch (op) {
@@ -94,7 +102,7 @@ public final class CacheScripts {
       case DELETE -> OP_DELETE;
       case UPSERT -> OP_UPSERT;
       case INVALIDATE_NAMESPACE -> throw new IllegalArgumentException(
-          "invalidate_namespace has no apply op: invalidate each key of the namespace instead");
+          "invalidate_namespace has no apply op: evict each key of the namespace instead");
     };
   }
 

@@ -8,7 +8,8 @@ class CacheScriptsTest {
   @Test
   void scriptsLoadWithTheirDigests() {
     for (CacheScripts.Script s : new CacheScripts.Script[] {CacheScripts.GET_OR_LEASE,
-        CacheScripts.FILL, CacheScripts.APPLY, CacheScripts.RELEASE, CacheScripts.NOTIFY}) {
+        CacheScripts.FILL, CacheScripts.APPLY, CacheScripts.RELEASE, CacheScripts.NOTIFY,
+        CacheScripts.EVICT}) {
       assertThat(s.source()).contains("redis.call");
       assertThat(s.sha1()).matches("[0-9a-f]{40}");
     }

@@ -10,6 +10,7 @@ import io.freshcache.writer.internal.ClusterClients;
 import io.freshcache.writer.internal.DeadLetters;
 import io.freshcache.writer.internal.FencedApplier;
 import io.freshcache.writer.internal.HealthProbe;
+import io.freshcache.writer.internal.NamespaceEvictor;
 import io.freshcache.writer.internal.NoticePublisher;
 import io.freshcache.writer.internal.PausedRetry;
 import io.freshcache.writer.internal.WriterMetrics;
@@ -69,6 +70,12 @@ import org.slf4j.LoggerFactory;
  * polls and decodes batch N+1. Batch N-1 is committed when that round is answered. When nothing
  * follows a batch, its notices go out at once, so a quiet stream does not delay them.
  *
+ * <p>A namespace invalidation ({@link CacheEvent.Op#INVALIDATE_NAMESPACE}, a truncate) is applied
+ * step by step: what precedes it in the batch is applied and noticed first, then every key of the
+ * namespace is evicted ({@link NamespaceEvictor}) and a namespace notice goes to every channel.
+ * Producers send one copy per partition, so each partition's copy follows every earlier event
+ * of its keys.
+ *
  * <p>With a {@link CacheWriterConfig#sink()} the worker also runs a {@link WriteBehindSink} in
  * its own consumer group. Meters are described in {@link WriterMetricNames}.
  *
@@ -87,6 +94,7 @@ public final class CacheWriter implements AutoCloseable {
   private final StatefulRedisClusterConnection<byte[], byte[]> connection;
   private final FencedApplier applier;
   private final NoticePublisher notices;
+  private final NamespaceEvictor evictor;
   private final KafkaConsumer<byte[], byte[]> consumer;
   private final DeadLetters deadLetters;
   private final PausedRetry retry;
@@ -120,6 +128,7 @@ public final class CacheWriter implements AutoCloseable {
     connection.setTimeout(config.redisTimeout());
     this.applier = new FencedApplier(connection, config.redisTimeout(), config.fenceTtl());
     this.notices = new NoticePublisher(connection, config.redisTimeout());
+    this.evictor = new NamespaceEvictor(connection, config.redisTimeout());
     this.consumer = new KafkaConsumer<>(consumerProps(config));
     this.deadLetters = new DeadLetters(config.kafkaBootstrapServers(), config.dlqTopic());
     this.retry = new PausedRetry(consumer);
@@ -286,13 +295,21 @@ public final class CacheWriter implements AutoCloseable {
           }
           continue;
         }
-        applyRound(current, true);
+        if (current.hasNamespaceInvalidation()) {
+          applyInOrder(current);
+        } else {
+          applyRound(current, true);
+        }
       }
       // graceful stop: what was fetched is applied, what was applied is noticed, then committed
       if (prefetched != null) {
         Batch last = prefetched;
         prefetched = null;
-        applyRound(last, false);
+        if (last.hasNamespaceInvalidation()) {
+          applyInOrder(last);
+        } else {
+          applyRound(last, false);
+        }
       }
       if (unnoticed != null) {
         finishUnnoticed();
@@ -362,6 +379,62 @@ public final class CacheWriter implements AutoCloseable {
     unnoticed = new Applied(result.appliedKeys(), current.offsets());
   }
 
+  /**
+   * A batch with namespace invalidations, step by step and without overlap: the previous batch
+   * is finished first; then the events before each namespace invalidation are applied and
+   * noticed, the namespace is dropped and noticed, and so on; the batch is committed at the end.
+   * So every namespace invalidation comes after every earlier event of its partition, as the
+   * one-copy-per-partition design requires. If the worker dies midway, the whole batch is
+   * applied again, which is harmless: apply is fenced and idempotent, eviction repeatable.
+   */
+  private void applyInOrder(Batch current) throws InterruptedException {
+    if (unnoticed != null) {
+      finishUnnoticed();
+    }
+    List<CacheEvent> segment = new ArrayList<>();
+    for (CacheEvent e : current.events()) {
+      if (e.op() == CacheEvent.Op.INVALIDATE_NAMESPACE) {
+        applySegment(segment);
+        segment = new ArrayList<>();
+        invalidateNamespace(e);
+      } else {
+        segment.add(e);
+      }
+    }
+    applySegment(segment);
+    complete(current.offsets());
+  }
+
+  private void applySegment(List<CacheEvent> events) throws InterruptedException {
+    if (events.isEmpty()) {
+      return;
+    }
+    long t0 = System.nanoTime();
+    FencedApplier.Result result = untilDone("apply", events.size(), () -> applier.apply(events));
+    noticed(untilDone("notify", result.appliedKeys().size(), () -> notices.publish(result.appliedKeys())));
+    metrics.batchApplied(System.nanoTime() - t0);
+    metrics.applied.addAndGet(result.applied());
+    metrics.stale.addAndGet(result.stale());
+    long now = System.currentTimeMillis();
+    for (CacheEvent e : events) {
+      metrics.eventLags(now, e.source() == null ? 0 : e.source().commitTsMs(), e.producedAtMs());
+    }
+  }
+
+  private void invalidateNamespace(CacheEvent e) throws InterruptedException {
+    long t0 = System.nanoTime();
+    NamespaceEvictor.Result r = untilDone("namespace invalidation of " + e.key(), 1,
+        () -> evictor.evict(e.key()));
+    noticed(untilDone("namespace notice", 1, () -> notices.publishNamespace(e.key())));
+    metrics.namespaces.incrementAndGet();
+    metrics.namespaceKeys.addAndGet(r.invalidated());
+    metrics.eventLags(System.currentTimeMillis(), e.source() == null ? 0 : e.source().commitTsMs(),
+        e.producedAtMs());
+    log.info("invalidated namespace {}{}: {} keys in {} passes ({} physical keys scanned) in {} ms",
+        e.key(), e.source() == null ? "" : " (truncate of " + e.source().table() + ")", r.invalidated(),
+        NamespaceEvictor.PASSES, r.scanned(), (System.nanoTime() - t0) / 1_000_000);
+  }
+
   /** Publishes the notices of the last applied batch and commits it. */
   private void finishUnnoticed() throws InterruptedException {
     Applied a = unnoticed;
@@ -414,6 +487,15 @@ public final class CacheWriter implements AutoCloseable {
    */
   private record Batch(List<CacheEvent> events, List<TopicPartition> partitions,
       Map<TopicPartition, OffsetAndMetadata> offsets) {
+    boolean hasNamespaceInvalidation() {
+      for (CacheEvent e : events) {
+        if (e.op() == CacheEvent.Op.INVALIDATE_NAMESPACE) {
+          return true;
+        }
+      }
+      return false;
+    }
+
     Batch without(Collection<TopicPartition> gone) {
       List<CacheEvent> e = new ArrayList<>();
       List<TopicPartition> p = new ArrayList<>();

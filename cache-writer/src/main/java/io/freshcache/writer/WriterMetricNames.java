@@ -42,6 +42,16 @@ public final class WriterMetricNames {
   public static final String NOTICES_PUBLISHED = "freshcache.writer.notices.published";
   /** Counter of keys named in near-cache notices: {@code freshcache_writer_notice_keys_total}. */
   public static final String NOTICE_KEYS = "freshcache.writer.notice.keys";
+  /**
+   * Counter of namespace invalidations applied, one per partition copy of a truncate:
+   * {@code freshcache_writer_namespace_invalidations_total}.
+   */
+  public static final String NAMESPACE_INVALIDATIONS = "freshcache.writer.namespace.invalidations";
+  /**
+   * Counter of keys those invalidations dropped, over all scan passes:
+   * {@code freshcache_writer_namespace_keys_total}.
+   */
+  public static final String NAMESPACE_KEYS = "freshcache.writer.namespace.keys";
 
   /** Counter of rows written by the write-behind sink: {@code freshcache_writer_sink_rows_written_total}. */
   public static final String SINK_ROWS_WRITTEN = "freshcache.writer.sink.rows.written";

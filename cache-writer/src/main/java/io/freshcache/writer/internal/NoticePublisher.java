@@ -84,6 +84,29 @@ public final class NoticePublisher {
   }
 
   /**
+   * Publishes a namespace notice ({@code *service:entity}) on every channel: the namespace's keys
+   * are spread over all channels, and each subscriber guards its reads per channel.
+   *
+   * @param namespace a namespace key {@code service:entity:*}
+   * @throws RetriableCacheException if a notice could not be published; some may have been
+   */
+  public Published publishNamespace(CacheKey namespace) {
+    List<Notice> notices = new ArrayList<>(NoticeChannels.COUNT);
+    for (int i = 0; i < NoticeChannels.COUNT; i++) {
+      notices.add(new Notice(i, List.of(), namespace));
+    }
+    connection.setAutoFlushCommands(false);
+    InFlight f;
+    try {
+      f = new InFlight(notices, send(notices, false));
+    } finally {
+      connection.flushCommands();
+      connection.setAutoFlushCommands(true);
+    }
+    return await(f);
+  }
+
+  /**
    * Writes the notices for {@code keys} to the connection without flushing; the caller has
    * switched the connection to manual flushing and flushes once for everything it queued.
    */
@@ -178,7 +201,8 @@ public final class NoticePublisher {
     List<RedisFuture<Long>> futures = new ArrayList<>(notices.size());
     for (Notice n : notices) {
       byte[][] keys = {bytes(NoticeChannels.sequenceKey(n.channel))};
-      byte[][] args = {bytes(NoticeChannels.channel(n.channel)), NoticeChannels.body(n.keys)};
+      byte[][] args = {bytes(NoticeChannels.channel(n.channel)), n.namespace == null
+          ? NoticeChannels.body(n.keys) : NoticeChannels.namespaceBody(n.namespace)};
       futures.add(withSource
           ? async.eval(CacheScripts.NOTIFY.source(), ScriptOutputType.INTEGER, keys, args)
           : async.evalsha(CacheScripts.NOTIFY.sha1(), ScriptOutputType.INTEGER, keys, args));
@@ -195,6 +219,10 @@ public final class NoticePublisher {
     return s.getBytes(StandardCharsets.UTF_8);
   }
 
-  /** One notice: a channel index and the keys it names. */
-  record Notice(int channel, List<CacheKey> keys) {}
+  /** One notice: a channel index and the keys it names, or the namespace it drops. */
+  record Notice(int channel, List<CacheKey> keys, CacheKey namespace) {
+    Notice(int channel, List<CacheKey> keys) {
+      this(channel, keys, null);
+    }
+  }
 }

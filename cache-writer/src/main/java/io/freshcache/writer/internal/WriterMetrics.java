@@ -33,6 +33,10 @@ public final class WriterMetrics {
   public final AtomicLong notices = new AtomicLong();
   /** Keys named in notices. */
   public final AtomicLong noticeKeys = new AtomicLong();
+  /** Namespace invalidations applied (one per partition copy). */
+  public final AtomicLong namespaces = new AtomicLong();
+  /** Keys invalidated by namespace invalidations, over all passes. */
+  public final AtomicLong namespaceKeys = new AtomicLong();
   /** Last commit-to-apply lag in ms, -1 before the first CDC event. */
   public final AtomicLong lastCommitToApplyMs = new AtomicLong(-1);
 
@@ -56,6 +60,10 @@ public final class WriterMetrics {
     counter(WriterMetricNames.BATCH_RETRIES, retries, "batch retries after Redis failures");
     counter(WriterMetricNames.NOTICES_PUBLISHED, notices, "near-cache notices published");
     counter(WriterMetricNames.NOTICE_KEYS, noticeKeys, "keys named in near-cache notices");
+    counter(WriterMetricNames.NAMESPACE_INVALIDATIONS, namespaces,
+        "namespace invalidations applied (one per partition copy of a truncate)");
+    counter(WriterMetricNames.NAMESPACE_KEYS, namespaceKeys,
+        "keys invalidated by namespace invalidations, over all scan passes");
     this.batchApply = Timer.builder(WriterMetricNames.BATCH_APPLY).tags(tags)
         .description("one batch from the first apply attempt to its published notices, retries included")
         .publishPercentileHistogram().publishPercentiles(0.5, 0.99)
