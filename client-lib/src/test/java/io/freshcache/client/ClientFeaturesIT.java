@@ -264,6 +264,54 @@ class ClientFeaturesIT {
     assertThat(a.stats().nearHits()).as("the entry was flushed, the read went to Redis").isEqualTo(hits);
   }
 
+  @Test
+  void aNamespaceNoticeDropsEveryNearEntryOfThatEntityAndNoOther() {
+    CachePolicy p = CachePolicy.PRODUCT_CATALOG.withNearCache(true);
+    await().atMost(Duration.ofSeconds(10)).until(() -> nearReady(a));
+    String entity = "ns" + RUN.toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9]", "");
+    List<String> dropped = new java.util.ArrayList<>();
+    for (int i = 0; i < 40; i++) {
+      dropped.add("it:" + entity + ":" + i);
+    }
+    String kept = "it:" + entity + "x:1";
+    for (String k : dropped) {
+      a.getOrLoad(k, String.class, p, () -> "v");
+      a.getOrLoad(k, String.class, p, () -> "v");
+    }
+    a.getOrLoad(kept, String.class, p, () -> "v");
+    long hits = a.stats().nearHits();
+    a.getOrLoad(kept, String.class, p, () -> "v");
+    assertThat(a.stats().nearHits()).isEqualTo(hits + 1);
+
+    // what cache-writer publishes after evicting a truncated table's keys: on every channel,
+    // through the notify script (sequence and publish in one step)
+    byte[] body = NoticeChannels.namespaceBody(CacheKey.namespace("it", entity));
+    for (int ch = 0; ch < NoticeChannels.COUNT; ch++) {
+      conn.sync().evalsha(io.freshcache.protocol.CacheScripts.NOTIFY.sha1(),
+          io.lettuce.core.ScriptOutputType.INTEGER,
+          new byte[][] {NoticeChannels.sequenceKey(ch).getBytes(StandardCharsets.UTF_8)},
+          NoticeChannels.channel(ch).getBytes(StandardCharsets.UTF_8), body);
+    }
+    double flushes = a.meters().get("cache.near.flushes").counter().count();
+    // the Redis values stay (the writer deletes them; here only the notice is sent), so a
+    // dropped entry shows as a read that is not a near hit
+    await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(5)).until(() -> {
+      long before = a.stats().nearHits();
+      a.getOrLoad(dropped.get(39), String.class, p, () -> "v");
+      return a.stats().nearHits() == before;
+    });
+    for (String k : dropped.subList(0, 39)) { // the last one was read again by the wait above
+      long before = a.stats().nearHits();
+      a.getOrLoad(k, String.class, p, () -> "v");
+      assertThat(a.stats().nearHits()).as("first read of %s after the namespace notice", k).isEqualTo(before);
+    }
+    hits = a.stats().nearHits();
+    a.getOrLoad(kept, String.class, p, () -> "v");
+    assertThat(a.stats().nearHits()).as("another entity's entry is still near").isEqualTo(hits + 1);
+    assertThat(a.meters().get("cache.near.flushes").counter().count())
+        .as("a namespace notice is not a gap: no channel flush").isEqualTo(flushes);
+  }
+
   static boolean nearReady(CacheClient c) {
     return c.meters().get("cache.near.subscribed").gauge().value() == 1;
   }

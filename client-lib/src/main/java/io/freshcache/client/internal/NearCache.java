@@ -30,6 +30,8 @@ import java.util.concurrent.atomic.AtomicLongArray;
  *       flush of the channel) and stores its result only if the epoch is unchanged afterwards.
  *       Otherwise a notice that arrived between the Redis read and the store would be undone by
  *       the store.</li>
+ *   <li>A namespace notice ({@code *service:entity}, after a truncate) arrives on every channel
+ *       and drops every entry of that entity.</li>
  *   <li>Entries live at most the policy's near-cache TTL, which bounds staleness even if the
  *       pub/sub subscription itself is lost without a reconnect event.</li>
  * </ul>
@@ -232,8 +234,20 @@ public final class NearCache implements AutoCloseable {
           flushChannel(ch);
         }
       }
+      for (String namespace : n.namespaces()) {
+        dropNamespace(namespace);
+      }
     }
     lastSeq.accumulateAndGet(ch, n.sequence(), Math::max);
+  }
+
+  /**
+   * Drops every entry of a namespace {@code service:entity} (a truncate). The notice comes on
+   * every channel, and each bumps its own channel's epoch before this runs, so a read of any key
+   * of the namespace that raced the eviction does not store its result.
+   */
+  private void dropNamespace(String namespace) {
+    cache.asMap().keySet().removeIf(k -> k.key().namespaceName().equals(namespace));
   }
 
   private void flushChannel(int ch) {
