@@ -19,8 +19,10 @@ import java.util.Optional;
  * becomes {@code delete}. Events are keyed by the rule's {@link KeyTemplate}, versioned by the
  * change's LSN or the rule's row-version column, and sent to {@link CdcIngestConfig#topic()} with
  * the cache key as record key, so all events of one key stay in order in one partition. A
- * {@code TRUNCATE} is ignored (logged, counted) or becomes a namespace invalidation per
- * partition, as the rule says ({@link TableRule.TruncateMode}).
+ * {@code TRUNCATE} becomes an {@code invalidate_namespace} event keyed {@code service:entity:*},
+ * one copy to every partition (so that each copy follows every earlier event of its partition's
+ * keys), or, if its rule says {@code truncate: ignore}, is logged and counted
+ * ({@link TableRule.TruncateMode}).
  *
  * <p>Delivery: a change's source offset is committed only after Kafka has acknowledged all events
  * of its batch (idempotent producer, {@code acks=all}). A crash loses nothing and repeats at most

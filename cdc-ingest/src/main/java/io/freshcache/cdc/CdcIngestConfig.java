@@ -52,7 +52,10 @@ import java.util.stream.Collectors;
  * @param offsetFile the file of {@link OffsetStorage#FILE}; default {@code ./cdc-offsets.dat}
  * @param topic the Kafka topic for cache events; default {@value #DEFAULT_TOPIC}
  * @param rules one rule per captured table, at least one; default
- *     {@value #DEFAULT_RULES}
+ *     {@value #DEFAULT_RULES}. Rules of the {@code CDC_RULES} text form invalidate, are versioned
+ *     by commit LSN and turn a {@code TRUNCATE} into a namespace invalidation
+ *     ({@link TableRule.TruncateMode#INVALIDATE_NAMESPACE}); a {@link RulesFile} can say
+ *     otherwise, e.g. {@code truncate: ignore}
  * @param pollInterval how long the connector waits for more changes before handing over a
  *     partial batch, and how long its reader pauses when the WAL stream is idle; bounds the
  *     commit-to-produce latency of a lone change to about twice this value; default 10 ms.

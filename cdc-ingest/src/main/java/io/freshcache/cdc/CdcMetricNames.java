@@ -9,8 +9,10 @@ public final class CdcMetricNames {
   private CdcMetricNames() {}
 
   /**
-   * Counter of events Kafka acknowledged, tags {@code table} and {@code op}:
-   * {@code freshcache_cdc_events_produced_total}.
+   * Counter of events Kafka acknowledged, tags {@code table} and {@code op} (the wire name:
+   * {@code invalidate}, {@code upsert}, {@code delete}, {@code invalidate_namespace}):
+   * {@code freshcache_cdc_events_produced_total}. A truncate's {@code invalidate_namespace} counts
+   * once per partition, one for each copy sent.
    */
   public static final String EVENTS_PRODUCED = "freshcache.cdc.events.produced";
   /**

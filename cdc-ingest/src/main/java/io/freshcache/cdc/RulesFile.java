@@ -35,14 +35,17 @@ import org.yaml.snakeyaml.error.YAMLException;
  *     fieldNames: camelCase         # upsert only: column (default) | camelCase
  *     columns: [id, name, price_cents, version]   # upsert only: payload columns, default all
  *     version: column:version       # lsn (default) | column:<name>
- *     truncate: ignore              # ignore (default) | invalidate_namespace
+ *     truncate: ignore              # invalidate_namespace (default) | ignore
  *   public.order_lines:
  *     key: shop:line:{order_id}:{line_no}
  * }</pre>
  *
  * <p>The built-in TTL policies are {@link TableRule#TTL_POLICIES} (the seed's {@code profiles}
  * 300 s, {@code catalog} 3600 s, {@code sessions} 900 s); {@code ttlPolicies} adds to or replaces
- * them. Loading is pure: whether the tables and columns exist is checked when
+ * them. {@code truncate} says what a {@code TRUNCATE} of the table does
+ * ({@link TableRule.TruncateMode}): by default an {@code invalidate_namespace} event that drops
+ * every cached key {@code service:entity:...} of the rule's template; {@code ignore} sends nothing
+ * (logged and counted). Loading is pure: whether the tables and columns exist is checked when
  * {@link CdcIngest} starts. Only the YAML core schema is read (no tags, no objects).
  */
 public final class RulesFile {
@@ -184,12 +187,12 @@ public final class RulesFile {
       throw new IllegalArgumentException(at + ".version: must be lsn or column:<name> but was '"
           + version + "'");
     }
-    String truncate = string(m, "truncate", at, "ignore");
+    String truncate = string(m, "truncate", at, "invalidate_namespace");
     b.onTruncate(switch (truncate) {
       case "ignore" -> TableRule.TruncateMode.IGNORE;
       case "invalidate_namespace" -> TableRule.TruncateMode.INVALIDATE_NAMESPACE;
-      default -> throw new IllegalArgumentException(at + ".truncate: must be ignore or"
-          + " invalidate_namespace but was '" + truncate + "'");
+      default -> throw new IllegalArgumentException(at + ".truncate: must be invalidate_namespace"
+          + " or ignore but was '" + truncate + "'");
     });
     return b.build();
   }

@@ -20,7 +20,8 @@ import java.util.regex.Pattern;
  * <p>Two ways to write rules: a YAML file ({@link RulesFile}, {@code CDC_RULES_FILE}) for every
  * setting, or the text form of {@code CDC_RULES}, {@code schema.table=keyTemplate} joined with
  * {@code ;}, e.g. {@code public.products=catalog:product:{id}}, whose rules invalidate
- * ({@link Operation#INVALIDATE}) with the commit LSN as version ({@link VersionSource#COMMIT_LSN}).
+ * ({@link Operation#INVALIDATE}) with the commit LSN as version ({@link VersionSource#COMMIT_LSN})
+ * and turn a truncate into a namespace invalidation ({@link TruncateMode#INVALIDATE_NAMESPACE}).
  * Build others with {@link #builder(String, String)}.
  *
  * <p>A delete always becomes {@code delete}, whatever the operation. Which settings go together is
@@ -43,7 +44,8 @@ import java.util.regex.Pattern;
  *     {@code {key}:v<schema>}; 1 for invalidations
  * @param fieldNames how column names become the payload's field names
  * @param payloadColumns the columns of the upsert payload in order, or empty for every column
- * @param onTruncate what a {@code TRUNCATE} of the table does
+ * @param onTruncate what a {@code TRUNCATE} of the table does; by default
+ *     {@link TruncateMode#INVALIDATE_NAMESPACE}
  */
 public record TableRule(String table, KeyTemplate keyTemplate, Operation operation,
     VersionSource versionSource, String versionColumn, String codec, Duration ttl, int schema,
@@ -88,12 +90,20 @@ public record TableRule(String table, KeyTemplate keyTemplate, Operation operati
    * one, so no per-key event can express it.
    */
   public enum TruncateMode {
-    /** Logged and counted; cached entries of the table stay until their TTL. The default. */
+    /**
+     * Nothing is sent; the truncate is logged and counted
+     * ({@link CdcMetricNames#TRUNCATES_IGNORED}), and cached entries of the table stay until
+     * their TTL.
+     */
     IGNORE,
     /**
-     * One {@code invalidate_namespace} event per partition of the topic, keyed
-     * {@code service:entity:*}, which asks cache-writer to drop every entry of that namespace
-     * (see the module's README: this needs cache-writer support that is proposed, not built).
+     * The default: an {@code invalidate_namespace} event keyed {@code service:entity:*} (the key
+     * template's {@link KeyTemplate#namespace()}), one copy to every partition of the topic, on
+     * which cache-writer drops the cached value of every key of that namespace and tells near
+     * caches to drop it too. Its version is the truncate's LSN for {@link VersionSource#COMMIT_LSN}
+     * rules and 0 for {@link VersionSource#COLUMN} rules; no fence is raised. Through the Kafka
+     * Connect transform only one copy is sent (see
+     * {@link io.freshcache.cdc.connect.CacheEventTransform}).
      */
     INVALIDATE_NAMESPACE
   }
@@ -173,7 +183,7 @@ public record TableRule(String table, KeyTemplate keyTemplate, Operation operati
   }
 
   /**
-   * An invalidation rule versioned by commit LSN, truncates ignored.
+   * An invalidation rule versioned by commit LSN whose truncates invalidate the namespace.
    *
    * @param table {@code schema.table}
    * @param keyTemplate the key template
@@ -183,11 +193,11 @@ public record TableRule(String table, KeyTemplate keyTemplate, Operation operati
   public TableRule(String table, KeyTemplate keyTemplate, Operation operation,
       VersionSource versionSource) {
     this(table, keyTemplate, operation, versionSource, null, null, Duration.ZERO, 1,
-        FieldNames.COLUMN, List.of(), TruncateMode.IGNORE);
+        FieldNames.COLUMN, List.of(), TruncateMode.INVALIDATE_NAMESPACE);
   }
 
   /**
-   * An invalidation rule versioned by commit LSN.
+   * An invalidation rule versioned by commit LSN whose truncates invalidate the namespace.
    *
    * @param table {@code schema.table}
    * @param keyTemplate e.g. {@code catalog:product:{id}}
@@ -201,7 +211,8 @@ public record TableRule(String table, KeyTemplate keyTemplate, Operation operati
   /**
    * @param table {@code schema.table}
    * @param keyTemplate e.g. {@code catalog:product:{id}}
-   * @return a builder for an invalidation rule versioned by commit LSN, to change from there
+   * @return a builder for an invalidation rule versioned by commit LSN whose truncates invalidate
+   *     the namespace, to change from there
    * @throws IllegalArgumentException if the template is invalid
    */
   public static Builder builder(String table, String keyTemplate) {
@@ -212,7 +223,7 @@ public record TableRule(String table, KeyTemplate keyTemplate, Operation operati
    * Parses one rule in the text form {@code schema.table=keyTemplate}; blanks around either side
    * are ignored.
    *
-   * @return an invalidation rule versioned by commit LSN
+   * @return an invalidation rule versioned by commit LSN whose truncates invalidate the namespace
    * @throws IllegalArgumentException if the text is not of that form or either side is invalid;
    *     the message quotes the text
    */
@@ -286,8 +297,9 @@ public record TableRule(String table, KeyTemplate keyTemplate, Operation operati
   }
 
   /**
-   * @return the text form {@code schema.table=keyTemplate} for a plain invalidation rule, and the
-   *     settings that differ from it in brackets otherwise
+   * @return the text form {@code schema.table=keyTemplate} for a plain invalidation rule (as
+   *     {@link #parse(String)} makes it), and the settings that differ from it in brackets
+   *     otherwise, e.g. {@code [truncate ignore]}
    */
   @Override
   public String toString() {
@@ -305,7 +317,7 @@ public record TableRule(String table, KeyTemplate keyTemplate, Operation operati
     if (versionSource == VersionSource.COLUMN) {
       extra.add("version column " + versionColumn);
     }
-    if (onTruncate != TruncateMode.IGNORE) {
+    if (onTruncate != TruncateMode.INVALIDATE_NAMESPACE) {
       extra.add("truncate " + onTruncate.name().toLowerCase(java.util.Locale.ROOT));
     }
     if (!extra.isEmpty()) {
@@ -333,8 +345,9 @@ public record TableRule(String table, KeyTemplate keyTemplate, Operation operati
   }
 
   /**
-   * Builds a {@link TableRule}, starting from an invalidation versioned by commit LSN; the
-   * combination is validated by {@link #build()}. Not thread-safe.
+   * Builds a {@link TableRule}, starting from an invalidation versioned by commit LSN whose
+   * truncates invalidate the namespace; the combination is validated by {@link #build()}. Not
+   * thread-safe.
    */
   public static final class Builder {
     private final String table;
@@ -347,7 +360,7 @@ public record TableRule(String table, KeyTemplate keyTemplate, Operation operati
     private int schema = 1;
     private FieldNames fieldNames = FieldNames.COLUMN;
     private List<String> payloadColumns = List.of();
-    private TruncateMode onTruncate = TruncateMode.IGNORE;
+    private TruncateMode onTruncate = TruncateMode.INVALIDATE_NAMESPACE;
 
     private Builder(String table, KeyTemplate keyTemplate) {
       this.table = table;
@@ -392,7 +405,11 @@ public record TableRule(String table, KeyTemplate keyTemplate, Operation operati
       return this;
     }
 
-    /** @see TableRule#onTruncate() */
+    /**
+     * @param mode what a truncate does; default {@link TruncateMode#INVALIDATE_NAMESPACE}
+     * @return this builder
+     * @see TableRule#onTruncate()
+     */
     public Builder onTruncate(TruncateMode mode) {
       this.onTruncate = mode;
       return this;

@@ -25,7 +25,7 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 /**
  * Reads a topic from its current end (or from the start of a new topic): every record, with its
  * partition, in arrival order. Also creates and deletes the private topics some ITs use so that
- * their events (and proposed ops) stay out of {@code freshcache.changes}.
+ * their events stay out of {@code freshcache.changes}.
  */
 final class EventTail implements AutoCloseable {
   /** One record as read. */

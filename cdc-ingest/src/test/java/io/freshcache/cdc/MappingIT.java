@@ -29,7 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Rules from a YAML file on the real stack: upserts in several codecs, composite keys, both
  * version sources, a column added while streaming, truncates, and offsets kept in Kafka. Events go
- * to a topic of the test's own (three partitions), so proposed ops stay off freshcache.changes.
+ * to a topic of the test's own (three partitions), so that a namespace invalidation's copies can be
+ * counted per partition and none of these events reaches the writer on freshcache.changes.
  */
 class MappingIT {
   private static final Duration WAIT = Duration.ofSeconds(30);
@@ -176,31 +177,55 @@ class MappingIT {
 
   @Test
   void aTruncateBecomesOneNamespaceInvalidationPerPartitionOrIsIgnored() throws Exception {
-    String asked = "public.cdc_it_trunc_" + suffix;
+    String byDefault = "public.cdc_it_trunc_" + suffix;
     String ignored = "public.cdc_it_trunc_ign_" + suffix;
-    dropTables.add(asked);
+    dropTables.add(byDefault);
     dropTables.add(ignored);
-    sql("CREATE TABLE " + asked + " (id bigint PRIMARY KEY)");
+    sql("CREATE TABLE " + byDefault + " (id bigint PRIMARY KEY)");
     sql("CREATE TABLE " + ignored + " (id bigint PRIMARY KEY)");
     CdcIngest ingest = start(config("tables:\n"
-        + "  " + asked + ":\n    key: cdcit:trunc:{id}\n    truncate: invalidate_namespace\n"
-        + "  " + ignored + ":\n    key: cdcit:ign:{id}\n").build());
-    sql("INSERT INTO " + asked + " VALUES (1)");
+        + "  " + byDefault + ":\n    key: cdcit:trunc:{id}\n"
+        + "  " + ignored + ":\n    key: cdcit:ign:{id}\n    truncate: ignore\n").build());
+    sql("INSERT INTO " + byDefault + " VALUES (1)");
     sql("INSERT INTO " + ignored + " VALUES (1)");
     sql("TRUNCATE " + ignored);
-    sql("TRUNCATE " + asked);
-    sql("INSERT INTO " + asked + " VALUES (2)");
+    sql("TRUNCATE " + byDefault);
+    sql("INSERT INTO " + byDefault + " VALUES (2)");
 
     List<EventTail.Received> all = tail.await(6, r -> true, WAIT);
 
     List<EventTail.Received> namespace = all.stream().filter(r -> r.key().equals("cdcit:trunc:*"))
         .collect(Collectors.toList());
     assertThat(namespace).extracting(EventTail.Received::partition).containsExactlyInAnyOrder(0, 1, 2);
-    assertThat(namespace).allSatisfy(r -> assertThat(r.json())
-        .contains("\"op\":\"invalidate_namespace\"", "\"key\":\"cdcit:trunc:*\"", "\"table\":\"" + asked + "\""));
+    assertThat(namespace).allSatisfy(r -> {
+      CacheEvent e = r.event();
+      assertThat(e.op()).isEqualTo(CacheEvent.Op.INVALIDATE_NAMESPACE);
+      assertThat(e.key().toString()).isEqualTo("cdcit:trunc:*");
+      assertThat(e.key().namespaceName()).isEqualTo("cdcit:trunc");
+      assertThat(e.payload()).isNull();
+      assertThat(e.source().table()).isEqualTo(byDefault);
+      assertThat(e.source().db()).isEqualTo("shop");
+      assertThat(e.version()).as("an LSN-versioned rule sends the truncate's LSN")
+          .isEqualTo(e.source().lsn()).isPositive();
+    });
+    assertThat(namespace).extracting(r -> r.event().version()).as("one truncate, copied").containsOnly(
+        namespace.get(0).event().version());
+    CacheEvent insertBefore = event(all, "cdcit:trunc:1");
+    CacheEvent insertAfter = event(all, "cdcit:trunc:2");
+    assertThat(namespace.get(0).event().source().lsn())
+        .isGreaterThan(insertBefore.source().lsn()).isLessThan(insertAfter.source().lsn());
     assertThat(all).extracting(EventTail.Received::key).doesNotContain("cdcit:ign:*");
+    assertThat(all).extracting(EventTail.Received::key).containsOnlyOnce("cdcit:ign:1");
     assertThat(ingest.meterRegistry().get(CdcMetricNames.TRUNCATES_IGNORED).functionCounter().count()).isEqualTo(1);
+    org.awaitility.Awaitility.await().atMost(WAIT).untilAsserted(() -> // counted after the acks
+        assertThat(ingest.meterRegistry().find(CdcMetricNames.EVENTS_PRODUCED).tag("table", byDefault)
+            .tag("op", "invalidate_namespace").counter()).isNotNull()
+            .satisfies(c -> assertThat(c.count()).isEqualTo(3)));
     assertThat(ingest.isRunning()).isTrue();
+  }
+
+  private static CacheEvent event(List<EventTail.Received> received, String key) {
+    return received.stream().filter(r -> r.key().equals(key)).findFirst().orElseThrow().event();
   }
 
   @Test

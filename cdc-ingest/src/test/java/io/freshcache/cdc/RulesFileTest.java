@@ -26,7 +26,7 @@ class RulesFileTest {
           fieldNames: camelCase
           columns: [id, name, price_cents, version]
           version: column:version
-          truncate: invalidate_namespace
+          truncate: ignore
         shop.order_lines:
           key: shop:line:{order_id}:{line_no}
         shop.orders:
@@ -55,7 +55,7 @@ class RulesFileTest {
     assertThat(products.payloadColumns()).containsExactly("id", "name", "price_cents", "version");
     assertThat(products.versionSource()).isEqualTo(TableRule.VersionSource.COLUMN);
     assertThat(products.versionColumn()).isEqualTo("version");
-    assertThat(products.onTruncate()).isEqualTo(TableRule.TruncateMode.INVALIDATE_NAMESPACE);
+    assertThat(products.onTruncate()).isEqualTo(TableRule.TruncateMode.IGNORE);
     assertThat(products.columns()).containsExactly("id", "version", "name", "price_cents");
 
     assertThat(rules.get(1)).isEqualTo(TableRule.parse("shop.order_lines=shop:line:{order_id}:{line_no}"));
@@ -63,9 +63,37 @@ class RulesFileTest {
     assertThat(rules.get(2).ttl()).isEqualTo(Duration.ofMinutes(10));
     assertThat(rules.get(2).versionSource()).isEqualTo(TableRule.VersionSource.COMMIT_LSN);
     assertThat(rules.get(3).ttl()).isEqualTo(Duration.ofMillis(1500));
+    assertThat(rules.subList(1, 4)).as("invalidate_namespace is the default truncate mode")
+        .extracting(TableRule::onTruncate).containsOnly(TableRule.TruncateMode.INVALIDATE_NAMESPACE);
     assertThat(products.toString()).isEqualTo("public.products=catalog:product:{id} [upsert cbor ttl"
         + " 3600000 ms schema 2, fields camel_case, columns [id, name, price_cents, version],"
-        + " version column version, truncate invalidate_namespace]");
+        + " version column version, truncate ignore]");
+  }
+
+  @Test
+  void truncateIsInvalidateNamespaceUnlessTheRuleSaysIgnore() {
+    List<TableRule> rules = RulesFile.parse("""
+        tables:
+          public.a:
+            key: s:a:{id}
+          public.b:
+            key: s:b:{id}
+            truncate: invalidate_namespace
+          public.c:
+            key: s:c:{id}
+            truncate: ignore
+          public.d:
+            key: s:d:{id}
+            version: column:row_version
+        """, "rules.yaml");
+
+    assertThat(rules).extracting(TableRule::onTruncate).containsExactly(
+        TableRule.TruncateMode.INVALIDATE_NAMESPACE, TableRule.TruncateMode.INVALIDATE_NAMESPACE,
+        TableRule.TruncateMode.IGNORE, TableRule.TruncateMode.INVALIDATE_NAMESPACE);
+    assertThat(rules.get(0)).as("the same rule as the text form makes")
+        .isEqualTo(TableRule.parse("public.a=s:a:{id}"));
+    assertThat(rules.get(1).toString()).isEqualTo("public.b=s:b:{id}");
+    assertThat(rules.get(2).toString()).isEqualTo("public.c=s:c:{id} [truncate ignore]");
   }
 
   @Test
@@ -96,7 +124,7 @@ class RulesFileTest {
       "tables: {public.p: {key: 'a:b:{id}', codec: json}}          | tables.public.p.codec: applies to 'operation: upsert' only",
       "tables: {public.p: {key: 'a:b:{id}', version: row}}         | tables.public.p.version: must be lsn or column:<name> but was 'row'",
       "tables: {public.p: {key: 'a:b:{id}', version: 'column:'}}   | tables.public.p: versionColumn must name a column",
-      "tables: {public.p: {key: 'a:b:{id}', truncate: drop}}       | tables.public.p.truncate: must be ignore or invalidate_namespace but was 'drop'",
+      "tables: {public.p: {key: 'a:b:{id}', truncate: drop}}       | tables.public.p.truncate: must be invalidate_namespace or ignore but was 'drop'",
       "tables: {public.p: {key: 'a:b:{id}'}, public.p: {key: 'a:c:{id}'}} | is not valid YAML: ",
       "tables: {}                                                  | at least one table rule is needed",
       "'just text'                                                 | must be a mapping with 'tables' but was text 'just text'",

@@ -17,6 +17,7 @@ class TableRuleTest {
     assertThat(rule.keyTemplate()).isEqualTo(KeyTemplate.parse("catalog:product:{id}"));
     assertThat(rule.operation()).isEqualTo(TableRule.Operation.INVALIDATE);
     assertThat(rule.versionSource()).isEqualTo(TableRule.VersionSource.COMMIT_LSN);
+    assertThat(rule.onTruncate()).isEqualTo(TableRule.TruncateMode.INVALIDATE_NAMESPACE);
     assertThat(rule).hasToString("public.products=catalog:product:{id}");
     assertThat(rule.cacheKey(Map.of("id", 7)).toString()).isEqualTo("catalog:product:7");
   }
@@ -80,6 +81,25 @@ class TableRuleTest {
     TableRule r = TableRule.builder("public.p", "a:b:{id}").versionColumn("row_version").build();
     assertThat(r.columns()).containsExactly("id", "row_version");
     assertThat(r).hasToString("public.p=a:b:{id} [version column row_version]");
+  }
+
+  @Test
+  void everyWayToMakeARuleInvalidatesTheNamespaceOnTruncateUnlessToldToIgnore() {
+    assertThat(List.of(
+        TableRule.invalidate("public.p", "a:b:{id}"),
+        TableRule.builder("public.p", "a:b:{id}").build(),
+        TableRule.builder("public.p", "a:b:{id}").upsert("json", java.time.Duration.ofSeconds(1)).build(),
+        TableRule.builder("public.p", "a:b:{id}").versionColumn("row_version").build(),
+        new TableRule("public.p", KeyTemplate.parse("a:b:{id}"), TableRule.Operation.INVALIDATE,
+            TableRule.VersionSource.COMMIT_LSN),
+        TableRule.parseAll("public.p=a:b:{id}").get(0)))
+        .extracting(TableRule::onTruncate).containsOnly(TableRule.TruncateMode.INVALIDATE_NAMESPACE);
+
+    TableRule ignoring = TableRule.builder("public.p", "a:b:{id}")
+        .onTruncate(TableRule.TruncateMode.IGNORE).build();
+    assertThat(ignoring.onTruncate()).isEqualTo(TableRule.TruncateMode.IGNORE);
+    assertThat(ignoring).as("the non-default mode is shown").hasToString("public.p=a:b:{id} [truncate ignore]");
+    assertThat(ignoring).isNotEqualTo(TableRule.invalidate("public.p", "a:b:{id}"));
   }
 
   @Test

@@ -19,7 +19,9 @@ import org.apache.kafka.connect.transforms.Transformation;
  *
  * <p>Each insert, update or delete of a table with a rule becomes one record on {@code topic}
  * (default {@code freshcache.changes}): key = the cache key (a string), value = the event's JSON
- * bytes, exactly what cdc-ingest produces. Everything else (tombstones, heartbeats, snapshot
+ * bytes, exactly what cdc-ingest produces. A truncate becomes one {@code invalidate_namespace}
+ * record keyed {@code service:entity:*} (unless its rule says {@code truncate: ignore}); see
+ * below for its limit. Everything else (tombstones, heartbeats, snapshot
  * reads, unmapped tables, rows without a key) is dropped; Connect still commits the source offset
  * of a dropped record. Connect commits a source offset only after the producer has acknowledged
  * the records before it, which gives the same at-least-once delivery as cdc-ingest.
@@ -35,10 +37,23 @@ import org.apache.kafka.connect.transforms.Transformation;
  * and {@code value.converter=org.apache.kafka.connect.converters.ByteArrayConverter}, and the
  * worker's producer {@code acks=all} with idempotence (Kafka's defaults since 3.0).
  *
- * <p>Differences from cdc-ingest, because a transform maps one record to at most one: a change
- * that needs two events (an update that moved a row to another key, possible only when the
- * primary key itself is updated in place) sends the new key's event only and logs the old key;
- * a truncate under {@code invalidate_namespace} reaches partition 0 only, not every partition.
+ * <p>Differences from cdc-ingest, because a transform maps one record to at most one:
+ * <ul>
+ *   <li>A change that needs two events (an update that moved a row to another key, possible only
+ *       when the primary key itself is updated in place) sends the new key's event only and logs
+ *       the old key.
+ *   <li>A truncate's {@code invalidate_namespace} event is sent once, to the partition its key
+ *       {@code service:entity:*} hashes to, not once to every partition as cdc-ingest does. The
+ *       writer that reaches it still drops every cached key of the namespace, but the drop is
+ *       ordered only after the earlier events of that one partition: an event of the truncated
+ *       table that precedes the truncate but sits in another partition that its writer has not
+ *       applied yet (an upsert, typically) can write a truncated row back after the drop, where
+ *       it stays until its TTL or the row's next change. With a single-partition topic nothing is
+ *       lost; on a topic with more partitions, use an invalidation rule (an older invalidation
+ *       applied late writes nothing back) or accept the window. {@code truncate: ignore} is the
+ *       alternative that sends nothing and leaves every cached entry until its TTL. Each
+ *       truncate sent this way is logged as a warning.
+ * </ul>
  * The rules are not checked against the database's catalog here (Connect gives a transform no
  * database connection): run cdc-ingest once with the same rules file, or check them in review.
  */

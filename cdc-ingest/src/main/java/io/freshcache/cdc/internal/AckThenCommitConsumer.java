@@ -40,8 +40,13 @@ import org.apache.kafka.connect.source.SourceRecord;
  * {@code linger.ms}. The engine calls this handler from one thread per task (we have one task), so
  * the counters are written by one thread and read by any.
  *
- * <p>A truncate's {@link NamespaceInvalidation} is sent once to every partition of the topic, with
- * the partition given explicitly; see that class for why.
+ * <p>A truncate's {@link CacheEvent.Op#INVALIDATE_NAMESPACE} event (key {@code service:entity:*})
+ * is sent once to every partition of the topic, with the partition given explicitly, the same
+ * bytes each time. Each key's events live in one partition (the record key is the cache key), so
+ * the copy in a key's partition comes after every earlier event of that key: when a writer reaches
+ * it, it has applied them all, and dropping the namespace there cannot be overtaken by an older
+ * event of any key of that partition. A single copy would be ordered only against the keys of its
+ * own partition. Counted as {@code partitions} events of op {@code invalidate_namespace}.
  *
  * <p>Stopping: the engine's close interrupts the thread that runs this handler, so a batch whose
  * acknowledgements were still outstanding would stay unmarked and be produced again after the
@@ -69,7 +74,8 @@ final class AckThenCommitConsumer
   private boolean draining;
 
   /**
-   * @param partitions the topic's partition count, for namespace invalidations
+   * @param partitions the topic's partition count, read at start: a namespace invalidation goes
+   *     to each of them
    */
   AckThenCommitConsumer(RowChangeMapper mapper, Producer<String, byte[]> producer, String topic,
       int partitions, Clock clock, CdcMeters meters) {
@@ -143,17 +149,16 @@ final class AckThenCommitConsumer
       batch.add(mapped);
       for (CacheEvent event : mapped.events()) {
         String key = event.key().toString();
-        sends.add(send(new ProducerRecord<>(topic, key, CacheEventJson.write(event)),
-            key, event.op().wireName(), event.version()));
-        what.add(event.op().wireName() + " " + key + " at version " + event.version());
-      }
-      NamespaceInvalidation truncate = mapped.truncate();
-      if (truncate != null) {
-        byte[] json = truncate.json();
-        for (int p = 0; p < partitions; p++) {
-          sends.add(send(new ProducerRecord<>(topic, p, truncate.key(), json), truncate.key(),
-              NamespaceInvalidation.OP, truncate.version()));
-          what.add(NamespaceInvalidation.OP + " " + truncate.key() + " to partition " + p);
+        String op = event.op().wireName();
+        byte[] json = CacheEventJson.write(event);
+        if (event.op() == CacheEvent.Op.INVALIDATE_NAMESPACE) {
+          for (int p = 0; p < partitions; p++) {
+            sends.add(send(new ProducerRecord<>(topic, p, key, json), key, op, event.version()));
+            what.add(op + " " + key + " at version " + event.version() + " to partition " + p);
+          }
+        } else {
+          sends.add(send(new ProducerRecord<>(topic, key, json), key, op, event.version()));
+          what.add(op + " " + key + " at version " + event.version());
         }
       }
     }
@@ -164,11 +169,8 @@ final class AckThenCommitConsumer
       eventsProduced.addAndGet(sends.size());
       long ackedMicros = micros(clock.instant());
       for (RowChangeMapper.Mapped m : batch) {
-        if (m.truncate() != null) {
-          meters.produced(m.table(), NamespaceInvalidation.OP, partitions);
-        }
         for (CacheEvent e : m.events()) {
-          meters.produced(m.table(), e.op().wireName(), 1);
+          meters.produced(m.table(), e.op().wireName(), copies(e));
         }
         if (m.commitTsMicros() > 0) {
           meters.lagMicros(ackedMicros - m.commitTsMicros());
@@ -183,6 +185,11 @@ final class AckThenCommitConsumer
       committer.markProcessed(record);
     }
     committer.markBatchFinished();
+  }
+
+  /** @return how many records {@code event} is sent as: one per partition for a namespace */
+  private int copies(CacheEvent event) {
+    return event.op() == CacheEvent.Op.INVALIDATE_NAMESPACE ? partitions : 1;
   }
 
   /** Tombstones are never forwarded; telling the engine so stops it from producing them. */

@@ -16,11 +16,27 @@ import org.slf4j.LoggerFactory;
 /**
  * The mapping behind {@link io.freshcache.cdc.connect.CacheEventTransform}: the same
  * {@link RowChangeMapper} as the embedded engine, reduced to one output record per input record.
+ *
+ * <p>Every output record leaves the partition to the producer (the key's hash partition), as
+ * cdc-ingest does for row events. That includes a truncate's
+ * {@link io.freshcache.protocol.CacheEvent.Op#INVALIDATE_NAMESPACE} event: cdc-ingest sends it to
+ * every partition, a transform can send it once only, so it goes to the partition of its key
+ * {@code service:entity:*} and is ordered only against the events of that partition (see
+ * {@link io.freshcache.cdc.connect.CacheEventTransform}).
  */
 public final class ConnectMapping {
   private static final Logger LOG = LoggerFactory.getLogger(ConnectMapping.class);
 
-  /** The record to send: key = cache key, value = event JSON. */
+  /**
+   * The record to send: key = cache key, value = event JSON.
+   *
+   * @param topic the cache-event topic
+   * @param partition the partition, or null for the producer's choice by key
+   * @param keySchema the key's schema, a string
+   * @param key the cache key, {@code service:entity:*} for a namespace invalidation
+   * @param valueSchema the value's schema, bytes
+   * @param value the event as {@link CacheEventJson} writes it
+   */
   public record Out(String topic, Integer partition, Schema keySchema, String key,
       Schema valueSchema, byte[] value) {}
 
@@ -28,12 +44,24 @@ public final class ConnectMapping {
   private final String topic;
   private final AtomicLong secondEventsDropped = new AtomicLong();
 
+  /**
+   * @param connectorName written as {@code source.connector} in the events
+   * @param rules the table rules
+   * @param topic the cache-event topic
+   */
   public ConnectMapping(String connectorName, List<TableRule> rules, String topic) {
     this.mapper = new RowChangeMapper(connectorName, rules, Clock.systemUTC());
     this.topic = topic;
   }
 
   /**
+   * Maps one Debezium change record.
+   *
+   * @param partition the input record's partition
+   * @param keySchema the input record's key schema
+   * @param key the input record's key (the primary key)
+   * @param valueSchema the input record's value schema
+   * @param value the input record's value (the change envelope)
    * @return the event record, or null if the change implies no event
    * @throws DataException if a rule does not fit the record's table
    */
@@ -47,10 +75,6 @@ public final class ConnectMapping {
     } catch (KeyMappingException | IllegalStateException e) {
       throw new DataException(e.getMessage(), e);
     }
-    if (m.truncate() != null) {
-      return new Out(topic, 0, Schema.STRING_SCHEMA, m.truncate().key(), Schema.BYTES_SCHEMA,
-          m.truncate().json());
-    }
     if (m.events().isEmpty()) {
       return null;
     }
@@ -59,6 +83,11 @@ public final class ConnectMapping {
       LOG.warn("A transform sends one event per change: not sent {}", m.events().get(1));
     }
     CacheEvent e = m.events().get(0);
+    if (e.op() == CacheEvent.Op.INVALIDATE_NAMESPACE) {
+      LOG.warn("A transform sends one copy of invalidate_namespace {} (cdc-ingest sends one per"
+          + " partition): on a topic with more than one partition it is ordered only against the"
+          + " events of its key's partition", e.key());
+    }
     return new Out(topic, null, Schema.STRING_SCHEMA, e.key().toString(), Schema.BYTES_SCHEMA,
         CacheEventJson.write(e));
   }

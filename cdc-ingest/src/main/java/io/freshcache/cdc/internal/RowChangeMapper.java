@@ -25,9 +25,12 @@ import org.slf4j.LoggerFactory;
  * {@link TableRule}. Used by the embedded engine's handler and by the Kafka Connect transform.
  *
  * <p>What is forwarded and what is skipped: the data changes of a mapped table (Debezium
- * {@code op} {@code c}, {@code u}, {@code d}) become events; a truncate ({@code t}) becomes a
- * {@link NamespaceInvalidation} when its rule says {@code invalidate_namespace}, else it is logged
- * and counted. Tombstones (null value), records that are not a change envelope (heartbeats,
+ * {@code op} {@code c}, {@code u}, {@code d}) become events; a truncate ({@code t}) becomes one
+ * {@link CacheEvent.Op#INVALIDATE_NAMESPACE} event keyed {@code service:entity:*} (the rule's
+ * {@link io.freshcache.cdc.KeyTemplate#namespace()}) when its rule says
+ * {@code invalidate_namespace}, the default; under {@code truncate: ignore} it is logged and
+ * counted. The caller decides where that event goes: cdc-ingest sends a copy to every partition
+ * ({@link AckThenCommitConsumer}), the Kafka Connect transform can send only one. Tombstones (null value), records that are not a change envelope (heartbeats,
  * schema changes), snapshot reads ({@code r}) and logical-decoding messages ({@code m}) map to
  * nothing; the caller still marks them processed so the offset moves on.
  *
@@ -43,6 +46,9 @@ import org.slf4j.LoggerFactory;
  * <p>Versions: the change's LSN, or the rule's row-version column (after-image; before-image for
  * deletes, which is why such tables need {@code REPLICA IDENTITY FULL}). PostgreSQL row locks
  * order two changes of one row, so per row the LSN grows in commit order, which the fence needs.
+ * A namespace invalidation carries the truncate's LSN for LSN-versioned rules and 0 for
+ * row-version rules (an LSN is not comparable with row versions; were a fence raised to it, every
+ * later row version would be refused). cache-writer raises no fence for it either way.
  *
  * <p>Rows without a key or version: a template column missing from the table means the rule does
  * not fit the table; that {@link KeyMappingException} propagates and stops the engine before the
@@ -57,17 +63,16 @@ final class RowChangeMapper {
   /**
    * The events of one change.
    *
-   * @param events row events, in order
-   * @param truncate the namespace invalidation of a truncate, or null
+   * @param events the change's events, in order: row events, or the one
+   *     {@link CacheEvent.Op#INVALIDATE_NAMESPACE} event of a truncate
    * @param commitTsMicros the commit time, for the lag measurement; -1 if nothing is sent
    * @param table the change's table, or null if it maps to nothing
    */
-  record Mapped(List<CacheEvent> events, NamespaceInvalidation truncate, long commitTsMicros,
-      String table) {
-    static final Mapped NONE = new Mapped(List.of(), null, -1, null);
+  record Mapped(List<CacheEvent> events, long commitTsMicros, String table) {
+    static final Mapped NONE = new Mapped(List.of(), -1, null);
 
     boolean isEmpty() {
-      return events.isEmpty() && truncate == null;
+      return events.isEmpty();
     }
   }
 
@@ -143,8 +148,12 @@ final class RowChangeMapper {
         return Mapped.NONE;
       }
       long version = rule.versionSource() == TableRule.VersionSource.COMMIT_LSN ? lsn : 0;
-      return new Mapped(List.of(), new NamespaceInvalidation(rule.keyTemplate().namespace(),
-          version, eventSource, now), commitTsMicros, table);
+      String namespace = rule.keyTemplate().namespace();
+      int colon = namespace.indexOf(':');
+      CacheEvent event = CacheEvent.invalidateNamespace(namespace.substring(0, colon),
+          namespace.substring(colon + 1), version, eventSource, now);
+      LOG.info("TRUNCATE of {} at LSN {}: invalidate_namespace {}", table, lsn, event.key());
+      return new Mapped(List.of(event), commitTsMicros, table);
     }
 
     Struct keyStruct = record.key() instanceof Struct k ? k : null;
@@ -169,7 +178,7 @@ final class RowChangeMapper {
       }
     }
     return events.isEmpty() ? Mapped.NONE
-        : new Mapped(List.copyOf(events), null, commitTsMicros, table);
+        : new Mapped(List.copyOf(events), commitTsMicros, table);
   }
 
   private CacheEvent event(TableRule rule, boolean delete, Struct image, CacheKey key,

@@ -7,14 +7,18 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.debezium.engine.DebeziumEngine;
 import io.debezium.engine.RecordChangeEvent;
+import io.freshcache.cdc.CdcMetricNames;
 import io.freshcache.cdc.EventDeliveryException;
 import io.freshcache.cdc.TableRule;
 import io.freshcache.protocol.CacheEvent;
 import io.freshcache.protocol.CacheEventJson;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -51,10 +55,14 @@ class AckThenCommitConsumerTest {
   }
 
   private static AckThenCommitConsumer consumer(MockProducer<String, byte[]> producer) {
+    return consumer(producer, new SimpleMeterRegistry());
+  }
+
+  private static AckThenCommitConsumer consumer(MockProducer<String, byte[]> producer,
+      MeterRegistry registry) {
     return new AckThenCommitConsumer(new RowChangeMapper("pg-main",
         TableRule.parseAll("public.products=catalog:product:{id}"), Clock.systemUTC()),
-        producer, "freshcache.changes", 3, Clock.systemUTC(),
-        new CdcMeters(new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), "pg-main"));
+        producer, "freshcache.changes", 3, Clock.systemUTC(), new CdcMeters(registry, "pg-main"));
   }
 
   private static List<RecordChangeEvent<SourceRecord>> batch(SourceRecord... records) {
@@ -84,6 +92,36 @@ class AckThenCommitConsumerTest {
     assertThat(handler.eventsProduced()).isEqualTo(2);
     assertThat(handler.lastLagMicros()).isNotNegative();
     assertThat(handler.supportsTombstoneEvents()).isFalse();
+  }
+
+  @Test
+  void aTruncateGoesToEveryPartitionAfterTheEventsBeforeIt() throws Exception {
+    MockProducer<String, byte[]> producer =
+        new MockProducer<>(true, null, new StringSerializer(), new ByteArraySerializer());
+    MeterRegistry registry = new SimpleMeterRegistry();
+    AckThenCommitConsumer handler = consumer(producer, registry);
+    RecordingCommitter committer = new RecordingCommitter();
+
+    handler.handleBatch(batch(
+        change("public.products", "c", null, row(1, "a", "x"), 100),
+        change("public.products", "t", null, null, 101)), committer);
+
+    assertThat(producer.history()).extracting(r -> r.key() + " " + r.partition()).containsExactly(
+        "catalog:product:1 null", "catalog:product:* 0", "catalog:product:* 1", "catalog:product:* 2");
+    for (ProducerRecord<String, byte[]> copy : producer.history().subList(1, 4)) {
+      CacheEvent e = CacheEventJson.read(copy.value());
+      assertThat(e.op()).isEqualTo(CacheEvent.Op.INVALIDATE_NAMESPACE);
+      assertThat(e.key().namespaceName()).isEqualTo("catalog:product");
+      assertThat(e.version()).isEqualTo(101);
+      assertThat(e.source().table()).isEqualTo("public.products");
+      assertThat(copy.value()).isEqualTo(producer.history().get(1).value());
+    }
+    assertThat(committer.calls).containsExactly("processed 100", "processed 101", "batch finished");
+    assertThat(handler.eventsProduced()).isEqualTo(4);
+    assertThat(registry.get(CdcMetricNames.EVENTS_PRODUCED).tag("op", "invalidate_namespace")
+        .counter().count()).isEqualTo(3);
+    assertThat(registry.get(CdcMetricNames.EVENTS_PRODUCED).tag("op", "invalidate")
+        .counter().count()).isEqualTo(1);
   }
 
   @Test

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.freshcache.cdc.TableRule;
 import io.freshcache.protocol.CacheEvent;
+import io.freshcache.protocol.CacheEventJson;
 import io.freshcache.protocol.Codecs;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -141,32 +142,47 @@ class RowChangeMapperRulesTest {
   }
 
   @Test
-  void aTruncateIsIgnoredAndCountedByDefault() {
-    RowChangeMapper m = mapper(TableRule.invalidate("public.items", "shop:item:{id}"));
+  void aTruncateIsIgnoredAndCountedWhenTheRuleSays() {
+    RowChangeMapper m = mapper(TableRule.builder("public.items", "shop:item:{id}")
+        .onTruncate(TableRule.TruncateMode.IGNORE).build());
 
     assertThat(m.map(change("t", null, null, 1000))).isSameAs(RowChangeMapper.Mapped.NONE);
     assertThat(m.truncatesIgnored()).isEqualTo(1);
   }
 
   @Test
-  void aTruncateBecomesANamespaceInvalidationWhenTheRuleAsks() throws Exception {
-    TableRule lsn = TableRule.builder("public.items", "shop:item:{id}")
-        .onTruncate(TableRule.TruncateMode.INVALIDATE_NAMESPACE).build();
-    RowChangeMapper.Mapped m = mapper(lsn).map(change("t", null, null, 1000));
+  void aTruncateBecomesANamespaceInvalidationByDefault() {
+    RowChangeMapper mapper = mapper(TableRule.invalidate("public.items", "shop:item:{id}"));
+    RowChangeMapper.Mapped m = mapper.map(change("t", null, null, 1000));
 
-    assertThat(m.events()).isEmpty();
-    NamespaceInvalidation n = m.truncate();
-    assertThat(n.key()).isEqualTo("shop:item:*");
-    assertThat(n.version()).isEqualTo(1000);
-    assertThat(new String(n.json(), StandardCharsets.UTF_8)).isEqualTo("{\"v\":1,\"op\":\"invalidate_namespace\","
-        + "\"key\":\"shop:item:*\",\"version\":1000,\"source\":{\"connector\":\"pg-main\",\"db\":\"shop\","
-        + "\"table\":\"public.items\",\"lsn\":1000,\"txId\":9,\"commitTsMs\":" + ChangeRecords.COMMIT_MS
-        + "},\"producedAtMs\":" + (ChangeRecords.COMMIT_MS + 3) + "}");
+    assertThat(mapper.truncatesIgnored()).isZero();
+    assertThat(m.table()).isEqualTo("public.items");
+    assertThat(m.events()).singleElement().satisfies(e -> {
+      assertThat(e.op()).isEqualTo(CacheEvent.Op.INVALIDATE_NAMESPACE);
+      assertThat(e.key().isNamespace()).isTrue();
+      assertThat(e.key().namespaceName()).isEqualTo("shop:item");
+      assertThat(e.version()).isEqualTo(1000);
+      assertThat(e.payload()).isNull();
+      assertThat(new String(CacheEventJson.write(e), StandardCharsets.UTF_8)).isEqualTo("{\"v\":1,"
+          + "\"op\":\"invalidate_namespace\",\"key\":\"shop:item:*\",\"version\":1000,\"source\":{"
+          + "\"connector\":\"pg-main\",\"db\":\"shop\",\"table\":\"public.items\",\"lsn\":1000,"
+          + "\"txId\":9,\"commitTsMs\":" + ChangeRecords.COMMIT_MS + "},\"producedAtMs\":"
+          + (ChangeRecords.COMMIT_MS + 3) + "}");
+      assertThat(CacheEventJson.read(CacheEventJson.write(e))).isEqualTo(e);
+    });
+  }
 
+  @Test
+  void aRowVersionRulesNamespaceInvalidationHasVersionZero() {
     TableRule versioned = TableRule.builder("public.items", "shop:item:{id}").versionColumn("row_version")
-        .onTruncate(TableRule.TruncateMode.INVALIDATE_NAMESPACE).build();
-    assertThat(mapper(versioned).map(change("t", null, null, 1000)).truncate().version())
-        .as("row-version fences must not be raised to an LSN").isZero();
+        .build();
+
+    assertThat(mapper(versioned).map(change("t", null, null, 1000)).events())
+        .singleElement().satisfies(e -> {
+          assertThat(e.op()).isEqualTo(CacheEvent.Op.INVALIDATE_NAMESPACE);
+          assertThat(e.version()).as("row-version fences must not be raised to an LSN").isZero();
+          assertThat(e.source().lsn()).isEqualTo(1000);
+        });
   }
 
   @Test

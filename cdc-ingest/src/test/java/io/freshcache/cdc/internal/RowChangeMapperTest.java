@@ -102,10 +102,20 @@ class RowChangeMapperTest {
   }
 
   @Test
-  void readsTruncatesAndUnmappedTablesMapToNothing() {
+  void readsAndUnmappedTablesMapToNothing() {
     assertThat(byId.map(change("public.products", "r", null, row(1, "S", "n"), 10)).events()).isEmpty();
-    assertThat(byId.map(change("public.products", "t", null, null, 10)).events()).isEmpty();
     assertThat(byId.map(change("public.other", "c", null, row(1, "S", "n"), 10)).events()).isEmpty();
+    assertThat(byId.map(change("public.other", "t", null, null, 10)).events()).isEmpty();
+  }
+
+  @Test
+  void aTruncateOfATextFormRuleInvalidatesItsNamespace() {
+    RowChangeMapper.Mapped m = byId.map(change("public.products", "t", null, null, 10));
+
+    assertThat(m.events()).containsExactly(CacheEvent.invalidateNamespace("catalog", "product", 10,
+        new CacheEvent.Source("pg-main", "shop", "public.products", 10, 77, COMMIT_MS), NOW));
+    assertThat(m.table()).isEqualTo("public.products");
+    assertThat(m.commitTsMicros()).isEqualTo(COMMIT_US);
   }
 
   @Test
