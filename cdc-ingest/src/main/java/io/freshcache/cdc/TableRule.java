@@ -99,11 +99,11 @@ public record TableRule(String table, KeyTemplate keyTemplate, Operation operati
     /**
      * The default: an {@code invalidate_namespace} event keyed {@code service:entity:*} (the key
      * template's {@link KeyTemplate#namespace()}), one copy to every partition of the topic, on
-     * which cache-writer drops the cached value of every key of that namespace and tells near
-     * caches to drop it too. Its version is the truncate's LSN for {@link VersionSource#COMMIT_LSN}
-     * rules and 0 for {@link VersionSource#COLUMN} rules; no fence is raised. Through the Kafka
-     * Connect transform only one copy is sent (see
-     * {@link io.freshcache.cdc.connect.CacheEventTransform}).
+     * which cache-writer forgets every cached key of that namespace (values, leases and fences)
+     * and tells near caches to drop it too. Its version is the truncate's LSN for
+     * {@link VersionSource#COMMIT_LSN} rules and 0 for {@link VersionSource#COLUMN} rules, and
+     * informational: no fence is compared or raised. Through the Kafka Connect transform only one
+     * copy is sent (see {@link io.freshcache.cdc.connect.CacheEventTransform}).
      */
     INVALIDATE_NAMESPACE
   }

@@ -43,16 +43,19 @@ import org.apache.kafka.connect.transforms.Transformation;
  *       when the primary key itself is updated in place) sends the new key's event only and logs
  *       the old key.
  *   <li>A truncate's {@code invalidate_namespace} event is sent once, to the partition its key
- *       {@code service:entity:*} hashes to, not once to every partition as cdc-ingest does. The
- *       writer that reaches it still drops every cached key of the namespace, but the drop is
- *       ordered only after the earlier events of that one partition: an event of the truncated
- *       table that precedes the truncate but sits in another partition that its writer has not
- *       applied yet (an upsert, typically) can write a truncated row back after the drop, where
- *       it stays until its TTL or the row's next change. With a single-partition topic nothing is
- *       lost; on a topic with more partitions, use an invalidation rule (an older invalidation
- *       applied late writes nothing back) or accept the window. {@code truncate: ignore} is the
- *       alternative that sends nothing and leaves every cached entry until its TTL. Each
- *       truncate sent this way is logged as a warning.
+ *       {@code service:entity:*} hashes to, not once to every partition as cdc-ingest does (a
+ *       transform cannot emit more records, and a side producer's records would not be ordered
+ *       after those Connect has not sent yet). The writer that reaches it still forgets every
+ *       cached key of the namespace, but the drop is ordered only after the earlier events of
+ *       that one partition. An event of the truncated table that precedes the truncate but sits
+ *       in another partition whose writer has not applied it yet, or applies it again after a
+ *       restart, can land after the drop: an upsert writes a truncated row back, where it stays
+ *       until its TTL or the row's next change; under a row-version rule any such event leaves a
+ *       fence that refuses the restarted row versions until it expires. An invalidation of an
+ *       LSN-versioned rule applied late does no harm. So use a single-partition topic for the
+ *       cache events where that window matters, or {@code truncate: ignore}, which sends
+ *       nothing and leaves every cached entry of the table until its TTL. Each truncate sent
+ *       this way is logged as a warning.
  * </ul>
  * The rules are not checked against the database's catalog here (Connect gives a transform no
  * database connection): run cdc-ingest once with the same rules file, or check them in review.

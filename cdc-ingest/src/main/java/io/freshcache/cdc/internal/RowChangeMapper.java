@@ -48,7 +48,7 @@ import org.slf4j.LoggerFactory;
  * order two changes of one row, so per row the LSN grows in commit order, which the fence needs.
  * A namespace invalidation carries the truncate's LSN for LSN-versioned rules and 0 for
  * row-version rules (an LSN is not comparable with row versions; were a fence raised to it, every
- * later row version would be refused). cache-writer raises no fence for it either way.
+ * later row version would be refused). cache-writer neither compares nor raises a fence for it.
  *
  * <p>Rows without a key or version: a template column missing from the table means the rule does
  * not fit the table; that {@link KeyMappingException} propagates and stops the engine before the
