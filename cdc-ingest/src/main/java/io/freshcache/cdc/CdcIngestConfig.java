@@ -58,9 +58,11 @@ import java.util.stream.Collectors;
  *     otherwise, e.g. {@code truncate: ignore}
  * @param pollInterval how long the connector waits for more changes before handing over a
  *     partial batch, and how long its reader pauses when the WAL stream is idle; bounds the
- *     commit-to-produce latency of a lone change to about twice this value; default 10 ms.
- *     Measured on a 2-core machine: 10 ms gave a lone-change latency p50 of 17 ms and cost about
- *     12% of one core while idle; 25 ms: p50 30-35 ms, 8%; 50 ms: p50 45 ms, 4%
+ *     commit-to-produce latency of a lone change to about twice this value; default 5 ms.
+ *     Measured on a 2-core machine at 1,000 changes/s (bench/results/cdc-e2e.md): 5 ms gave a
+ *     commit-to-produce p99 of 13-22 ms and cost 21% of one core while idle; 10 ms: p99 18-24 ms,
+ *     13%; 50 ms: p99 289 ms, 5%. Debezium busy-waits the last millisecond of each interval, so
+ *     idle CPU grows as the interval shrinks
  * @param maxBatchSize most changes in one batch; one batch is one wait for Kafka acknowledgements;
  *     default {@value #DEFAULT_MAX_BATCH_SIZE}
  * @param offsetFlushInterval how often acknowledged offsets are written to the offset file and
@@ -115,8 +117,11 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
   public static final String DEFAULT_TOPIC = "freshcache.changes";
   /** Default rules, in the {@code CDC_RULES} text form. */
   public static final String DEFAULT_RULES = "public.products=catalog:product:{id}";
-  /** Default poll interval: 10 ms. */
-  public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofMillis(10);
+  /**
+   * Default poll interval: 5 ms, for coherence latency first; a deployment that values idle CPU
+   * more raises it (50 ms: about 5% of a core idle, about 50 ms more latency).
+   */
+  public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofMillis(5);
   /** Default most changes per batch. */
   public static final int DEFAULT_MAX_BATCH_SIZE = 2048;
   /** Default offset flush interval: 1 s. */
