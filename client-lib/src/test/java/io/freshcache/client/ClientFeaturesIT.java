@@ -287,7 +287,7 @@ class ClientFeaturesIT {
     // through the notify script (sequence and publish in one step)
     byte[] body = NoticeChannels.namespaceBody(CacheKey.namespace("it", entity));
     for (int ch = 0; ch < NoticeChannels.COUNT; ch++) {
-      conn.sync().evalsha(io.freshcache.protocol.CacheScripts.NOTIFY.sha1(),
+      conn.sync().eval(io.freshcache.protocol.CacheScripts.NOTIFY.source(),
           io.lettuce.core.ScriptOutputType.INTEGER,
           new byte[][] {NoticeChannels.sequenceKey(ch).getBytes(StandardCharsets.UTF_8)},
           NoticeChannels.channel(ch).getBytes(StandardCharsets.UTF_8), body);
