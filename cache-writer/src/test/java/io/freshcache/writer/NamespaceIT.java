@@ -115,8 +115,9 @@ class NamespaceIT {
       assertThat(exists(k.leaseKey())).as("lease of %s", k).isFalse();
       assertThat(exists(k.fenceKey())).as("fence of %s", k).isFalse();
     }
-    // the fence went too: row versions start again after a truncate (the new row has version 1)
-    assertThat(ItSupport.stored(truncated.get(7))).isEqualTo("\"new\"");
+    // the re-inserted row is never the old one; it may be gone again: the copy of another
+    // partition, processed later, evicts it too (an extra miss, never a stale value)
+    assertThat(ItSupport.stored(truncated.get(7))).isIn("\"new\"", null);
     for (CacheKey k : other) {
       assertThat(ItSupport.stored(k)).as("other namespace %s", k).isEqualTo("\"keep\"");
     }
@@ -124,6 +125,30 @@ class NamespaceIT {
       assertThat(received.get(i)).as("notices on channel %d", i)
           .anySatisfy(n -> assertThat(n.namespaces()).containsExactly("it:" + entity));
     }
+  }
+
+  @Test
+  void anEventAfterTheCopyInItsPartitionIsNotUndoneAndMayStartAgainFromVersionOne() throws Exception {
+    String entity = "tq" + ItSupport.RUN;
+    CacheWriterConfig config = ItSupport.freshTopics("namespace-order", 1);
+    String topic = config.topics().get(0);
+    CacheKey before = CacheKey.of("it", entity, "before");
+    CacheKey after = CacheKey.of("it", entity, "after");
+    ItSupport.sendAsync(topic, ItSupport.upsert(before, 10, "old"));
+    ItSupport.sendAsync(topic, ItSupport.upsert(after, 10, "old"));
+    ItSupport.sendAsync(topic, CacheEvent.invalidateNamespace("it", entity, 0, null, System.currentTimeMillis()));
+    // the table starts again: row version 1, lower than the fence the old row left
+    ItSupport.sendAsync(topic, ItSupport.upsert(after, 1, "new"));
+    ItSupport.producer.flush();
+
+    try (CacheWriter w = CacheWriter.start(config)) {
+      await().atMost(Duration.ofSeconds(30)).until(() -> w.applied() + w.stale() == 3
+          && namespaceInvalidations(w) == 1);
+      assertThat(w.stale()).as("the new row at version 1 is not refused by the old fence").isZero();
+    }
+    assertThat(ItSupport.stored(before)).isNull();
+    assertThat(ItSupport.stored(after)).isEqualTo("\"new\"");
+    assertThat(ItSupport.fence(after)).isEqualTo(1);
   }
 
   private static long namespaceInvalidations(CacheWriter w) {
