@@ -108,7 +108,7 @@ public final class CacheKey {
 
   /**
    * @return a Redis {@code SCAN MATCH} pattern that matches every physical key of every key in
-   *     this key's namespace, e.g. {@code \{catalog:product:*}; names cannot hold glob characters
+   *     this key's namespace, e.g. <code>&#123;catalog:product:*</code>; names cannot hold glob characters
    */
   public String namespaceScanPattern() {
     return "{" + service + ':' + entity + ":*";
