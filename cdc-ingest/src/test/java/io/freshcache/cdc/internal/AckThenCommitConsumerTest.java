@@ -250,4 +250,61 @@ class AckThenCommitConsumerTest {
       engineThread.shutdownNow();
     }
   }
+
+  /**
+   * Stress: drain at a random moment while the engine thread hands over batch after batch with
+   * acknowledgements arriving on another thread. Every time: drain returns, the marks form whole
+   * batches only (records then "batch finished"), and nothing is marked after drain returned.
+   */
+  @Test
+  void drainAtARandomMomentLeavesOnlyWholeBatchesMarkedAndNothingAfter() throws Exception {
+    java.util.Random random = new java.util.Random(42);
+    for (int round = 0; round < 200; round++) {
+      MockProducer<String, byte[]> producer = awaitingProducer();
+      AckThenCommitConsumer handler = consumer(producer);
+      // written by the engine thread only; read after drain (which synchronizes with the handler)
+      RecordingCommitter committer = new RecordingCommitter();
+      List<String> calls = committer.calls;
+      java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+      Thread acks = new Thread(() -> {
+        while (!stop.get()) {
+          producer.completeNext(); // false when nothing is pending
+          Thread.onSpinWait();
+        }
+      });
+      java.util.concurrent.atomic.AtomicLong lsn = new java.util.concurrent.atomic.AtomicLong(1000);
+      java.util.concurrent.atomic.AtomicReference<Throwable> engineError =
+          new java.util.concurrent.atomic.AtomicReference<>();
+      Thread engine = new Thread(() -> {
+        try {
+          while (!stop.get()) {
+            int n = 1 + random.nextInt(3);
+            SourceRecord[] rs = new SourceRecord[n];
+            for (int j = 0; j < n; j++) {
+              long l = lsn.incrementAndGet();
+              rs[j] = change("public.products", "u", null, row(l, "a", "x"), l);
+            }
+            handler.handleBatch(batch(rs), committer);
+          }
+        } catch (Throwable t) {
+          engineError.set(t);
+        }
+      });
+      acks.start();
+      engine.start();
+      java.util.concurrent.locks.LockSupport.parkNanos(random.nextInt(2_000_000));
+      assertThat(handler.drain(java.time.Duration.ofSeconds(10))).isTrue();
+      int marksAtDrain = calls.size();
+      java.util.concurrent.locks.LockSupport.parkNanos(1_000_000); // the engine keeps calling
+      stop.set(true);
+      engine.join(10_000);
+      acks.join(10_000);
+      assertThat(engineError.get()).isNull();
+      assertThat(calls).as("round %d: nothing marked after drain returned", round).hasSize(marksAtDrain);
+      if (!calls.isEmpty()) {
+        assertThat(calls.get(calls.size() - 1)).as("round %d: the last batch is whole", round)
+            .isEqualTo("batch finished");
+      }
+    }
+  }
 }
