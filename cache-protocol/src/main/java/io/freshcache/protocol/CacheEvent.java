@@ -72,7 +72,24 @@ public record CacheEvent(Op op, CacheKey key, long version, long ttlMs, int sche
   public record Source(String connector, String db, String table, long lsn, long txId,
       long commitTsMs) {}
 
-  /** Validates the event; see the field docs for the rules. */
+  /**
+   * Validates the event; see the field docs for the rules.
+   *
+   * @param op what to do with the key, not null
+   * @param key the logical key, not null; it is the namespace wildcard {@code service:entity:*}
+   *     if and only if {@code op} is {@link Op#INVALIDATE_NAMESPACE}
+   * @param version the data version, in [0, {@link CacheScripts#MAX_VERSION}]
+   * @param ttlMs the Redis TTL in ms, at least 0; greater than 0 for an upsert
+   * @param schema the schema version of the payload, at least 1
+   * @param codec the payload's codec name; required for an upsert, may be {@code null} otherwise
+   * @param payload the encoded value; required for an upsert, must be {@code null} for a
+   *     namespace invalidation
+   * @param source where the change came from, or {@code null}
+   * @param producedAtMs when the event was produced, epoch ms
+   * @throws NullPointerException if {@code op} or {@code key} is null
+   * @throws IllegalArgumentException if any other rule above is broken; the message names the
+   *     key
+   */
   public CacheEvent {
     Objects.requireNonNull(op, "op");
     Objects.requireNonNull(key, "key");
@@ -111,8 +128,19 @@ public record CacheEvent(Op op, CacheKey key, long version, long ttlMs, int sche
   }
 
   /**
-   * @return a namespace invalidation of every key {@code service:entity:...}; {@code version} is
-   *     informational (no fence is compared or raised)
+   * Creates a namespace invalidation ({@link Op#INVALIDATE_NAMESPACE}) of an entity, e.g. after
+   * a {@code TRUNCATE}.
+   *
+   * @param service the service part, validated as by {@link CacheKey#namespace(String, String)}
+   * @param entity the entity part, validated as by {@link CacheKey#namespace(String, String)}
+   * @param version the data version, in [0, {@link CacheScripts#MAX_VERSION}]; informational
+   *     only (no fence is compared or raised)
+   * @param source where the truncate was captured, or {@code null}
+   * @param producedAtMs when the event was produced, epoch ms
+   * @return a namespace invalidation of every key {@code service:entity:...}, with TTL 0,
+   *     schema 1 and no codec or payload
+   * @throws IllegalArgumentException if a name breaks the key rules or {@code version} is out
+   *     of range
    */
   public static CacheEvent invalidateNamespace(String service, String entity, long version,
       Source source, long producedAtMs) {
@@ -120,7 +148,19 @@ public record CacheEvent(Op op, CacheKey key, long version, long ttlMs, int sche
         1, null, null, source, producedAtMs);
   }
 
-  /** @return an invalidation of {@code key} at {@code version}, without a source */
+  /**
+   * Creates an invalidation of one key, as an application publishes it.
+   *
+   * @param key the logical key, not null and not a namespace wildcard
+   * @param version the data version, in [0, {@link CacheScripts#MAX_VERSION}]: the event is
+   *     stale if the key's fence is already newer, else it raises the fence to this version
+   * @param producedAtMs when the event was produced, epoch ms
+   * @return an invalidation of {@code key} at {@code version}, with TTL 0, schema 1, and without
+   *     a codec, payload or source
+   * @throws NullPointerException if {@code key} is null
+   * @throws IllegalArgumentException if {@code key} is a namespace wildcard or {@code version}
+   *     is out of range
+   */
   public static CacheEvent invalidate(CacheKey key, long version, long producedAtMs) {
     return new CacheEvent(Op.INVALIDATE, key, version, 0, 1, null, null, null, producedAtMs);
   }

@@ -20,7 +20,14 @@ public final class CacheEventJson {
 
   private CacheEventJson() {}
 
-  /** @return the event as UTF-8 JSON bytes */
+  /**
+   * Writes an event in the JSON form shown on {@link CacheEvent}. Fields at their defaults
+   * ({@code ttlMs} 0, {@code schema} 1) and absent values ({@code codec}, {@code payload},
+   * {@code source}) are left out.
+   *
+   * @param e the event, not null
+   * @return the event as UTF-8 JSON bytes, readable by {@link #read(byte[])}
+   */
   public static byte[] write(CacheEvent e) {
     ByteArrayOutputStream out = new ByteArrayOutputStream(160 + (e.payload() == null ? 0 : e.payload().length * 4 / 3));
     try (JsonGenerator g = MAPPER.getFactory().createGenerator(out)) {

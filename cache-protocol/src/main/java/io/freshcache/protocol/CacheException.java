@@ -10,7 +10,9 @@ package io.freshcache.protocol;
 public class CacheException extends RuntimeException {
   private static final long serialVersionUID = 1L;
 
+  /** The part that raised the exception, e.g. {@code writer}. */
   private final String component;
+  /** The logical cache key concerned, or {@code null}. */
   private final String key;
 
   /**
@@ -25,7 +27,13 @@ public class CacheException extends RuntimeException {
     this.key = key;
   }
 
-  /** Same as {@link #CacheException(String, String, String, Throwable)} without a cause. */
+  /**
+   * Same as {@link #CacheException(String, String, String, Throwable)} without a cause.
+   *
+   * @param component the part that raised it, e.g. {@code "writer"}
+   * @param key the logical cache key concerned, or {@code null}
+   * @param message what went wrong, naming the bad value where there is one
+   */
   public CacheException(String component, String key, String message) {
     this(component, key, message, null);
   }

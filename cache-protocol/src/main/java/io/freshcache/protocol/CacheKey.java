@@ -90,6 +90,10 @@ public final class CacheKey {
    * is the key of an {@link CacheEvent.Op#INVALIDATE_NAMESPACE} event and nothing else: a key
    * whose identifier is exactly {@code *} is always this wildcard.
    *
+   * @param service the service part: lower-case letters, digits, {@code _} or {@code -},
+   *     starting with a letter or digit
+   * @param entity the entity part, with the same rules as {@code service}
+   * @return the wildcard key {@code service:entity:*}
    * @throws IllegalArgumentException if a part breaks the rules of {@link #parse(String)}
    */
   public static CacheKey namespace(String service, String entity) {
@@ -116,7 +120,10 @@ public final class CacheKey {
 
   /**
    * The logical key of a physical key: {@code {catalog:product:42}:v1} → {@code catalog:product:42}.
+   * Never throws: anything that is not a physical key gives {@code null}.
    *
+   * @param physical a physical Redis key of the form {@code {logical}:suffix} (a value, lease or
+   *     fence key), or {@code null}
    * @return the key, or {@code null} if {@code physical} is not a well-formed physical key
    */
   public static CacheKey ofPhysical(String physical) {
@@ -137,6 +144,13 @@ public final class CacheKey {
   /**
    * Builds a key from its parts.
    *
+   * @param service the service part: lower-case letters, digits, {@code _} or {@code -},
+   *     starting with a letter or digit
+   * @param entity the entity part, with the same rules as {@code service}
+   * @param identifier the identifier part; its {@link String#valueOf(Object)} form is used, which
+   *     must be printable ASCII without spaces or braces ({@code "*"} gives the namespace
+   *     wildcard, see {@link #namespace(String, String)})
+   * @return the validated key {@code service:entity:identifier}
    * @throws IllegalArgumentException as {@link #parse(String)} does
    */
   public static CacheKey of(String service, String entity, Object identifier) {

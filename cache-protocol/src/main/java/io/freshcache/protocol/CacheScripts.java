@@ -86,13 +86,19 @@ public final class CacheScripts {
    */
   public record Script(String name, String source, String sha1) {}
 
-  /** @return the fence hash field that records a schema version, e.g. {@code s1} */
+  /**
+   * @param schemaVersion the schema version of a value (see {@link CacheKey#valueKey(int)});
+   *     not validated here, callers pass at least 1
+   * @return the fence hash field that records a schema version, e.g. {@code s1}
+   */
   public static String schemaField(int schemaVersion) {
     return "s" + schemaVersion;
   }
 
   /**
-   * @return the {@code apply} op argument for an event operation
+   * @param op the event's operation, not null
+   * @return the {@code apply} op argument for an event operation: {@link #OP_INVALIDATE},
+   *     {@link #OP_DELETE} or {@link #OP_UPSERT}
    * @throws IllegalArgumentException for {@link CacheEvent.Op#INVALIDATE_NAMESPACE}, which is not
    *     one key's operation: a writer runs {@link #EVICT} on each key of the namespace instead
    */

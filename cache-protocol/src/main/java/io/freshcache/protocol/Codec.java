@@ -21,6 +21,7 @@ public interface Codec {
   byte[] encode(Object value);
 
   /**
+   * @param <T> the type decoded into
    * @param payload bytes written by {@link #encode(Object)} of a codec with the same id
    * @param type the type to decode into
    * @return the decoded value

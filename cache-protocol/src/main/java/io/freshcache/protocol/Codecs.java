@@ -38,8 +38,13 @@ public final class Codecs {
   }
 
   /**
-   * Adds a codec. Registering another codec under an id or name already taken is an error.
+   * Adds a codec. Registering another codec under an id or name already taken is an error;
+   * registering the same instance again does nothing. Note that the built-in codecs are
+   * registered as private instances, so registering e.g. {@link JacksonCodec#json()} again is
+   * an error.
    *
+   * @param codec the codec to add, not null; its {@link Codec#id()} and {@link Codec#name()}
+   *     must not be taken by another codec
    * @throws IllegalArgumentException if the id or name is taken by a different codec
    */
   public static synchronized void register(Codec codec) {
@@ -54,7 +59,12 @@ public final class Codecs {
   }
 
   /**
-   * @throws CodecException if no codec has that id
+   * Looks up the codec of an envelope.
+   *
+   * @param id the codec id from the envelope header ({@link Envelope#codecId()})
+   * @return the codec registered with that id, never {@code null}
+   * @throws CodecException if no codec has that id (no codec is registered for
+   *     {@link #BYTES_ID} unless the application registers one)
    */
   public static Codec byId(byte id) {
     Codec c = BY_ID.get(id);
@@ -65,7 +75,12 @@ public final class Codecs {
   }
 
   /**
-   * @throws IllegalArgumentException if no codec has that name
+   * Looks up a codec by its configuration name.
+   *
+   * @param name the codec name, e.g. {@code json}, {@code cbor}, {@code smile} or
+   *     {@code msgpack}; case-sensitive
+   * @return the codec registered under that name, never {@code null}
+   * @throws IllegalArgumentException if no codec has that name; the message lists the known ones
    */
   public static Codec byName(String name) {
     Codec c = BY_NAME.get(name);

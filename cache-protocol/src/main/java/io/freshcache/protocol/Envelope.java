@@ -106,7 +106,10 @@ public final class Envelope {
   /**
    * Reads only the data version of an encoded envelope, without copying the payload.
    *
-   * @throws CorruptEnvelopeException as {@link #decode(byte[])} does
+   * @param bytes an encoded envelope, as stored in Redis
+   * @return the data version at offset 3, or {@link #NO_VERSION} if the writer had none
+   * @throws CorruptEnvelopeException if the bytes are null, shorter than a header or of an
+   *     unknown format version
    */
   public static long peekVersion(byte[] bytes) {
     if (bytes == null || bytes.length < HEADER_BYTES || bytes[0] != FORMAT_VERSION) {
@@ -133,7 +136,10 @@ public final class Envelope {
     return flags;
   }
 
-  /** @return whether {@code flag} is set */
+  /**
+   * @param flag a {@code FLAG_*} constant (several OR-ed together test for any of them)
+   * @return whether {@code flag} is set
+   */
   public boolean has(int flag) {
     return (flags & flag) != 0;
   }

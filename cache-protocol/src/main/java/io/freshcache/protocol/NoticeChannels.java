@@ -30,23 +30,38 @@ public final class NoticeChannels {
 
   private NoticeChannels() {}
 
-  /** @return the channel index of {@code key}, in {@code [0, COUNT)} */
+  /**
+   * @param key the logical key, not null
+   * @return the channel index of {@code key}, in {@code [0, COUNT)}
+   */
   public static int indexOf(CacheKey key) {
     return Math.floorMod(key.toString().hashCode(), COUNT);
   }
 
-  /** @return the channel name of index {@code i}, e.g. {@code freshcache:notices:{n3}} */
+  /**
+   * @param i the channel index, in {@code [0, COUNT)}
+   * @return the channel name of index {@code i}, e.g. {@code freshcache:notices:{n3}}
+   * @throws IllegalArgumentException if {@code i} is out of range
+   */
   public static String channel(int i) {
     check(i);
     return PREFIX + "{n" + i + "}";
   }
 
-  /** @return the sequence key of channel {@code i}, in the channel's slot */
+  /**
+   * @param i the channel index, in {@code [0, COUNT)}
+   * @return the sequence key of channel {@code i}, in the channel's slot, e.g.
+   *     {@code freshcache:notices:{n3}:seq}
+   * @throws IllegalArgumentException if {@code i} is out of range
+   */
   public static String sequenceKey(int i) {
     return channel(i) + ":seq";
   }
 
-  /** @return the channel index named by {@code channel}, or -1 if it is not a notice channel */
+  /**
+   * @param channel a pub/sub channel name, or {@code null}
+   * @return the channel index named by {@code channel}, or -1 if it is not a notice channel
+   */
   public static int parseChannel(String channel) {
     for (int i = 0; i < COUNT; i++) {
       if (channel(i).equals(channel)) {
@@ -59,7 +74,9 @@ public final class NoticeChannels {
   /**
    * The body the {@code notify} script publishes after the sequence number.
    *
-   * @return the keys, one per line, as UTF-8
+   * @param keys the logical keys to drop, not null; the caller sends each key on its own
+   *     channel ({@link #indexOf(CacheKey)})
+   * @return the keys, one per line, as UTF-8; empty if {@code keys} is empty
    */
   public static byte[] body(Collection<CacheKey> keys) {
     StringBuilder b = new StringBuilder();
@@ -72,7 +89,11 @@ public final class NoticeChannels {
     return b.toString().getBytes(StandardCharsets.UTF_8);
   }
 
-  /** @return the notice body line that names a whole namespace, e.g. {@code *catalog:product} */
+  /**
+   * @param namespace a key of the namespace, normally the wildcard from
+   *     {@link CacheKey#namespace(String, String)}; only its service and entity are used
+   * @return the notice body line that names a whole namespace, e.g. {@code *catalog:product}
+   */
   public static byte[] namespaceBody(CacheKey namespace) {
     return ("*" + namespace.namespaceName()).getBytes(StandardCharsets.UTF_8);
   }
@@ -85,7 +106,15 @@ public final class NoticeChannels {
    * @param namespaces the namespaces ({@code service:entity}) to drop entirely
    */
   public record Notice(long sequence, List<String> keys, List<String> namespaces) {
-    /** Copies the lists. */
+    /**
+     * Copies the lists.
+     *
+     * @param sequence the channel's sequence number
+     * @param keys the logical keys to drop, not null and without null elements
+     * @param namespaces the namespaces ({@code service:entity}) to drop entirely, not null and
+     *     without null elements
+     * @throws NullPointerException if a list or one of its elements is null
+     */
     public Notice {
       keys = List.copyOf(keys);
       namespaces = List.copyOf(namespaces);
@@ -93,8 +122,11 @@ public final class NoticeChannels {
   }
 
   /**
-   * Parses a published message.
+   * Parses a published message. Empty lines are skipped; the keys and namespaces are not
+   * validated.
    *
+   * @param message the message as published: {@code <seq>\n<line>\n<line>...}, not null
+   * @return the notice; its lists are empty if the message has only a sequence number
    * @throws IllegalArgumentException if it does not start with a sequence number
    */
   public static Notice parse(byte[] message) {
