@@ -124,8 +124,12 @@ public final class CacheClient implements AutoCloseable {
   }
 
   /**
-   * Creates a client with metrics in a private registry. Does not fail if Redis is down: the
-   * client connects in the background and reads go to the loader meanwhile.
+   * Creates a client with metrics in a private registry (see {@link #meters()}). Does not fail if
+   * Redis is down: the client connects in the background and reads go to the loader meanwhile.
+   * Kafka is not contacted until the first publish.
+   *
+   * @param config the settings, not null
+   * @return a new client; close it when the application shuts down
    */
   public static CacheClient create(CacheClientConfig config) {
     return create(config, new SimpleMeterRegistry());
@@ -140,12 +144,31 @@ public final class CacheClient implements AutoCloseable {
    * {@code cache_load_shed_total}, {@code cache_fill_rejected_total}, {@code cache_oversize_total},
    * {@code cache_early_refresh_total}, {@code cache_circuit_state}, {@code cache_near_size},
    * {@code cache_near_subscribed}, {@code cache_near_flushes_total}.
+   *
+   * @param config the settings, not null
+   * @param registry where the meters are registered, not null
+   * @return a new client; close it when the application shuts down
    */
   public static CacheClient create(CacheClientConfig config, MeterRegistry registry) {
     return new CacheClient(config, registry);
   }
 
-  /** Reads {@code key} with the config's default policy; see {@link #getOrLoad(String, Class, CachePolicy, Loader)}. */
+  /**
+   * Reads {@code key} with the config's default policy ({@link CacheClientConfig#defaultPolicy()});
+   * see {@link #getOrLoad(String, Class, CachePolicy, Loader)}.
+   *
+   * @param <T> the value type
+   * @param key the logical key, {@code service:entity:identifier}
+   * @param type the value's class, used to decode it from Redis
+   * @param loader reads the value from the source of truth on a miss, not null; {@code null}
+   *     means "does not exist"
+   * @return the value, or {@code null} if it does not exist
+   * @throws IllegalArgumentException if {@code key} is not a valid key
+   * @throws LoaderException if the loader threw a checked exception (unchecked ones propagate
+   *     unchanged)
+   * @throws LoadSheddingException if the read had to go to the loader without the cache and the
+   *     loader budget is used up
+   */
   public <T> T getOrLoad(String key, Class<T> type, Loader<? extends T> loader) {
     return getOrLoad(key, type, config.defaultPolicy(), loader);
   }
@@ -154,15 +177,19 @@ public final class CacheClient implements AutoCloseable {
    * Reads {@code key} from the cache, or loads and caches it. The loader runs on the calling
    * thread (early refreshes run it on the client's loader pool).
    *
+   * @param <T> the value type
    * @param key the logical key, {@code service:entity:identifier}
-   * @param type the value's class
-   * @param policy how the entity is cached
-   * @param loader reads the value from the source of truth; {@code null} means "does not exist"
-   * @return the value, or {@code null} if the loader found none
+   * @param type the value's class, used to decode it from Redis
+   * @param policy how the entity is cached, not null
+   * @param loader reads the value from the source of truth, not null; {@code null} means "does
+   *     not exist"
+   * @return the value, or {@code null} if the loader found none (now, or when a "not found" was
+   *     cached under the policy's {@link CachePolicy#negativeTtl()})
    * @throws IllegalArgumentException if {@code key} is not a valid key
    * @throws LoaderException if the loader threw a checked exception (unchecked ones propagate
    *     unchanged); loader failures are never cached
-   * @throws LoadSheddingException if Redis is bypassed and the loader budget is used up
+   * @throws LoadSheddingException if Redis is bypassed and the loader budget is used up, or if
+   *     another caller's lease stayed busy for the policy's lease time and the budget is used up
    */
   public <T> T getOrLoad(String key, Class<T> type, CachePolicy policy, Loader<? extends T> loader) {
     return getOrLoadVersioned(key, type, policy, () -> Versioned.unversioned(loader.load()));
@@ -172,6 +199,19 @@ public final class CacheClient implements AutoCloseable {
    * As {@link #getOrLoad(String, Class, CachePolicy, Loader)}, with the data version the value
    * was read at: the fill is rejected if a newer version of the key is already known, which
    * makes loaders that read lagging replicas safe.
+   *
+   * @param <T> the value type
+   * @param key the logical key, {@code service:entity:identifier}
+   * @param type the value's class, used to decode it from Redis
+   * @param policy how the entity is cached, not null
+   * @param loader reads the value and the version it was read at, not null; a {@code null}
+   *     value means "does not exist", and a {@code null} result counts as
+   *     {@link Versioned#unversioned(Object) Versioned.unversioned(null)}
+   * @return the value, or {@code null} if it does not exist
+   * @throws IllegalArgumentException if {@code key} is not a valid key
+   * @throws LoaderException if the loader threw a checked exception (unchecked ones propagate
+   *     unchanged)
+   * @throws LoadSheddingException as {@link #getOrLoad(String, Class, CachePolicy, Loader)}
    */
   public <T> T getOrLoadVersioned(String key, Class<T> type, CachePolicy policy,
       VersionedLoader<? extends T> loader) {
@@ -182,15 +222,35 @@ public final class CacheClient implements AutoCloseable {
    * Reads {@code key} without blocking; the loader runs on the client's loader pool
    * ({@link CacheClientConfig#loaderThreads()} threads).
    *
-   * @return a future of the value; it fails only as {@link #getOrLoad} would throw
-   * @throws IllegalArgumentException if {@code key} is not a valid key
+   * @param <T> the value type
+   * @param key the logical key, {@code service:entity:identifier}
+   * @param type the value's class, used to decode it from Redis
+   * @param policy how the entity is cached, not null
+   * @param loader reads the value from the source of truth, not null; {@code null} means "does
+   *     not exist"
+   * @return a future of the value ({@code null} if it does not exist); it fails only as
+   *     {@link #getOrLoad} would throw
+   * @throws IllegalArgumentException if {@code key} is not a valid key (thrown at once, not
+   *     through the future)
    */
   public <T> CompletableFuture<T> getOrLoadAsync(String key, Class<T> type, CachePolicy policy,
       Loader<? extends T> loader) {
     return getOrLoadVersionedAsync(key, type, policy, () -> Versioned.unversioned(loader.load()));
   }
 
-  /** The async form of {@link #getOrLoadVersioned}. */
+  /**
+   * The async form of {@link #getOrLoadVersioned}; the loader runs on the client's loader pool.
+   *
+   * @param <T> the value type
+   * @param key the logical key, {@code service:entity:identifier}
+   * @param type the value's class, used to decode it from Redis
+   * @param policy how the entity is cached, not null
+   * @param loader reads the value and the version it was read at, not null
+   * @return a future of the value ({@code null} if it does not exist); it fails only as
+   *     {@link #getOrLoadVersioned} would throw
+   * @throws IllegalArgumentException if {@code key} is not a valid key (thrown at once, not
+   *     through the future)
+   */
   public <T> CompletableFuture<T> getOrLoadVersionedAsync(String key, Class<T> type, CachePolicy policy,
       VersionedLoader<? extends T> loader) {
     return asyncReads.get(CacheKey.parse(key), type, policy, loader);
@@ -199,8 +259,10 @@ public final class CacheClient implements AutoCloseable {
   /**
    * Drops {@code key}'s cached value (every schema version, in Redis and in every near cache) and
    * revokes any lease, so a reader loading it now cannot store what it read. Does not raise the
-   * version fence.
+   * version fence. Other clients' near caches are told by a notice; if sending it fails, they
+   * drop the key at the latest after their near-cache TTL.
    *
+   * @param key the logical key, {@code service:entity:identifier}
    * @throws IllegalArgumentException if {@code key} is not a valid key
    * @throws CacheUnavailableException if Redis could not be reached; retry, or publish the
    *     invalidation with {@link #publishInvalidate}
@@ -211,8 +273,12 @@ public final class CacheClient implements AutoCloseable {
 
   /**
    * As {@link #invalidate(String)}, and raises the key's fence to {@code version}: a later fill of
-   * data read at an older version is rejected.
+   * data read at an older version is rejected. The fence is kept for at least the fence TTL of
+   * the config's default policy ({@link CachePolicy#fenceTtl()}).
    *
+   * @param key the logical key, {@code service:entity:identifier}
+   * @param version the data version of the change, in [0, {@link
+   *     io.freshcache.protocol.CacheScripts#MAX_VERSION}]
    * @return {@code true} if applied, {@code false} if a newer version was already applied
    * @throws IllegalArgumentException if {@code key} is invalid or {@code version} negative
    * @throws CacheUnavailableException if Redis could not be reached
@@ -232,9 +298,30 @@ public final class CacheClient implements AutoCloseable {
    * when configured (cache-writer applies it once Redis is back), and otherwise a
    * {@link CacheUnavailableException} reports that the entry may be stale until its TTL.
    *
+   * @param key the logical key, {@code service:entity:identifier}
+   * @param value the value to cache, not null; encoded with the policy's codec
+   * @param version the data version the database write produced, in [0, {@link
+   *     io.freshcache.protocol.CacheScripts#MAX_VERSION}]
+   * @param policy how the entity is cached (codec, encryption, size limit, TTL, schema
+   *     version), not null
+   * @param dbWrite writes the database, not null; runs on the calling thread once the arguments
+   *     are checked
    * @return {@code true} if the cache now holds {@code value}, {@code false} if it was stale or
    *     the entry was invalidated instead
-   * @throws IllegalArgumentException if the key, version or policy is invalid
+   * @throws IllegalArgumentException if the key or version is invalid or {@code value} is null
+   *     (checked before {@code dbWrite} runs)
+   * @throws LoaderException if {@code dbWrite} threw a checked exception (unchecked ones
+   *     propagate unchanged); the cache is untouched
+   * @throws CacheUnavailableException if neither the cache write nor the invalidation reached
+   *     Redis and no Kafka is configured
+   * @throws io.freshcache.protocol.CacheException if the value cannot be encoded, or its encoded
+   *     form exceeds {@link CachePolicy#maxValueBytes()}; raised after {@code dbWrite} ran, with
+   *     the cache entry left as it was
+   * @throws IllegalStateException if the policy encrypts and no
+   *     {@link CacheClientConfig#encryptionKey()} is configured; also raised after
+   *     {@code dbWrite} ran
+   * @throws java.util.concurrent.CompletionException if the fallback invalidation could not be
+   *     published to Kafka
    */
   public boolean writeThrough(String key, Object value, long version, CachePolicy policy, DatabaseWrite dbWrite) {
     CacheKey k = CacheKey.parse(key);
@@ -276,10 +363,19 @@ public final class CacheClient implements AutoCloseable {
    * Write-behind: publishes an upsert of {@code value} at {@code version} to the writes topic;
    * cache-writer applies it (fenced) and, where configured, flushes it to the database.
    *
-   * @return a future completed when the broker acknowledged the event
+   * @param key the logical key, {@code service:entity:identifier}
+   * @param value the value, not null; encoded with the policy's codec
+   * @param version the data version of the write, in [0, {@link
+   *     io.freshcache.protocol.CacheScripts#MAX_VERSION}]
+   * @param policy supplies the codec, size limit, TTL (jittered here) and schema version of the
+   *     event; not null and not encrypted
+   * @return a future completed when the broker acknowledged the event, or failed with the
+   *     producer's error
    * @throws IllegalStateException if no Kafka is configured ({@code KAFKA_BOOTSTRAP_SERVERS})
-   * @throws IllegalArgumentException if the key or version is invalid, or the policy encrypts
-   *     (encrypted write-behind is not supported yet)
+   * @throws IllegalArgumentException if the key or version is invalid, the policy encrypts
+   *     (encrypted write-behind is not supported yet), or the encoded value exceeds
+   *     {@link CachePolicy#maxValueBytes()}
+   * @throws io.freshcache.protocol.CodecException if the value cannot be encoded
    */
   public CompletableFuture<Void> publishWrite(String key, Object value, long version, CachePolicy policy) {
     CacheKey k = CacheKey.parse(key);
@@ -300,10 +396,16 @@ public final class CacheClient implements AutoCloseable {
   }
 
   /**
-   * Publishes an invalidation of {@code key} at {@code version} to the writes topic.
+   * Publishes an invalidation of {@code key} at {@code version} to the writes topic;
+   * cache-writer then applies it to Redis, fenced like {@link #invalidate(String, long)}.
    *
-   * @return a future completed when the broker acknowledged the event
+   * @param key the logical key, {@code service:entity:identifier}
+   * @param version the data version of the change, in [0, {@link
+   *     io.freshcache.protocol.CacheScripts#MAX_VERSION}]
+   * @return a future completed when the broker acknowledged the event, or failed with the
+   *     producer's error
    * @throws IllegalStateException if no Kafka is configured
+   * @throws IllegalArgumentException if the key or version is invalid
    */
   public CompletableFuture<Void> publishInvalidate(String key, long version) {
     checkVersion(version);

@@ -104,8 +104,29 @@ public record CacheClientConfig(List<String> redisNodes, String redisPassword, b
   public static final CachePolicy DEFAULT_POLICY = CachePolicy.of("default", Duration.ofSeconds(3600));
 
   /**
-   * Validates the settings.
+   * Validates the settings. Prefer {@link #builder()}, which fills in the defaults.
    *
+   * @param redisNodes seed nodes, not null and not empty; each {@code host:port} with a port in
+   *     1..65535; the list is copied
+   * @param redisPassword the password, or {@code null} for none
+   * @param tls whether to connect with TLS
+   * @param defaultPolicy the policy of the calls without one, not null
+   * @param commandTimeout the Redis command timeout, not null, positive
+   * @param connectTimeout the connect timeout, not null, positive
+   * @param topologyRefreshPeriod the periodic topology refresh, not null, positive
+   * @param circuitBreakerThreshold the failure rate that opens the breaker, percent in (0, 100]
+   * @param circuitBreakerTimeout how long the breaker stays open, not null, positive
+   * @param slowCallThreshold the slow-call threshold, positive, or {@code null} for automatic
+   * @param loaderRateLimit loader calls per second while Redis is bypassed, at least 1
+   * @param loaderRateLimitWait how long a bypassed read waits for the budget, not null, not
+   *     negative ({@link Duration#ZERO}: do not wait)
+   * @param nearCacheMaxEntries the near-cache size bound, at least 1
+   * @param kafkaBootstrapServers Kafka bootstrap servers, or {@code null} (a blank string
+   *     counts as {@code null}) to disable publishing
+   * @param writesTopic the topic of published writes, not null
+   * @param encryptionKey an AES key of 16, 24 or 32 bytes, or {@code null}; the array is copied
+   * @param loaderThreads threads that run the loaders of async reads, in 1..1024
+   * @throws NullPointerException if a setting that must not be null is null
    * @throws IllegalArgumentException naming the setting and the bad value
    */
   public CacheClientConfig {
@@ -196,6 +217,7 @@ public record CacheClientConfig(List<String> redisNodes, String redisPassword, b
   /**
    * Reads the settings from the process environment; see the table above.
    *
+   * @return the validated config; variables that are unset or blank take their defaults
    * @throws IllegalArgumentException naming the variable and its bad value
    */
   public static CacheClientConfig fromEnv() {
@@ -205,6 +227,8 @@ public record CacheClientConfig(List<String> redisNodes, String redisPassword, b
   /**
    * Reads the settings from {@code env}, as {@link #fromEnv()} does from the process environment.
    *
+   * @param env variable names to values, e.g. {@link System#getenv()}; not null
+   * @return the validated config; variables that are missing or blank take their defaults
    * @throws IllegalArgumentException naming the variable and its bad value
    */
   public static CacheClientConfig fromEnv(Map<String, String> env) {
@@ -414,7 +438,10 @@ public record CacheClientConfig(List<String> redisNodes, String redisPassword, b
     }
   }
 
-  /** Builds a {@link CacheClientConfig}; every setting starts at its default. */
+  /**
+   * Builds a {@link CacheClientConfig}; every setting starts at its default. The setters do not
+   * validate: {@link #build()} does.
+   */
   public static final class Builder {
     private List<String> redisNodes = List.of(DEFAULT_REDIS_NODES.split(","));
     private String redisPassword;
@@ -436,103 +463,169 @@ public record CacheClientConfig(List<String> redisNodes, String redisPassword, b
 
     private Builder() {}
 
-    /** @param percent failure rate that opens the breaker, (0, 100] */
+    /**
+     * @param percent failure rate that opens the breaker, (0, 100]; default
+     *     {@value CacheClientConfig#DEFAULT_CIRCUIT_BREAKER_THRESHOLD}
+     * @return this builder
+     */
     public Builder circuitBreakerThreshold(double percent) {
       this.circuitBreakerThreshold = percent;
       return this;
     }
 
-    /** @param timeout time the breaker stays open */
+    /**
+     * @param timeout time the breaker stays open, positive; default
+     *     {@link CacheClientConfig#DEFAULT_CIRCUIT_BREAKER_TIMEOUT}
+     * @return this builder
+     */
     public Builder circuitBreakerTimeout(Duration timeout) {
       this.circuitBreakerTimeout = timeout;
       return this;
     }
 
-    /** @param threshold slow-call threshold, or {@code null} for automatic */
+    /**
+     * @param threshold slow-call threshold, positive, or {@code null} (the default) for twice the
+     *     slowest of 21 round trips measured at connect, at least 100 ms
+     * @return this builder
+     */
     public Builder slowCallThreshold(Duration threshold) {
       this.slowCallThreshold = threshold;
       return this;
     }
 
-    /** @param perSecond loader calls per second while Redis is bypassed */
+    /**
+     * @param perSecond loader calls per second while Redis is bypassed, at least 1; default
+     *     {@value CacheClientConfig#DEFAULT_LOADER_RATE_LIMIT}
+     * @return this builder
+     */
     public Builder loaderRateLimit(int perSecond) {
       this.loaderRateLimit = perSecond;
       return this;
     }
 
-    /** @param wait how long a bypassed read waits for the budget */
+    /**
+     * @param wait how long a bypassed read waits for the budget, not negative; default
+     *     {@link CacheClientConfig#DEFAULT_LOADER_RATE_LIMIT_WAIT}
+     * @return this builder
+     */
     public Builder loaderRateLimitWait(Duration wait) {
       this.loaderRateLimitWait = wait;
       return this;
     }
 
-    /** @param max near-cache size bound */
+    /**
+     * @param max near-cache size bound, in entries, at least 1; default
+     *     {@value CacheClientConfig#DEFAULT_NEAR_CACHE_MAX_ENTRIES}
+     * @return this builder
+     */
     public Builder nearCacheMaxEntries(long max) {
       this.nearCacheMaxEntries = max;
       return this;
     }
 
-    /** @param servers Kafka bootstrap servers, or {@code null} to disable publishing */
+    /**
+     * @param servers Kafka bootstrap servers ({@code host:port,...}), or {@code null} (the
+     *     default) to disable publishing
+     * @return this builder
+     */
     public Builder kafkaBootstrapServers(String servers) {
       this.kafkaBootstrapServers = servers;
       return this;
     }
 
-    /** @param topic topic of published writes */
+    /**
+     * @param topic topic of published writes, not null; default
+     *     {@value CacheClientConfig#DEFAULT_WRITES_TOPIC}
+     * @return this builder
+     */
     public Builder writesTopic(String topic) {
       this.writesTopic = topic;
       return this;
     }
 
-    /** @param key AES key of 16, 24 or 32 bytes, or {@code null} */
+    /**
+     * @param key AES key of 16, 24 or 32 bytes, or {@code null} (the default); copied by
+     *     {@link #build()}
+     * @return this builder
+     */
     public Builder encryptionKey(byte[] key) {
       this.encryptionKey = key;
       return this;
     }
 
-    /** @param threads threads running async loaders */
+    /**
+     * @param threads threads running async loaders and early refreshes, in 1..1024; default
+     *     {@value CacheClientConfig#DEFAULT_LOADER_THREADS}
+     * @return this builder
+     */
     public Builder loaderThreads(int threads) {
       this.loaderThreads = threads;
       return this;
     }
 
-    /** @param nodes seed nodes as {@code host:port} */
+    /**
+     * @param nodes seed nodes as {@code host:port}, at least one; default
+     *     {@value CacheClientConfig#DEFAULT_REDIS_NODES}
+     * @return this builder
+     */
     public Builder redisNodes(List<String> nodes) {
       this.redisNodes = nodes;
       return this;
     }
 
-    /** @param password the Redis password, or {@code null} for none */
+    /**
+     * @param password the Redis password, or {@code null} (the default) for none
+     * @return this builder
+     */
     public Builder redisPassword(String password) {
       this.redisPassword = password;
       return this;
     }
 
-    /** @param tls whether to connect with TLS */
+    /**
+     * @param tls whether to connect with TLS; default false
+     * @return this builder
+     */
     public Builder tls(boolean tls) {
       this.tls = tls;
       return this;
     }
 
-    /** @param policy the default policy */
+    /**
+     * @param policy the policy of the calls without one, not null; default
+     *     {@link CacheClientConfig#DEFAULT_POLICY}
+     * @return this builder
+     */
     public Builder defaultPolicy(CachePolicy policy) {
       this.defaultPolicy = policy;
       return this;
     }
 
-    /** @param timeout the command timeout */
+    /**
+     * @param timeout the command timeout, positive; default
+     *     {@link CacheClientConfig#DEFAULT_COMMAND_TIMEOUT}
+     * @return this builder
+     */
     public Builder commandTimeout(Duration timeout) {
       this.commandTimeout = timeout;
       return this;
     }
 
-    /** @param timeout the connect timeout */
+    /**
+     * @param timeout the connect timeout, positive; default
+     *     {@link CacheClientConfig#DEFAULT_CONNECT_TIMEOUT}
+     * @return this builder
+     */
     public Builder connectTimeout(Duration timeout) {
       this.connectTimeout = timeout;
       return this;
     }
 
-    /** @param period the periodic topology refresh */
+    /**
+     * @param period the periodic topology refresh, positive; default
+     *     {@link CacheClientConfig#DEFAULT_TOPOLOGY_REFRESH}
+     * @return this builder
+     */
     public Builder topologyRefreshPeriod(Duration period) {
       this.topologyRefreshPeriod = period;
       return this;
@@ -540,6 +633,7 @@ public record CacheClientConfig(List<String> redisNodes, String redisPassword, b
 
     /**
      * @return the validated config
+     * @throws NullPointerException if a setting that must not be null was set to null
      * @throws IllegalArgumentException naming the bad setting and value
      */
     public CacheClientConfig build() {

@@ -79,8 +79,27 @@ public record CachePolicy(String name, Duration ttl, double jitter, int schemaVe
   public static final CachePolicy SESSION_TOKENS = of("sessions", Duration.ofSeconds(900));
 
   /**
-   * Validates the policy.
+   * Validates the policy. Prefer {@link #of(String, Duration)} or {@link #builder(String)},
+   * which fill in the defaults.
    *
+   * @param name the policy's name, not null; lower-case letters, digits, {@code _} and
+   *     {@code -}, starting with a letter or digit, at most 64 characters
+   * @param ttl the time to live before jitter, not null, at least 1 ms
+   * @param jitter relative jitter in [0, 0.9]
+   * @param schemaVersion the schema version of the value's shape, at least 1
+   * @param leaseTime how long a loader may hold the lease, not null, at least 1 ms
+   * @param fenceTtl how long fences are kept, not null, at least the longest jittered TTL
+   *     ({@code ttl × (1 + jitter)})
+   * @param earlyRefreshBeta XFetch's β in [0, 100]; 0 turns early refresh off
+   * @param maxValueBytes the largest encoded value cached, at least 1
+   * @param codec the name of a codec registered in {@link Codecs}, not null
+   * @param encrypted whether values are encrypted
+   * @param negativeTtl how long a "not found" is cached, not null, in [0, {@code ttl}]
+   * @param replicaReads whether hits may be read from replicas
+   * @param nearCache whether the near cache is used
+   * @param nearCacheTtl how long a near-cache entry lives at most, not null, in
+   *     [1 ms, {@code ttl}]
+   * @throws NullPointerException if a setting that must not be null is null
    * @throws IllegalArgumentException naming the setting and the bad value
    */
   public CachePolicy {
@@ -129,15 +148,25 @@ public record CachePolicy(String name, Duration ttl, double jitter, int schemaVe
 
   /**
    * A policy with every setting at its default and the fence TTL at
-   * {@link #DEFAULT_FENCE_TTL} or twice the TTL, whichever is longer.
+   * {@link #DEFAULT_FENCE_TTL} or twice the TTL, whichever is longer, and the near-cache TTL at
+   * {@link #DEFAULT_NEAR_CACHE_TTL} or the TTL, whichever is shorter.
    *
+   * @param name the policy's name: lower-case letters, digits, {@code _} and {@code -}, at most
+   *     64 characters
+   * @param ttl the time to live before jitter, not null, at least 1 ms
+   * @return the validated policy
+   * @throws NullPointerException if {@code name} or {@code ttl} is null
    * @throws IllegalArgumentException if the name or TTL is invalid
    */
   public static CachePolicy of(String name, Duration ttl) {
     return builder(name).ttl(ttl).build();
   }
 
-  /** @return a builder for a policy named {@code name}, every setting at its default */
+  /**
+   * @param name the policy's name: lower-case letters, digits, {@code _} and {@code -}, at most
+   *     64 characters; checked by {@link Builder#build()}
+   * @return a builder for a policy named {@code name}, every setting at its default
+   */
   public static Builder builder(String name) {
     return new Builder(name);
   }
@@ -161,7 +190,16 @@ public record CachePolicy(String name, Duration ttl, double jitter, int schemaVe
     return b;
   }
 
-  /** @return this policy with another TTL (fence and near-cache TTL follow where they must) */
+  /**
+   * Returns this policy with another TTL. The fence TTL and near-cache TTL are derived anew from
+   * the new TTL as in {@link #of(String, Duration)}, even if they were set explicitly before.
+   *
+   * @param newTtl the new time to live before jitter, not null, at least 1 ms
+   * @return this policy with another TTL
+   * @throws NullPointerException if {@code newTtl} is null
+   * @throws IllegalArgumentException if the resulting policy is invalid (e.g. the TTL is too
+   *     short, or the negative TTL now exceeds it)
+   */
   public CachePolicy withTtl(Duration newTtl) {
     Builder b = toBuilder();
     b.fenceTtl = null;
@@ -169,37 +207,68 @@ public record CachePolicy(String name, Duration ttl, double jitter, int schemaVe
     return b.ttl(newTtl).build();
   }
 
-  /** @return this policy with another relative jitter */
+  /**
+   * @param newJitter the new relative jitter, in [0, 0.9]
+   * @return this policy with another relative jitter
+   * @throws IllegalArgumentException if the jitter is out of range or the fence TTL no longer
+   *     covers the longest jittered TTL
+   */
   public CachePolicy withJitter(double newJitter) {
     return toBuilder().jitter(newJitter).build();
   }
 
-  /** @return this policy with another schema version */
+  /**
+   * @param newSchemaVersion the new schema version, at least 1
+   * @return this policy with another schema version
+   * @throws IllegalArgumentException if {@code newSchemaVersion} is below 1
+   */
   public CachePolicy withSchemaVersion(int newSchemaVersion) {
     return toBuilder().schemaVersion(newSchemaVersion).build();
   }
 
-  /** @return this policy with another lease time */
+  /**
+   * @param newLeaseTime the new lease time, not null, at least 1 ms
+   * @return this policy with another lease time
+   * @throws NullPointerException if {@code newLeaseTime} is null
+   * @throws IllegalArgumentException if {@code newLeaseTime} is shorter than 1 ms
+   */
   public CachePolicy withLeaseTime(Duration newLeaseTime) {
     return toBuilder().leaseTime(newLeaseTime).build();
   }
 
-  /** @return this policy with another fence TTL */
+  /**
+   * @param newFenceTtl the new fence TTL, not null, at least the longest jittered TTL
+   * @return this policy with another fence TTL
+   * @throws NullPointerException if {@code newFenceTtl} is null
+   * @throws IllegalArgumentException if {@code newFenceTtl} is shorter than the longest jittered
+   *     TTL
+   */
   public CachePolicy withFenceTtl(Duration newFenceTtl) {
     return toBuilder().fenceTtl(newFenceTtl).build();
   }
 
-  /** @return this policy with the near cache on or off */
+  /**
+   * @param on whether decoded values are also kept in the client's near cache
+   * @return this policy with the near cache on or off
+   */
   public CachePolicy withNearCache(boolean on) {
     return toBuilder().nearCache(on).build();
   }
 
-  /** @return this policy writing values with the codec named {@code codecName} */
+  /**
+   * @param codecName the name of a codec registered in {@link Codecs}, e.g. {@code cbor}
+   * @return this policy writing values with the codec named {@code codecName}
+   * @throws NullPointerException if {@code codecName} is null
+   * @throws IllegalArgumentException if no codec has that name
+   */
   public CachePolicy withCodec(String codecName) {
     return toBuilder().codec(codecName).build();
   }
 
-  /** Builds a {@link CachePolicy}; unset settings take their defaults. */
+  /**
+   * Builds a {@link CachePolicy}; unset settings take their defaults. The setters do not
+   * validate: {@link #build()} does.
+   */
   public static final class Builder {
     private final String name;
     private Duration ttl = Duration.ofHours(1);
@@ -220,79 +289,124 @@ public record CachePolicy(String name, Duration ttl, double jitter, int schemaVe
       this.name = name;
     }
 
-    /** @param v the TTL before jitter; default 1 h */
+    /**
+     * @param v the TTL before jitter, at least 1 ms; default 1 h
+     * @return this builder
+     */
     public Builder ttl(Duration v) {
       this.ttl = v;
       return this;
     }
 
-    /** @param v relative jitter in [0, 0.9] */
+    /**
+     * @param v relative jitter in [0, 0.9]; default {@value CachePolicy#DEFAULT_JITTER}
+     * @return this builder
+     */
     public Builder jitter(double v) {
       this.jitter = v;
       return this;
     }
 
-    /** @param v schema version, at least 1 */
+    /**
+     * @param v schema version, at least 1; default 1
+     * @return this builder
+     */
     public Builder schemaVersion(int v) {
       this.schemaVersion = v;
       return this;
     }
 
-    /** @param v lease time */
+    /**
+     * @param v lease time, at least 1 ms; default {@link CachePolicy#DEFAULT_LEASE_TIME}
+     * @return this builder
+     */
     public Builder leaseTime(Duration v) {
       this.leaseTime = v;
       return this;
     }
 
-    /** @param v fence lifetime */
+    /**
+     * @param v fence lifetime, at least the longest jittered TTL; default (also if set to
+     *     {@code null}) {@link CachePolicy#DEFAULT_FENCE_TTL} or twice the TTL, whichever is
+     *     longer
+     * @return this builder
+     */
     public Builder fenceTtl(Duration v) {
       this.fenceTtl = v;
       return this;
     }
 
-    /** @param v XFetch β, 0 = off */
+    /**
+     * @param v XFetch β in [0, 100], 0 = off; default
+     *     {@value CachePolicy#DEFAULT_EARLY_REFRESH_BETA}
+     * @return this builder
+     */
     public Builder earlyRefreshBeta(double v) {
       this.earlyRefreshBeta = v;
       return this;
     }
 
-    /** @param v size limit of an encoded value, bytes */
+    /**
+     * @param v size limit of an encoded value, bytes, at least 1; default
+     *     {@value CachePolicy#DEFAULT_MAX_VALUE_BYTES}
+     * @return this builder
+     */
     public Builder maxValueBytes(int v) {
       this.maxValueBytes = v;
       return this;
     }
 
-    /** @param v codec name */
+    /**
+     * @param v the name of a codec registered in {@link Codecs}; default {@code json}
+     * @return this builder
+     */
     public Builder codec(String v) {
       this.codec = v;
       return this;
     }
 
-    /** @param v whether values are encrypted */
+    /**
+     * @param v whether values are encrypted (needs
+     *     {@link CacheClientConfig#encryptionKey()}); default false
+     * @return this builder
+     */
     public Builder encrypted(boolean v) {
       this.encrypted = v;
       return this;
     }
 
-    /** @param v how long "not found" is cached; zero = off */
+    /**
+     * @param v how long "not found" is cached, in [0, TTL]; zero (the default) = off
+     * @return this builder
+     */
     public Builder negativeTtl(Duration v) {
       this.negativeTtl = v;
       return this;
     }
 
-    /** @param v whether hits may read replicas */
+    /**
+     * @param v whether hits may read replicas; default false
+     * @return this builder
+     */
     public Builder replicaReads(boolean v) {
       this.replicaReads = v;
       return this;
     }
 
-    /** @param v whether the near cache is used */
+    /**
+     * @param v whether the near cache is used; default false
+     * @return this builder
+     */
     public Builder nearCache(boolean v) {
       this.nearCache = v;
       return this;
     }
 
-    /** @param v near-cache entry lifetime, at most the TTL */
+    /**
+     * @param v near-cache entry lifetime, in [1 ms, TTL]; default (also if set to {@code null})
+     *     {@link CachePolicy#DEFAULT_NEAR_CACHE_TTL} or the TTL, whichever is shorter
+     * @return this builder
+     */
     public Builder nearCacheTtl(Duration v) {
       this.nearCacheTtl = v;
       return this;
@@ -300,6 +414,8 @@ public record CachePolicy(String name, Duration ttl, double jitter, int schemaVe
 
     /**
      * @return the validated policy
+     * @throws NullPointerException if the name, the TTL or another setting that must not be
+     *     null is null
      * @throws IllegalArgumentException naming the bad setting and value
      */
     public CachePolicy build() {

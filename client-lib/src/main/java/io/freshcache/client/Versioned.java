@@ -13,19 +13,36 @@ public record Versioned<T>(T value, long version) {
   /** The version of a value whose loader does not know it. */
   public static final long NO_VERSION = -1L;
 
-  /** @throws IllegalArgumentException if {@code version} is below {@link #NO_VERSION} */
+  /**
+   * Checks the version.
+   *
+   * @param value the value, or {@code null} if the row does not exist
+   * @param version the data version, at least 0, or {@link #NO_VERSION} if unknown; the cache
+   *     compares versions up to {@link io.freshcache.protocol.CacheScripts#MAX_VERSION} exactly
+   * @throws IllegalArgumentException if {@code version} is below {@link #NO_VERSION}
+   */
   public Versioned {
     if (version < NO_VERSION) {
       throw new IllegalArgumentException("version must be >= 0, or -1 for none, but was " + version);
     }
   }
 
-  /** @return {@code value} with no known version */
+  /**
+   * @param <T> the value type
+   * @param value the value, or {@code null} if the row does not exist
+   * @return {@code value} with no known version ({@link #NO_VERSION})
+   */
   public static <T> Versioned<T> unversioned(T value) {
     return new Versioned<>(value, NO_VERSION);
   }
 
-  /** @return {@code value} read at {@code version} */
+  /**
+   * @param <T> the value type
+   * @param value the value, or {@code null} if the row does not exist
+   * @param version the data version it was read at, at least 0, or {@link #NO_VERSION}
+   * @return {@code value} read at {@code version}
+   * @throws IllegalArgumentException if {@code version} is below {@link #NO_VERSION}
+   */
   public static <T> Versioned<T> of(T value, long version) {
     return new Versioned<>(value, version);
   }

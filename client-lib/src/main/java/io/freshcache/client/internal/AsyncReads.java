@@ -39,7 +39,17 @@ public final class AsyncReads {
     this.ctx = ctx;
   }
 
-  /** Reads {@code k}, loading on a miss; the future never fails for a Redis failure. */
+  /**
+   * Reads {@code k}, loading on a miss; the future never fails for a Redis failure.
+   *
+   * @param <T> the value type
+   * @param k the logical key
+   * @param type the value's class, for decoding
+   * @param policy the entity's policy
+   * @param loader loads the value and its version on a miss
+   * @return a future of the value, or of {@code null} if it does not exist; it fails with the
+   *     loader's exception or a {@link io.freshcache.client.LoadSheddingException}
+   */
   @SuppressWarnings("unchecked")
   public <T> CompletableFuture<T> get(CacheKey k, Class<T> type, CachePolicy policy,
       VersionedLoader<? extends T> loader) {

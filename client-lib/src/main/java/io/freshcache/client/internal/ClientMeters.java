@@ -49,17 +49,29 @@ public final class ClientMeters {
 
   /** Per-policy counters. */
   public static final class Entity {
+    /** {@link #HIT}, tier {@code redis}. */
     public final Counter redisHits;
+    /** {@link #HIT}, tier {@code near}. */
     public final Counter nearHits;
+    /** {@link #MISS}, tier {@code redis}. */
     public final Counter redisMisses;
+    /** {@link #MISS}, tier {@code near}. */
     public final Counter nearMisses;
+    /** {@link #LEASE_GRANTED}. */
     public final Counter leaseGranted;
+    /** {@link #LEASE_BUSY}. */
     public final Counter leaseBusy;
+    /** {@link #LOADER_CALLS}. */
     public final Counter loaderCalls;
+    /** {@link #FALLBACKS}. */
     public final Counter fallbacks;
+    /** {@link #LOAD_SHED}. */
     public final Counter loadShed;
+    /** {@link #FILL_REJECTED}. */
     public final Counter fillRejected;
+    /** {@link #OVERSIZE}. */
     public final Counter oversize;
+    /** {@link #EARLY_REFRESH}. */
     public final Counter earlyRefresh;
 
     Entity(MeterRegistry r, String entity) {
@@ -93,7 +105,10 @@ public final class ClientMeters {
         .register(registry);
   }
 
-  /** @return the counters of the policy named {@code entity} */
+  /**
+   * @param entity the policy name, the {@code entity} tag
+   * @return the counters of the policy named {@code entity}, created on first use
+   */
   public Entity entity(String entity) {
     Entity e = entities.get(entity);
     return e != null ? e : entities.computeIfAbsent(entity, n -> new Entity(registry, n));
@@ -119,7 +134,13 @@ public final class ClientMeters {
     return nearFlushes;
   }
 
-  /** Registers a gauge. */
+  /**
+   * Registers a gauge.
+   *
+   * @param name the meter name (dot notation)
+   * @param description the meter's description
+   * @param value sampled on each scrape
+   */
   public void gauge(String name, String description, Supplier<Number> value) {
     Gauge.builder(name, value).description(description).register(registry);
   }
@@ -129,7 +150,10 @@ public final class ClientMeters {
     return registry;
   }
 
-  /** @return the sum of a counter over all entities */
+  /**
+   * @param counter picks the counter of an entity, e.g. {@code e -> e.loaderCalls}
+   * @return the sum of a counter over all entities
+   */
   public long total(java.util.function.Function<Entity, Counter> counter) {
     long sum = 0;
     for (Entity e : entities.values()) {

@@ -50,9 +50,17 @@ public final class EntryCodec {
   }
 
   /**
+   * @param k the logical key (authenticated data when encrypting)
+   * @param policy supplies codec, size limit, encryption and schema version
+   * @param value the value, or {@code null} for a "not found" marker
+   * @param version the data version, or {@link Envelope#NO_VERSION}
+   * @param nowMs the write time, epoch ms
+   * @param ttlMs the TTL, ms; the soft expiry is {@code nowMs + ttlMs}
+   * @param loadMs the load duration, ms; clamped to [0, {@link Integer#MAX_VALUE}]
    * @return the stored bytes of {@code value} ({@code null} = a "not found" marker)
    * @throws OversizeException if the encoded value exceeds the policy's limit
    * @throws CodecException if the value cannot be encoded
+   * @throws IllegalStateException if the policy encrypts and no key is configured
    */
   public byte[] encode(CacheKey k, CachePolicy policy, Object value, long version, long nowMs,
       long ttlMs, long loadMs) {
@@ -77,6 +85,10 @@ public final class EntryCodec {
   }
 
   /**
+   * @param k the logical key (authenticated data when decrypting)
+   * @param schemaVersion the schema version of the value key read
+   * @param raw the bytes read from Redis
+   * @param type the class to decode into
    * @return the decoded entry
    * @throws CorruptEnvelopeException if the bytes are not an envelope, fail authentication, or
    *     are encrypted while no key is configured

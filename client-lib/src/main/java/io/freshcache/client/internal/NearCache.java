@@ -61,7 +61,11 @@ public final class NearCache implements AutoCloseable {
         .build();
   }
 
-  /** @return the cached value, or {@code null} */
+  /**
+   * @param key the logical key
+   * @param schema the policy's schema version
+   * @return the cached value, or {@code null} if absent or not subscribed
+   */
   public Object get(CacheKey key, int schema) {
     if (!subscribed) {
       return null;
@@ -70,12 +74,23 @@ public final class NearCache implements AutoCloseable {
     return e == null ? null : e.value();
   }
 
-  /** @return the epoch of {@code key}'s channel, to pass to {@link #put} */
+  /**
+   * @param key the logical key
+   * @return the epoch of {@code key}'s channel, to pass to {@link #put}
+   */
   public long epoch(CacheKey key) {
     return epochs.get(NoticeChannels.indexOf(key));
   }
 
-  /** Stores {@code value} unless a notice or flush touched its channel since {@code epoch}. */
+  /**
+   * Stores {@code value} unless a notice or flush touched its channel since {@code epoch}.
+   *
+   * @param key the logical key
+   * @param schema the policy's schema version
+   * @param value the decoded value; {@code null} is not stored
+   * @param epoch from {@link #epoch(CacheKey)}, taken before the Redis read
+   * @param ttl the entry's lifetime
+   */
   public void put(CacheKey key, int schema, Object value, long epoch, Duration ttl) {
     if (!subscribed || value == null) {
       return;
@@ -92,7 +107,11 @@ public final class NearCache implements AutoCloseable {
     }
   }
 
-  /** Drops every schema version of {@code key} (for the client's own invalidations). */
+  /**
+   * Drops every schema version of {@code key} (for the client's own invalidations).
+   *
+   * @param key the logical key
+   */
   public void drop(CacheKey key) {
     epochs.incrementAndGet(NoticeChannels.indexOf(key));
     cache.asMap().keySet().removeIf(k -> k.key().equals(key));
@@ -111,6 +130,8 @@ public final class NearCache implements AutoCloseable {
   /**
    * Subscribes to every notice channel on the cluster of {@code link}; called on each
    * (re)connection. Until it succeeds the near cache serves nothing.
+   *
+   * @param link the client's Redis link
    */
   public synchronized void subscribe(RedisLink link) {
     if (pubSub != null) {

@@ -46,7 +46,15 @@ public final class ReadContext {
   private final Set<String> refreshing = ConcurrentHashMap.newKeySet();
 
   /**
+   * @param link the Redis link
+   * @param codec encodes and decodes entries
+   * @param meters the client's meters
    * @param near the near cache, or {@code null} if no policy uses it
+   * @param jitter jitters TTLs
+   * @param xfetch decides early refreshes
+   * @param limiter the loader budget while Redis is bypassed
+   * @param loaderPool runs async loaders and early refreshes
+   * @param clock the clock of written-at and expiry times
    */
   public ReadContext(RedisLink link, EntryCodec codec, ClientMeters meters, NearCache near,
       JitteredTtl jitter, XFetch xfetch, RateLimiter limiter, ExecutorService loaderPool, Clock clock) {

@@ -81,6 +81,8 @@ public final class RedisLink implements AutoCloseable {
   /**
    * Creates the Lettuce client and tries to connect once; if that fails, keeps trying in the
    * background.
+   *
+   * @param config the client's settings
    */
   public RedisLink(CacheClientConfig config) {
     this.config = config;
@@ -134,7 +136,11 @@ public final class RedisLink implements AutoCloseable {
     return connection != null;
   }
 
-  /** Registers a callback run after each successful (re)connection of the command connection. */
+  /**
+   * Registers a callback run after each successful (re)connection of the command connection.
+   *
+   * @param callback the callback; run at once as well if already connected
+   */
   public synchronized void onConnect(Consumer<RedisLink> callback) {
     onConnect.add(callback);
     if (connection != null) {
@@ -154,6 +160,9 @@ public final class RedisLink implements AutoCloseable {
   /**
    * As {@link #acquireSync()}, on a connection that reads from replicas where it can (possibly
    * stale by the replication lag); for hits of policies that allow it, never for leases or fences.
+   *
+   * @return the sync commands; on the master connection if the replica connection cannot open
+   * @throws Unavailable if not connected or the breaker is open
    */
   public RedisAdvancedClusterCommands<byte[], byte[]> acquireReplicaSync() {
     StatefulRedisClusterConnection<byte[], byte[]> c = acquire();
@@ -176,7 +185,12 @@ public final class RedisLink implements AutoCloseable {
     return r.sync();
   }
 
-  /** As {@link #acquireSync()}, for the async commands. */
+  /**
+   * As {@link #acquireSync()}, for the async commands.
+   *
+   * @return the async commands
+   * @throws Unavailable if not connected or the breaker is open
+   */
   public RedisAdvancedClusterAsyncCommands<byte[], byte[]> acquireAsync() {
     return acquire().async();
   }
@@ -201,12 +215,21 @@ public final class RedisLink implements AutoCloseable {
     return c;
   }
 
-  /** Reports a call that succeeded after {@code nanos}. */
+  /**
+   * Reports a call that succeeded after {@code nanos}.
+   *
+   * @param nanos the call's duration, ns
+   */
   public void success(long nanos) {
     breaker.onSuccess(nanos, TimeUnit.NANOSECONDS);
   }
 
-  /** Reports a call that failed after {@code nanos}. */
+  /**
+   * Reports a call that failed after {@code nanos}.
+   *
+   * @param nanos the call's duration, ns
+   * @param t the failure; only {@link RedisException}s count against the breaker
+   */
   public void failure(long nanos, Throwable t) {
     breaker.onError(nanos, TimeUnit.NANOSECONDS, t);
   }

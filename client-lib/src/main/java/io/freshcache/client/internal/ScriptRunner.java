@@ -16,7 +16,17 @@ import java.util.concurrent.CompletionException;
 public final class ScriptRunner {
   private ScriptRunner() {}
 
-  /** Runs {@code script} on the node that owns {@code keys[0]}'s slot. */
+  /**
+   * Runs {@code script} on the node that owns {@code keys[0]}'s slot.
+   *
+   * @param <T> the result type that {@code type} produces
+   * @param redis the sync commands
+   * @param script the script
+   * @param type the script's output type
+   * @param keys the script's keys, all in one slot
+   * @param args the script's arguments
+   * @return the script's result
+   */
   public static <T> T run(RedisAdvancedClusterCommands<byte[], byte[]> redis, CacheScripts.Script script,
       ScriptOutputType type, byte[][] keys, byte[]... args) {
     try {
@@ -26,7 +36,17 @@ public final class ScriptRunner {
     }
   }
 
-  /** As {@link #run}, asynchronously. */
+  /**
+   * As {@link #run}, asynchronously.
+   *
+   * @param <T> the result type that {@code type} produces
+   * @param redis the async commands
+   * @param script the script
+   * @param type the script's output type
+   * @param keys the script's keys, all in one slot
+   * @param args the script's arguments
+   * @return a future of the script's result, failed with the Redis error
+   */
   public static <T> CompletableFuture<T> runAsync(RedisAdvancedClusterAsyncCommands<byte[], byte[]> redis,
       CacheScripts.Script script, ScriptOutputType type, byte[][] keys, byte[]... args) {
     CompletableFuture<T> first = redis.<T>evalsha(script.sha1(), type, keys, args).toCompletableFuture();

@@ -19,6 +19,9 @@ public final class SingleFlight {
   /**
    * Runs {@code work} once for all concurrent callers with the same key.
    *
+   * @param <T> the result type
+   * @param key the flight's key
+   * @param work the computation, run on the first caller's thread
    * @return the work's result; a RuntimeException or Error of the work is rethrown to every
    *     caller unchanged
    */

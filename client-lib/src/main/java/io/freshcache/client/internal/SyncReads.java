@@ -20,8 +20,9 @@ import java.util.concurrent.locks.LockSupport;
  * <p>Hit: near cache (if on), else one {@code GET} and a decode. Miss: one flight per key in this
  * JVM runs {@code getOrLease}; granted → load → {@code fill}; busy → wait with capped, jittered
  * exponential backoff (1 ms doubling to 5 ms, never past the lease's remaining time) and ask
- * again, until the lease time is over, then load without filling (within the loader rate limiter's budget). The script re-checks the value,
- * so a caller that missed just before another's fill gets that value instead of a second lease.
+ * again, until the lease time is over, then load without filling (within the loader rate
+ * limiter's budget). The script re-checks the value, so a caller that missed just before
+ * another's fill gets that value instead of a second lease.
  * Any Redis failure or an open breaker sends the read to the loader through the rate limiter —
  * except while waiting on another caller's lease, where up to two failed polls are retried: that
  * caller is loading, and a timeout on a busy machine should not add a second load.
@@ -39,7 +40,18 @@ public final class SyncReads {
     this.ctx = ctx;
   }
 
-  /** Reads {@code k}, loading on a miss; see the class comment. */
+  /**
+   * Reads {@code k}, loading on a miss; see the class comment.
+   *
+   * @param <T> the value type
+   * @param k the logical key
+   * @param type the value's class, for decoding
+   * @param policy the entity's policy
+   * @param loader loads the value and its version on a miss, on the calling thread
+   * @return the value, or {@code null} if it does not exist
+   * @throws io.freshcache.client.LoaderException if the loader threw a checked exception
+   * @throws io.freshcache.client.LoadSheddingException if the loader budget is used up
+   */
   @SuppressWarnings("unchecked")
   public <T> T get(CacheKey k, Class<T> type, CachePolicy policy, VersionedLoader<? extends T> loader) {
     long start = System.nanoTime();

@@ -37,7 +37,10 @@ public final class WritePublisher implements AutoCloseable {
     this.topic = topic;
   }
 
-  /** @return a future completed on the broker's acknowledgement, or failed with its error */
+  /**
+   * @param event the event; its logical key is the record key
+   * @return a future completed on the broker's acknowledgement, or failed with its error
+   */
   public CompletableFuture<Void> publish(CacheEvent event) {
     CompletableFuture<Void> done = new CompletableFuture<>();
     producer.send(new ProducerRecord<>(topic, event.key().toString().getBytes(StandardCharsets.UTF_8),
