@@ -139,10 +139,13 @@ public final class CacheWriter implements AutoCloseable {
    * Connects to Redis and Kafka and starts consuming on a worker thread, with meters in a
    * registry of its own ({@link #meterRegistry()}, a Prometheus registry).
    *
+   * @param config the settings; not null
+   * @return the running worker; close it to stop
    * @throws io.lettuce.core.RedisException if Redis cannot be reached
    * @throws org.apache.kafka.common.KafkaException if the Kafka clients cannot be created
    * @throws IllegalArgumentException if a sink rule does not fit its table
    * @throws IllegalStateException if the sink's database cannot be reached
+   * @throws NullPointerException if {@code config} is null
    */
   public static CacheWriter start(CacheWriterConfig config) {
     return start(config, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
@@ -151,6 +154,16 @@ public final class CacheWriter implements AutoCloseable {
   /**
    * Same as {@link #start(CacheWriterConfig)} with meters in {@code registry}. Two workers of one
    * group must not share a registry (their meters have the same tags).
+   *
+   * @param config the settings; not null
+   * @param registry where the worker's and the sink's meters go ({@link WriterMetricNames}); not
+   *     null
+   * @return the running worker; close it to stop
+   * @throws io.lettuce.core.RedisException if Redis cannot be reached
+   * @throws org.apache.kafka.common.KafkaException if the Kafka clients cannot be created
+   * @throws IllegalArgumentException if a sink rule does not fit its table
+   * @throws IllegalStateException if the sink's database cannot be reached
+   * @throws NullPointerException if an argument is null
    */
   public static CacheWriter start(CacheWriterConfig config, MeterRegistry registry) {
     CacheWriter w = new CacheWriter(config, registry);
@@ -231,7 +244,10 @@ public final class CacheWriter implements AutoCloseable {
     return running && thread.isAlive();
   }
 
-  /** @return the error that stopped the worker, or {@code null} */
+  /**
+   * @return the error that stopped the worker, or {@code null} while it runs and after a
+   *     graceful stop
+   */
   public Throwable failure() {
     return failure.get();
   }
@@ -256,8 +272,10 @@ public final class CacheWriter implements AutoCloseable {
   /**
    * Blocks until the worker stops (after {@link #close()} or a fatal error).
    *
+   * @param timeout how long to wait at most, in whole milliseconds; not null
    * @return {@code true} if it stopped within {@code timeout}
    * @throws InterruptedException if interrupted while waiting
+   * @throws NullPointerException if {@code timeout} is null
    */
   public boolean awaitStop(Duration timeout) throws InterruptedException {
     return stopped.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -265,7 +283,9 @@ public final class CacheWriter implements AutoCloseable {
 
   /**
    * Finishes the batch in flight, commits it, leaves the group and closes the connections; stops
-   * the sink the same way.
+   * the sink the same way, first. Waits up to 30 s for the worker to stop (a warning is logged if
+   * it does not); returns early, with the interrupt flag set, if the calling thread is
+   * interrupted.
    */
   @Override
   public void close() {

@@ -79,9 +79,27 @@ public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redis
   public static final int DEFAULT_HTTP_PORT = 8081;
 
   /**
-   * Validates the settings.
+   * Validates the settings; {@code redisNodes} and {@code topics} are copied.
    *
+   * @param kafkaBootstrapServers Kafka bootstrap servers; not null or blank (the form is left to
+   *     the Kafka client)
+   * @param redisNodes seed nodes, at least one; each {@code host:port} with a port of 1 to 5
+   *     digits; not null and without null elements
+   * @param redisPassword the Redis password, or {@code null} for none
+   * @param topics the topics to consume, at least one; not null and without null elements
+   * @param dlqTopic the dead-letter topic; not null and not one of {@code topics}
+   * @param groupId the consumer group; not null or blank
+   * @param batchSize 1..100000
+   * @param fenceTtl at least 1 s; not null
+   * @param redisTimeout at least 1 ms; not null
+   * @param sessionTimeout 1 s..1 h; not null (the broker's own limits apply on top)
+   * @param maxPayloadBytes 1..67108864 (64 MiB)
+   * @param httpPort 0..65535; 0 serves nothing
+   * @param sink the write-behind sink, or {@code null} for none; its topic must not be
+   *     {@code dlqTopic}
    * @throws IllegalArgumentException naming the setting and the bad value
+   * @throws NullPointerException if a setting other than {@code redisPassword} or {@code sink} is
+   *     null, or a list contains null
    */
   public CacheWriterConfig {
     Objects.requireNonNull(kafkaBootstrapServers, "kafkaBootstrapServers");
@@ -145,15 +163,28 @@ public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redis
     return fromEnv(Map.of());
   }
 
-  /** Reads the settings from the process environment. */
+  /**
+   * Reads the settings from the process environment; see {@link #fromEnv(Map)}.
+   *
+   * @return the validated settings
+   * @throws IllegalArgumentException naming the variable and its bad value
+   */
   public static CacheWriterConfig fromEnv() {
     return fromEnv(System.getenv());
   }
 
   /**
-   * Reads the settings from {@code env}; see the table above.
+   * Reads the settings from {@code env}; see the table above. An unset variable takes its
+   * default, and so does a blank one, except that {@code KAFKA_BOOTSTRAP_SERVERS},
+   * {@code WRITER_GROUP_ID}, {@code WRITER_DLQ_TOPIC} and {@code WRITER_SINK_TOPIC} are taken as
+   * given when set, and only an empty {@code REDIS_PASSWORD} means none.
    *
-   * @throws IllegalArgumentException naming the variable and its bad value
+   * @param env variable name to value, e.g. {@link System#getenv()}; not null
+   * @return the validated settings
+   * @throws IllegalArgumentException naming the variable and its bad value; a value that parses
+   *     but breaks a rule of the record (e.g. {@code WRITER_FENCE_TTL_MS} under 1000) is reported
+   *     with the prefix {@code cache-writer configuration:} and the setting's name instead
+   * @throws NullPointerException if {@code env} is null
    */
   public static CacheWriterConfig fromEnv(Map<String, String> env) {
     try {
@@ -179,17 +210,33 @@ public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redis
     }
   }
 
-  /** @return this config with another consumer group */
+  /**
+   * @param newGroupId the consumer group; not null or blank
+   * @return this config with another consumer group
+   * @throws IllegalArgumentException if {@code newGroupId} is blank
+   * @throws NullPointerException if {@code newGroupId} is null
+   */
   public CacheWriterConfig withGroupId(String newGroupId) {
     return toBuilder().groupId(newGroupId).build();
   }
 
-  /** @return this config consuming other topics */
+  /**
+   * @param newTopics the topics to consume, at least one
+   * @param newDlqTopic the dead-letter topic, not one of {@code newTopics} and not the sink's
+   *     topic
+   * @return this config consuming other topics
+   * @throws IllegalArgumentException if {@code newTopics} is empty, or {@code newDlqTopic} is
+   *     one of them or the sink's topic
+   * @throws NullPointerException if an argument is null
+   */
   public CacheWriterConfig withTopics(List<String> newTopics, String newDlqTopic) {
     return toBuilder().topics(newTopics).dlqTopic(newDlqTopic).build();
   }
 
-  /** @return a builder starting from the defaults */
+  /**
+   * @return a builder starting from {@link #defaults()}: the local stack, without a sink; the
+   *     process environment is not read
+   */
   public static Builder builder() {
     return defaults().toBuilder();
   }
@@ -199,7 +246,10 @@ public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redis
     return new Builder(this);
   }
 
-  /** Builds a {@link CacheWriterConfig}; {@link #build()} validates. */
+  /**
+   * Builds a {@link CacheWriterConfig}. The setters take any value; {@link #build()} validates
+   * (see the record's constructor for the rules). Not thread-safe.
+   */
   public static final class Builder {
     private String kafkaBootstrapServers;
     private List<String> redisNodes;
@@ -231,79 +281,120 @@ public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redis
       sink = c.sink;
     }
 
-    /** @param v Kafka bootstrap servers */
+    /**
+     * @param v Kafka bootstrap servers
+     * @return this builder
+     */
     public Builder kafkaBootstrapServers(String v) {
       kafkaBootstrapServers = v;
       return this;
     }
 
-    /** @param v Redis seed nodes as {@code host:port} */
+    /**
+     * @param v Redis seed nodes as {@code host:port}, at least one
+     * @return this builder
+     */
     public Builder redisNodes(List<String> v) {
       redisNodes = v;
       return this;
     }
 
-    /** @param v Redis password, or {@code null} */
+    /**
+     * @param v Redis password, or {@code null} for none
+     * @return this builder
+     */
     public Builder redisPassword(String v) {
       redisPassword = v;
       return this;
     }
 
-    /** @param v topics to consume */
+    /**
+     * @param v topics to consume, at least one
+     * @return this builder
+     */
     public Builder topics(List<String> v) {
       topics = v;
       return this;
     }
 
-    /** @param v dead-letter topic */
+    /**
+     * @param v dead-letter topic, not one of the consumed topics
+     * @return this builder
+     */
     public Builder dlqTopic(String v) {
       dlqTopic = v;
       return this;
     }
 
-    /** @param v consumer group */
+    /**
+     * @param v consumer group, not blank
+     * @return this builder
+     */
     public Builder groupId(String v) {
       groupId = v;
       return this;
     }
 
-    /** @param v most records per batch, 1..100000 (default {@value CacheWriterConfig#DEFAULT_BATCH_SIZE}) */
+    /**
+     * @param v most records per batch, 1..100000 (default
+     *     {@value CacheWriterConfig#DEFAULT_BATCH_SIZE})
+     * @return this builder
+     */
     public Builder batchSize(int v) {
       batchSize = v;
       return this;
     }
 
-    /** @param v fence lifetime, at least 1 s (default 24 h) */
+    /**
+     * @param v fence lifetime, at least 1 s (default 24 h)
+     * @return this builder
+     */
     public Builder fenceTtl(Duration v) {
       fenceTtl = v;
       return this;
     }
 
-    /** @param v Redis command timeout (default 2 s) */
+    /**
+     * @param v Redis command timeout, at least 1 ms (default 2 s)
+     * @return this builder
+     */
     public Builder redisTimeout(Duration v) {
       redisTimeout = v;
       return this;
     }
 
-    /** @param v Kafka group session timeout, 1 s..1 h (default 10 s) */
+    /**
+     * @param v Kafka group session timeout, 1 s..1 h (default 10 s)
+     * @return this builder
+     */
     public Builder sessionTimeout(Duration v) {
       sessionTimeout = v;
       return this;
     }
 
-    /** @param v largest upsert payload applied, bytes (default 1 MiB) */
+    /**
+     * @param v largest upsert payload applied, bytes, 1..67108864 (default 1 MiB)
+     * @return this builder
+     */
     public Builder maxPayloadBytes(int v) {
       maxPayloadBytes = v;
       return this;
     }
 
-    /** @param v HTTP port, 0 for none (default {@value CacheWriterConfig#DEFAULT_HTTP_PORT}) */
+    /**
+     * @param v HTTP port, 0..65535, 0 for none (default
+     *     {@value CacheWriterConfig#DEFAULT_HTTP_PORT})
+     * @return this builder
+     */
     public Builder httpPort(int v) {
       httpPort = v;
       return this;
     }
 
-    /** @param v write-behind sink settings, or {@code null} for none */
+    /**
+     * @param v write-behind sink settings, or {@code null} for none
+     * @return this builder
+     */
     public Builder sink(WriteBehindConfig v) {
       sink = v;
       return this;
@@ -312,6 +403,8 @@ public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redis
     /**
      * @return the validated config
      * @throws IllegalArgumentException naming the bad setting and its value
+     * @throws NullPointerException if a required setting was set to null, or a list contains
+     *     null
      */
     public CacheWriterConfig build() {
       return new CacheWriterConfig(kafkaBootstrapServers, redisNodes, redisPassword, topics, dlqTopic,
@@ -319,6 +412,7 @@ public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redis
     }
   }
 
+  /** @return every setting, the Redis password masked and the sink's password too */
   @Override
   public String toString() {
     return "CacheWriterConfig[kafka=" + kafkaBootstrapServers + ", redisNodes=" + redisNodes

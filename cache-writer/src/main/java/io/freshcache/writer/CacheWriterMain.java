@@ -25,7 +25,13 @@ public final class CacheWriterMain {
 
   private CacheWriterMain() {}
 
-  /** @param args none are read; configuration comes from the environment */
+  /**
+   * Runs the worker until it stops; see the class documentation for the exit statuses.
+   *
+   * @param args none are read; configuration comes from the environment
+   * @throws InterruptedException if the main thread is interrupted while waiting for the worker
+   *     to stop
+   */
   public static void main(String[] args) throws InterruptedException {
     CacheWriterConfig config;
     try {

@@ -42,9 +42,16 @@ public record SinkRule(String entity, String table, String keyColumn, String ver
       "\\s*(\\S+?)\\s*=\\s*([^\\s(]+)\\s*\\(\\s*([^\\s,)]+)\\s*,\\s*([^\\s,)]+)\\s*\\)\\s*");
 
   /**
-   * Validates the rule.
+   * Validates the rule and folds the table and column names to lower case.
    *
+   * @param entity {@code service:entity}: two parts without blanks or any of
+   *     {@code : = ; ( )}, joined by one colon; not null
+   * @param table {@code [schema.]table}, unquoted identifiers; not null
+   * @param keyColumn an unquoted identifier; not null
+   * @param versionColumn an unquoted identifier other than {@code keyColumn} (compared after
+   *     folding to lower case); not null
    * @throws IllegalArgumentException naming the bad part and its value
+   * @throws NullPointerException if a component is null
    */
   public SinkRule {
     Objects.requireNonNull(entity, "entity");
@@ -75,15 +82,23 @@ public record SinkRule(String entity, String table, String keyColumn, String ver
     }
   }
 
-  /** @return whether {@code name} may be used as a column name in generated SQL */
+  /**
+   * @param name a column name; not null
+   * @return whether {@code name} may be used as a column name in generated SQL: an unquoted
+   *     identifier {@code [A-Za-z_][A-Za-z0-9_]*}
+   */
   public static boolean isColumnName(String name) {
     return COLUMN.matcher(name).matches();
   }
 
   /**
-   * Parses one rule, e.g. {@code catalog:product=public.products(id,version)}.
+   * Parses one rule, e.g. {@code catalog:product=public.products(id,version)}; blanks around
+   * the parts are ignored.
    *
+   * @param text the rule in the text form of the class documentation; not null
+   * @return the validated rule
    * @throws IllegalArgumentException naming the bad text
+   * @throws NullPointerException if {@code text} is null
    */
   public static SinkRule parse(String text) {
     Matcher m = RULE.matcher(text);
@@ -97,7 +112,10 @@ public record SinkRule(String entity, String table, String keyColumn, String ver
   /**
    * Parses rules separated by {@code ;} (blank entries are ignored).
    *
+   * @param text the rules, e.g. the value of {@code WRITER_SINK_RULES}; not null
+   * @return the rules in order; empty if {@code text} has only blank entries
    * @throws IllegalArgumentException naming the bad rule, or an entity named twice
+   * @throws NullPointerException if {@code text} is null
    */
   public static List<SinkRule> parseAll(String text) {
     List<SinkRule> out = new ArrayList<>();
@@ -115,6 +133,7 @@ public record SinkRule(String entity, String table, String keyColumn, String ver
     return out;
   }
 
+  /** @return the rule in its text form, which {@link #parse(String)} reads back */
   @Override
   public String toString() {
     return entity + "=" + table + "(" + keyColumn + "," + versionColumn + ")";

@@ -42,9 +42,18 @@ public record WriteBehindConfig(String jdbcUrl, String user, String password, Li
   public static final Duration DEFAULT_FLUSH_INTERVAL = Duration.ofMillis(200);
 
   /**
-   * Validates the settings.
+   * Validates the settings; {@code rules} is copied.
    *
+   * @param jdbcUrl a URL starting with {@code jdbc:postgresql:}; not null
+   * @param user the database user, or {@code null} to send none
+   * @param password the database password, or {@code null} to send none
+   * @param rules at least one rule, each entity once; not null and without null elements
+   * @param topic the topic of application writes; not null or blank
+   * @param batchSize 1..100000
+   * @param flushInterval 1 ms..10 min; not null
    * @throws IllegalArgumentException naming the setting and the bad value
+   * @throws NullPointerException if {@code jdbcUrl}, {@code rules}, {@code topic} or
+   *     {@code flushInterval} is null, or {@code rules} contains null
    */
   public WriteBehindConfig {
     Objects.requireNonNull(jdbcUrl, "jdbcUrl");
@@ -72,7 +81,10 @@ public record WriteBehindConfig(String jdbcUrl, String user, String password, Li
     }
   }
 
-  /** @return the rule for {@code service:entity}, or {@code null} */
+  /**
+   * @param entity {@code service:entity} of a logical key, e.g. {@code catalog:product}
+   * @return the rule for {@code entity}, or {@code null} if it has none
+   */
   public SinkRule ruleFor(String entity) {
     for (SinkRule r : rules) {
       if (r.entity().equals(entity)) {
@@ -82,26 +94,45 @@ public record WriteBehindConfig(String jdbcUrl, String user, String password, Li
     return null;
   }
 
-  /** @return these settings with other rules */
+  /**
+   * @param newRules at least one rule, each entity once
+   * @return these settings with other rules
+   * @throws IllegalArgumentException if {@code newRules} is empty or names an entity twice
+   * @throws NullPointerException if {@code newRules} is null or contains null
+   */
   public WriteBehindConfig withRules(List<SinkRule> newRules) {
     return new WriteBehindConfig(jdbcUrl, user, password, newRules, topic, batchSize, flushInterval);
   }
 
-  /** @return these settings reading another topic */
+  /**
+   * @param newTopic the topic of application writes; not blank
+   * @return these settings reading another topic
+   * @throws IllegalArgumentException if {@code newTopic} is blank
+   * @throws NullPointerException if {@code newTopic} is null
+   */
   public WriteBehindConfig withTopic(String newTopic) {
     return new WriteBehindConfig(jdbcUrl, user, password, rules, newTopic, batchSize, flushInterval);
   }
 
-  /** @return these settings with another flush size and interval */
+  /**
+   * @param newBatchSize rows buffered before a flush, 1..100000
+   * @param newFlushInterval the longest a buffered row waits for its flush, 1 ms..10 min
+   * @return these settings with another flush size and interval
+   * @throws IllegalArgumentException if a value is out of range
+   * @throws NullPointerException if {@code newFlushInterval} is null
+   */
   public WriteBehindConfig withFlush(int newBatchSize, Duration newFlushInterval) {
     return new WriteBehindConfig(jdbcUrl, user, password, rules, topic, newBatchSize, newFlushInterval);
   }
 
   /**
-   * Reads the settings from {@code env}; see the table above.
+   * Reads the settings from {@code env}; see the table above. For the JDBC URL, user and
+   * password a blank variable counts as unset and the fallback variable is read.
    *
+   * @param env variable name to value, e.g. {@link System#getenv()}; not null
    * @return the settings, or {@code null} if {@code WRITER_SINK_RULES} is unset or blank
    * @throws IllegalArgumentException naming the variable and its bad value
+   * @throws NullPointerException if {@code env} is null
    */
   public static WriteBehindConfig fromEnv(Map<String, String> env) {
     String rulesText = env.get("WRITER_SINK_RULES");
@@ -135,6 +166,7 @@ public record WriteBehindConfig(String jdbcUrl, String user, String password, Li
         Duration.ofMillis(flushMs));
   }
 
+  /** @return every setting, the password masked */
   @Override
   public String toString() {
     return "WriteBehindConfig[jdbcUrl=" + jdbcUrl + ", user=" + user + ", password="

@@ -126,13 +126,18 @@ public final class WriteBehindSink implements AutoCloseable {
    * Checks the rules against the database and starts consuming on a sink thread.
    *
    * @param config the sink settings
-   * @param bootstrapServers Kafka
-   * @param writerGroup the writer's consumer group; the sink's is {@code <writerGroup>.sink}
+   * @param bootstrapServers Kafka bootstrap servers, {@code host:port} list
+   * @param writerGroup the writer's consumer group; the sink's is {@code <writerGroup>.sink}, and
+   *     the sink's meters are tagged {@code group=<writerGroup>}
    * @param dlqTopic where rejected upserts go
    * @param sessionTimeout the Kafka group session timeout
-   * @param registry where the sink's meters go
-   * @throws IllegalArgumentException naming {@code WRITER_SINK_RULES} if a rule does not fit its table
+   * @param registry where the sink's meters go (the {@code SINK_*} names of
+   *     {@link WriterMetricNames})
+   * @return the running sink; close it to stop
+   * @throws IllegalArgumentException naming {@code WRITER_SINK_RULES} if a rule does not fit its
+   *     table (missing table or column, key column without a unique index of its own)
    * @throws IllegalStateException if the database cannot be reached
+   * @throws org.apache.kafka.common.KafkaException if the Kafka clients cannot be created
    */
   public static WriteBehindSink start(WriteBehindConfig config, String bootstrapServers,
       String writerGroup, String dlqTopic, Duration sessionTimeout, MeterRegistry registry) {
@@ -163,7 +168,9 @@ public final class WriteBehindSink implements AutoCloseable {
     return buffered.get();
   }
 
-  /** @return whether the last flush attempt reached the database */
+  /**
+   * @return whether the last flush attempt reached the database; true before the first flush
+   */
   public boolean databaseUp() {
     return databaseUp;
   }
@@ -178,12 +185,19 @@ public final class WriteBehindSink implements AutoCloseable {
     return running && thread.isAlive();
   }
 
-  /** @return the error that stopped the sink, or {@code null} */
+  /**
+   * @return the error that stopped the sink, or {@code null} while it runs and after a graceful
+   *     stop
+   */
   public Throwable failure() {
     return failure.get();
   }
 
-  /** Flushes what is buffered (retrying for up to 10 s), commits, leaves the group. */
+  /**
+   * Flushes what is buffered (retrying for up to 10 s), commits, leaves the group. Waits up to
+   * 30 s for the sink thread; returns early, with the interrupt flag set, if the calling thread
+   * is interrupted.
+   */
   @Override
   public void close() {
     running = false;

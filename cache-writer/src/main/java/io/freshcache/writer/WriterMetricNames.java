@@ -11,16 +11,22 @@ public final class WriterMetricNames {
 
   /** Counter of events applied to Redis: {@code freshcache_writer_events_applied_total}. */
   public static final String EVENTS_APPLIED = "freshcache.writer.events.applied";
-  /** Counter of events skipped as older than the key's fence: {@code freshcache_writer_events_stale_total}. */
+  /**
+   * Counter of events skipped as older than the key's fence:
+   * {@code freshcache_writer_events_stale_total}.
+   */
   public static final String EVENTS_STALE = "freshcache.writer.events.stale";
-  /** Counter of records sent to the dead-letter topic: {@code freshcache_writer_events_dead_lettered_total}. */
+  /**
+   * Counter of records sent to the dead-letter topic:
+   * {@code freshcache_writer_events_dead_lettered_total}.
+   */
   public static final String EVENTS_DEAD_LETTERED = "freshcache.writer.events.dead.lettered";
   /** Counter of batch retries after Redis failures: {@code freshcache_writer_batch_retries_total}. */
   public static final String BATCH_RETRIES = "freshcache.writer.batch.retries";
   /**
    * Timer of one batch from the first apply attempt until its notices are published, retries
-   * included: {@code freshcache_writer_batch_apply_seconds} (histogram; p50 and p99 also in the timer's
-   * in-process snapshot).
+   * included: {@code freshcache_writer_batch_apply_seconds} (histogram; p50 and p99 also in the
+   * timer's in-process snapshot).
    */
   public static final String BATCH_APPLY = "freshcache.writer.batch.apply";
   /**
@@ -53,14 +59,20 @@ public final class WriterMetricNames {
    */
   public static final String NAMESPACE_KEYS = "freshcache.writer.namespace.keys";
 
-  /** Counter of rows written by the write-behind sink: {@code freshcache_writer_sink_rows_written_total}. */
+  /**
+   * Counter of rows written by the write-behind sink:
+   * {@code freshcache_writer_sink_rows_written_total}.
+   */
   public static final String SINK_ROWS_WRITTEN = "freshcache.writer.sink.rows.written";
   /**
    * Counter of upserts the sink sent to the dead-letter topic (payload not a row of the table, or
    * refused by the database): {@code freshcache_writer_sink_rows_rejected_total}.
    */
   public static final String SINK_ROWS_REJECTED = "freshcache.writer.sink.rows.rejected";
-  /** Counter of sink flush retries while the database failed: {@code freshcache_writer_sink_retries_total}. */
+  /**
+   * Counter of sink flush retries while the database failed:
+   * {@code freshcache_writer_sink_retries_total}.
+   */
   public static final String SINK_RETRIES = "freshcache.writer.sink.retries";
   /** Timer of one successful sink flush: {@code freshcache_writer_sink_flush_seconds} (histogram). */
   public static final String SINK_FLUSH = "freshcache.writer.sink.flush";

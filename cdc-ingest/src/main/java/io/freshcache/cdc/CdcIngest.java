@@ -56,16 +56,21 @@ public final class CdcIngest implements AutoCloseable {
 
   /**
    * Checks that PostgreSQL is reachable with {@code wal_level=logical}, that the user may
-   * replicate, that the rule tables exist, that the replication slot is not in use, and that the
-   * Kafka topic exists; then starts the engine. Returns once the engine thread runs; the slot and
-   * publication are created asynchronously, see {@link #awaitStreaming(Duration)}.
+   * replicate, that every rule fits its table, that the replication slot is not in use, and that
+   * the Kafka topic exists (and, with {@link CdcIngestConfig.OffsetStorage#KAFKA}, creates the
+   * offset topic if missing); then starts the engine. Returns once the engine thread runs; the
+   * slot and publication are created asynchronously, see {@link #awaitStreaming(Duration)}. The
+   * meters go to a new Prometheus registry of its own, {@link #meterRegistry()}.
    *
-   * @param config the settings
+   * @param config the settings; not null
    * @return the running capture; close it to stop
    * @throws WalLevelException if the server's {@code wal_level} is not {@code logical}
    * @throws CdcStartupException if the database or Kafka is unreachable, a table or the topic is
-   *     missing, the user lacks {@code REPLICATION}, or the slot is still held by another process
-   *     after {@link CdcIngestConfig#startupTimeout()}; the message says which and how to fix it
+   *     missing, a rule does not fit its table (a missing column, a template that is not the
+   *     primary key), the user lacks {@code REPLICATION}, or the slot is still held by another
+   *     process after {@link CdcIngestConfig#startupTimeout()}; the message says which and how to
+   *     fix it
+   * @throws NullPointerException if {@code config} is null
    */
   public static CdcIngest start(CdcIngestConfig config) {
     return start(config, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
@@ -75,11 +80,12 @@ public final class CdcIngest implements AutoCloseable {
    * As {@link #start(CdcIngestConfig)}, registering the meters ({@link CdcMetricNames}) in
    * {@code registry}.
    *
-   * @param config the settings
-   * @param registry where the meters go, e.g. a {@code PrometheusMeterRegistry}
+   * @param config the settings; not null
+   * @param registry where the meters go, e.g. a {@code PrometheusMeterRegistry}; not null
    * @return the running capture; close it to stop
-   * @throws CdcStartupException as {@link #start(CdcIngestConfig)}, also if a rule does not fit
-   *     its table (a missing column, a template that is not the primary key)
+   * @throws WalLevelException if the server's {@code wal_level} is not {@code logical}
+   * @throws CdcStartupException as {@link #start(CdcIngestConfig)}
+   * @throws NullPointerException if {@code config} or {@code registry} is null
    */
   public static CdcIngest start(CdcIngestConfig config, MeterRegistry registry) {
     Objects.requireNonNull(config, "config");
@@ -93,8 +99,10 @@ public final class CdcIngest implements AutoCloseable {
    * the same connector elsewhere, e.g. as a benchmark baseline or as the base of a Kafka Connect
    * connector configuration with {@link io.freshcache.cdc.connect.CacheEventTransform}.
    *
-   * @param config the settings
-   * @return a new properties object; changing it changes nothing here
+   * @param config the settings; not null
+   * @return a new properties object; changing it changes nothing here. It holds the database
+   *     password in clear text
+   * @throws NullPointerException if {@code config} is null
    */
   public static java.util.Properties debeziumProperties(CdcIngestConfig config) {
     return io.freshcache.cdc.internal.DebeziumKafkaPipeline.engineProperties(
@@ -106,11 +114,12 @@ public final class CdcIngest implements AutoCloseable {
    * replication slot and publication exist) and the slot is active. Changes committed after the
    * slot was created are delivered even if they happen before this returns.
    *
-   * @param timeout how long to wait at most
+   * @param timeout how long to wait at most; not null
    * @return true when streaming, false if the timeout passed first
    * @throws CdcEngineException if the engine stopped (failed, or was closed) before streaming
    * @throws CdcStartupException if the slot's state cannot be read from the database
    * @throws InterruptedException if the calling thread is interrupted while waiting
+   * @throws NullPointerException if {@code timeout} is null
    */
   public boolean awaitStreaming(Duration timeout) throws InterruptedException {
     return pipeline.awaitStreaming(Objects.requireNonNull(timeout, "timeout"));
@@ -119,9 +128,10 @@ public final class CdcIngest implements AutoCloseable {
   /**
    * Waits until the engine stops, because of {@link #close()} or a failure.
    *
-   * @param timeout how long to wait at most
-   * @return true if the engine has stopped
+   * @param timeout how long to wait at most; not null
+   * @return true if the engine has stopped, false if the timeout passed first
    * @throws InterruptedException if the calling thread is interrupted while waiting
+   * @throws NullPointerException if {@code timeout} is null
    */
   public boolean awaitTermination(Duration timeout) throws InterruptedException {
     return pipeline.awaitTermination(Objects.requireNonNull(timeout, "timeout"));
@@ -134,7 +144,8 @@ public final class CdcIngest implements AutoCloseable {
 
   /**
    * @return why the engine stopped, if it stopped with an error; the cause is the original
-   *     failure, e.g. an {@link EventDeliveryException}
+   *     failure, e.g. an {@link EventDeliveryException}. Empty while it runs and after a clean
+   *     stop
    */
   public Optional<CdcEngineException> failure() {
     return pipeline.failure();

@@ -180,9 +180,33 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
   private static final Pattern SERVER = Pattern.compile("[^\\s,:]+:[0-9]{1,5}");
 
   /**
-   * Validates every setting.
+   * Validates every setting; {@code rules} is copied. A null setting is invalid like any other
+   * bad value (an {@link IllegalArgumentException}), except a null element of {@code rules}.
    *
+   * @param dbHost PostgreSQL host name; not blank and without whitespace
+   * @param dbPort PostgreSQL port, 1..65535
+   * @param database the database to capture; not blank
+   * @param user the PostgreSQL user; not blank
+   * @param password the user's password; not null, {@code ""} for none
+   * @param kafkaBootstrapServers comma-separated {@code host:port} entries (blanks around an
+   *     entry are allowed, a port has 1 to 5 digits)
+   * @param connectorName matches {@code [A-Za-z0-9_.-]{1,64}}
+   * @param slotName matches {@code [a-z0-9_]{1,63}}, as PostgreSQL requires of slot names
+   * @param publicationName matches {@code [a-z_][a-z0-9_]{0,62}}
+   * @param offsetStorage where offsets are kept; not null
+   * @param offsetTopic a Kafka topic name, {@code [A-Za-z0-9._-]{1,249}}, checked even with
+   *     {@link OffsetStorage#FILE}; with {@link OffsetStorage#KAFKA} it must differ from
+   *     {@code topic}
+   * @param offsetFile the offset file; not null, even with {@link OffsetStorage#KAFKA}
+   * @param topic a Kafka topic name, {@code [A-Za-z0-9._-]{1,249}}
+   * @param rules at least one rule, at most one per table; not null and without null elements
+   * @param pollInterval 1 ms..60 s; the engine gets whole milliseconds
+   * @param maxBatchSize 1..{@value #MAX_BATCH_SIZE_LIMIT}
+   * @param offsetFlushInterval not negative (0 is accepted)
+   * @param startupTimeout at least 1 ms
+   * @param httpPort 0..65535; 0 serves nothing
    * @throws IllegalArgumentException naming the first invalid setting and its value
+   * @throws NullPointerException if {@code rules} contains null
    */
   public CdcIngestConfig {
     dbHost = field("dbHost", dbHost, CdcIngestConfig::checkHost);
@@ -226,7 +250,10 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
     }
   }
 
-  /** @return a builder with every default set; {@code database} and {@code user} are required */
+  /**
+   * @return a builder with every default set, including {@value #DEFAULT_RULES} until a rule is
+   *     given
+   */
   public static Builder builder() {
     return new Builder();
   }
@@ -239,6 +266,7 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
   /**
    * Reads the configuration from the process environment; see {@link #fromEnv(Map)}.
    *
+   * @return the validated configuration
    * @throws IllegalArgumentException naming the variable and its bad value
    */
   public static CdcIngestConfig fromEnv() {
@@ -259,8 +287,11 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
    *
    * @param env variable name to value, e.g. {@link System#getenv()}
    * @return the validated configuration
-   * @throws IllegalArgumentException if a variable is invalid or a required one is missing; the
-   *     message starts with the variable's name and quotes its value (never the password)
+   * @throws IllegalArgumentException if a variable is invalid, or both {@code CDC_RULES} and
+   *     {@code CDC_RULES_FILE} are set; the message starts with the variable's name and quotes its
+   *     value (never the password). Only a conflict between two valid values (the offset topic
+   *     equal to the event topic) names the settings instead
+   * @throws NullPointerException if {@code env} is null
    */
   public static CdcIngestConfig fromEnv(Map<String, String> env) {
     Objects.requireNonNull(env, "env");
@@ -559,69 +590,148 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
       httpPort = c.httpPort;
     }
 
-    /** @see CdcIngestConfig#dbHost() */
+    /**
+     * Sets the PostgreSQL host.
+     *
+     * @param dbHost the host name; not blank and without whitespace
+     * @return this builder
+     * @throws IllegalArgumentException if {@code dbHost} is null, blank or has whitespace
+     * @see CdcIngestConfig#dbHost()
+     */
     public Builder dbHost(String dbHost) {
       this.dbHost = field("dbHost", dbHost, CdcIngestConfig::checkHost);
       return this;
     }
 
-    /** @see CdcIngestConfig#dbPort() */
+    /**
+     * Sets the PostgreSQL port.
+     *
+     * @param dbPort the port, 1..65535
+     * @return this builder
+     * @throws IllegalArgumentException if {@code dbPort} is out of range
+     * @see CdcIngestConfig#dbPort()
+     */
     public Builder dbPort(int dbPort) {
       this.dbPort = field("dbPort", dbPort, CdcIngestConfig::checkPort);
       return this;
     }
 
-    /** @see CdcIngestConfig#database() */
+    /**
+     * Sets the database to capture.
+     *
+     * @param database the database name; not blank
+     * @return this builder
+     * @throws IllegalArgumentException if {@code database} is null or blank
+     * @see CdcIngestConfig#database()
+     */
     public Builder database(String database) {
       this.database = field("database", database, CdcIngestConfig::checkRequired);
       return this;
     }
 
-    /** @see CdcIngestConfig#user() */
+    /**
+     * Sets the PostgreSQL user.
+     *
+     * @param user a user with the {@code REPLICATION} attribute; not blank
+     * @return this builder
+     * @throws IllegalArgumentException if {@code user} is null or blank
+     * @see CdcIngestConfig#user()
+     */
     public Builder user(String user) {
       this.user = field("user", user, CdcIngestConfig::checkRequired);
       return this;
     }
 
-    /** @see CdcIngestConfig#password() */
+    /**
+     * Sets the user's password.
+     *
+     * @param password the password, {@code ""} for none
+     * @return this builder
+     * @throws NullPointerException if {@code password} is null
+     * @see CdcIngestConfig#password()
+     */
     public Builder password(String password) {
       this.password = Objects.requireNonNull(password, "password (use \"\" for none)");
       return this;
     }
 
-    /** @see CdcIngestConfig#kafkaBootstrapServers() */
+    /**
+     * Sets the Kafka bootstrap servers.
+     *
+     * @param servers comma-separated {@code host:port} entries
+     * @return this builder
+     * @throws IllegalArgumentException if {@code servers} is null, blank or has an entry that is
+     *     not {@code host:port}
+     * @see CdcIngestConfig#kafkaBootstrapServers()
+     */
     public Builder kafkaBootstrapServers(String servers) {
       this.kafkaBootstrapServers = field("kafkaBootstrapServers", servers,
           CdcIngestConfig::checkBootstrapServers);
       return this;
     }
 
-    /** @see CdcIngestConfig#connectorName() */
+    /**
+     * Sets the connector name.
+     *
+     * @param connectorName the name, {@code [A-Za-z0-9_.-]{1,64}}
+     * @return this builder
+     * @throws IllegalArgumentException if {@code connectorName} is null or does not match
+     * @see CdcIngestConfig#connectorName()
+     */
     public Builder connectorName(String connectorName) {
       this.connectorName = field("connectorName", connectorName, CdcIngestConfig::checkConnectorName);
       return this;
     }
 
-    /** @see CdcIngestConfig#slotName() */
+    /**
+     * Sets the replication slot.
+     *
+     * @param slotName the slot name, {@code [a-z0-9_]{1,63}}
+     * @return this builder
+     * @throws IllegalArgumentException if {@code slotName} is null or does not match
+     * @see CdcIngestConfig#slotName()
+     */
     public Builder slotName(String slotName) {
       this.slotName = field("slotName", slotName, CdcIngestConfig::checkSlotName);
       return this;
     }
 
-    /** @see CdcIngestConfig#publicationName() */
+    /**
+     * Sets the publication.
+     *
+     * @param publicationName the publication name, {@code [a-z_][a-z0-9_]{0,62}}
+     * @return this builder
+     * @throws IllegalArgumentException if {@code publicationName} is null or does not match
+     * @see CdcIngestConfig#publicationName()
+     */
     public Builder publicationName(String publicationName) {
       this.publicationName = field("publicationName", publicationName,
           CdcIngestConfig::checkPublicationName);
       return this;
     }
 
-    /** @see CdcIngestConfig#offsetStorage() */
+    /**
+     * Sets where the offsets are kept. {@link #offsetFile(Path)} also sets it, so the later
+     * call wins.
+     *
+     * @param offsetStorage the storage
+     * @return this builder
+     * @throws NullPointerException if {@code offsetStorage} is null
+     * @see CdcIngestConfig#offsetStorage()
+     */
     public Builder offsetStorage(OffsetStorage offsetStorage) {
       this.offsetStorage = Objects.requireNonNull(offsetStorage, "offsetStorage");
       return this;
     }
 
-    /** @see CdcIngestConfig#offsetTopic() */
+    /**
+     * Sets the offset topic of {@link OffsetStorage#KAFKA}; does not change the storage.
+     *
+     * @param offsetTopic a topic name, {@code [A-Za-z0-9._-]{1,249}}
+     * @return this builder
+     * @throws IllegalArgumentException if {@code offsetTopic} is null or not a topic name
+     * @see CdcIngestConfig#offsetTopic()
+     */
     public Builder offsetTopic(String offsetTopic) {
       this.offsetTopic = field("offsetTopic", offsetTopic, CdcIngestConfig::checkTopic);
       return this;
@@ -630,6 +740,10 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
     /**
      * Keeps the offsets in this file: sets the file and {@link OffsetStorage#FILE}.
      *
+     * @param offsetFile the file, relative to the working directory unless absolute; its
+     *     directory is created at start if missing
+     * @return this builder
+     * @throws NullPointerException if {@code offsetFile} is null
      * @see CdcIngestConfig#offsetFile()
      */
     public Builder offsetFile(Path offsetFile) {
@@ -638,21 +752,40 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
       return this;
     }
 
-    /** @see CdcIngestConfig#httpPort() */
+    /**
+     * Sets the port of {@code /health} and {@code /metrics}.
+     *
+     * @param httpPort the port, 0..65535; 0 serves nothing
+     * @return this builder
+     * @throws IllegalArgumentException if {@code httpPort} is out of range
+     * @see CdcIngestConfig#httpPort()
+     */
     public Builder httpPort(int httpPort) {
       this.httpPort = field("httpPort", httpPort, CdcIngestConfig::checkHttpPort);
       return this;
     }
 
-    /** @see CdcIngestConfig#topic() */
+    /**
+     * Sets the topic of the cache events.
+     *
+     * @param topic a topic name, {@code [A-Za-z0-9._-]{1,249}}
+     * @return this builder
+     * @throws IllegalArgumentException if {@code topic} is null or not a topic name
+     * @see CdcIngestConfig#topic()
+     */
     public Builder topic(String topic) {
       this.topic = field("topic", topic, CdcIngestConfig::checkTopic);
       return this;
     }
 
     /**
-     * Adds a rule; the first rule given replaces the default ({@value CdcIngestConfig#DEFAULT_RULES}).
+     * Adds a rule. On a builder from {@link CdcIngestConfig#builder()} the first rule given
+     * replaces the default ({@value CdcIngestConfig#DEFAULT_RULES}); on one from
+     * {@link CdcIngestConfig#toBuilder()} rules are added to the configuration's.
      *
+     * @param rule the rule; a second rule for the same table fails in {@link #build()}
+     * @return this builder
+     * @throws NullPointerException if {@code rule} is null
      * @see CdcIngestConfig#rules()
      */
     public Builder rule(TableRule rule) {
@@ -664,41 +797,79 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
       return this;
     }
 
-    /** Replaces all rules. @see CdcIngestConfig#rules() */
+    /**
+     * Replaces all rules, including the default.
+     *
+     * @param rules the rules, copied; {@link #build()} refuses an empty list or a null element
+     * @return this builder
+     * @throws NullPointerException if {@code rules} is null
+     * @see CdcIngestConfig#rules()
+     */
     public Builder rules(List<TableRule> rules) {
       this.rules = new ArrayList<>(Objects.requireNonNull(rules, "rules"));
       return this;
     }
 
-    /** @see CdcIngestConfig#pollInterval() */
+    /**
+     * Sets the connector's poll interval.
+     *
+     * @param pollInterval 1 ms..60 s
+     * @return this builder
+     * @throws IllegalArgumentException if {@code pollInterval} is null or out of range
+     * @see CdcIngestConfig#pollInterval()
+     */
     public Builder pollInterval(Duration pollInterval) {
       this.pollInterval = field("pollInterval", pollInterval, CdcIngestConfig::checkPollInterval);
       return this;
     }
 
-    /** @see CdcIngestConfig#maxBatchSize() */
+    /**
+     * Sets the most changes in one batch.
+     *
+     * @param maxBatchSize 1..{@value CdcIngestConfig#MAX_BATCH_SIZE_LIMIT}
+     * @return this builder
+     * @throws IllegalArgumentException if {@code maxBatchSize} is out of range
+     * @see CdcIngestConfig#maxBatchSize()
+     */
     public Builder maxBatchSize(int maxBatchSize) {
       this.maxBatchSize = field("maxBatchSize", maxBatchSize, CdcIngestConfig::checkMaxBatchSize);
       return this;
     }
 
-    /** @see CdcIngestConfig#offsetFlushInterval() */
+    /**
+     * Sets how often acknowledged offsets are flushed and confirmed to the slot.
+     *
+     * @param interval not negative
+     * @return this builder
+     * @throws IllegalArgumentException if {@code interval} is null or negative
+     * @see CdcIngestConfig#offsetFlushInterval()
+     */
     public Builder offsetFlushInterval(Duration interval) {
       this.offsetFlushInterval = field("offsetFlushInterval", interval,
           CdcIngestConfig::checkFlushInterval);
       return this;
     }
 
-    /** @see CdcIngestConfig#startupTimeout() */
+    /**
+     * Sets the bound on each startup check and on waiting for the stream.
+     *
+     * @param startupTimeout at least 1 ms
+     * @return this builder
+     * @throws IllegalArgumentException if {@code startupTimeout} is null or under 1 ms
+     * @see CdcIngestConfig#startupTimeout()
+     */
     public Builder startupTimeout(Duration startupTimeout) {
       this.startupTimeout = field("startupTimeout", startupTimeout, CdcIngestConfig::checkPositive);
       return this;
     }
 
     /**
-     * @return the configuration
+     * Builds the configuration; the builder can be used again afterwards.
+     *
+     * @return the validated configuration
      * @throws IllegalArgumentException if there is no rule, a table has two, or the offset topic
-     *     is the event topic
+     *     is the event topic while offsets are kept in Kafka
+     * @throws NullPointerException if the rules contain null
      */
     public CdcIngestConfig build() {
       return new CdcIngestConfig(dbHost, dbPort, database, user, password, kafkaBootstrapServers,

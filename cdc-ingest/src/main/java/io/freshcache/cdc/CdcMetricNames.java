@@ -33,7 +33,10 @@ public final class CdcMetricNames {
    * another error): {@code freshcache_cdc_errors_total}.
    */
   public static final String ERRORS = "freshcache.cdc.errors";
-  /** Counter of changed rows skipped without a key or version: {@code freshcache_cdc_rows_skipped_total}. */
+  /**
+   * Counter of changed rows skipped without a key or version:
+   * {@code freshcache_cdc_rows_skipped_total}.
+   */
   public static final String ROWS_SKIPPED = "freshcache.cdc.rows.skipped";
   /** Counter of truncates ignored by their rule: {@code freshcache_cdc_truncates_ignored_total}. */
   public static final String TRUNCATES_IGNORED = "freshcache.cdc.truncates.ignored";

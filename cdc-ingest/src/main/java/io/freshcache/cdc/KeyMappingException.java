@@ -24,11 +24,13 @@ public class KeyMappingException extends CacheException {
     INVALID_KEY
   }
 
+  /** Why the row has no key; never null. */
   private final Reason reason;
 
   /**
-   * @param reason why the row has no key
+   * @param reason why the row has no key; not null
    * @param message what is wrong, naming the table, the template and the column
+   * @throws NullPointerException if {@code reason} is null
    */
   public KeyMappingException(Reason reason, String message) {
     super("cdc", null, message, null);

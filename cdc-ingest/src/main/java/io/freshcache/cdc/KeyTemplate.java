@@ -47,8 +47,8 @@ public final class KeyTemplate {
    *
    * @param template e.g. {@code catalog:product:{id}}
    * @return the template
-   * @throws IllegalArgumentException if the template breaks a rule in the class documentation; the
-   *     message names the rule and the template
+   * @throws IllegalArgumentException if the template is null or blank, or breaks a rule in the
+   *     class documentation; the message names the rule and the template
    */
   public static KeyTemplate parse(String template) {
     if (template == null || template.isBlank()) {
@@ -127,6 +127,7 @@ public final class KeyTemplate {
    * @return the validated key
    * @throws KeyMappingException if a template column is missing from the row or null, has a value
    *     that cannot be part of a key, or the result is not a valid key
+   * @throws NullPointerException if {@code row} is null
    */
   public CacheKey render(Map<String, ?> row) {
     return render(row, null);

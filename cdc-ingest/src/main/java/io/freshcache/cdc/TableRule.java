@@ -115,10 +115,26 @@ public record TableRule(String table, KeyTemplate keyTemplate, Operation operati
       "sessions", Duration.ofSeconds(900));
 
   /**
-   * Validates the rule and how its settings combine.
+   * Validates the rule and how its settings combine; {@code payloadColumns} is copied.
    *
+   * @param table {@code schema.table}, two identifiers {@code [A-Za-z_][A-Za-z0-9_$]*} joined by
+   *     one dot; not null
+   * @param keyTemplate the key template; not null
+   * @param operation the operation; not null
+   * @param versionSource the version source; not null
+   * @param versionColumn for {@link VersionSource#COLUMN} a column name (an identifier as above);
+   *     null for {@link VersionSource#COMMIT_LSN}
+   * @param codec for {@link Operation#UPSERT} a name {@link Codecs#byName} knows; null for
+   *     {@link Operation#INVALIDATE}
+   * @param ttl not null; at least 1 ms for an upsert, {@link Duration#ZERO} for an invalidation
+   * @param schema at least 1 for an upsert; exactly 1 for an invalidation
+   * @param fieldNames not null; {@link FieldNames#COLUMN} for an invalidation
+   * @param payloadColumns not null and without null elements; for an upsert distinct column
+   *     names (empty for every column), empty for an invalidation
+   * @param onTruncate not null
    * @throws IllegalArgumentException naming the setting that is wrong and its value
-   * @throws NullPointerException if a required component is null
+   * @throws NullPointerException if a component other than {@code versionColumn} or
+   *     {@code codec} is null, or {@code payloadColumns} contains null
    */
   public TableRule {
     Objects.requireNonNull(table, "table");
@@ -189,6 +205,10 @@ public record TableRule(String table, KeyTemplate keyTemplate, Operation operati
    * @param keyTemplate the key template
    * @param operation must be {@link Operation#INVALIDATE}; kept for source compatibility
    * @param versionSource must be {@link VersionSource#COMMIT_LSN}
+   * @throws IllegalArgumentException if {@code table} is not {@code schema.table}, or
+   *     {@code operation} is {@link Operation#UPSERT} or {@code versionSource} is
+   *     {@link VersionSource#COLUMN} (this constructor sets no codec, TTL or version column)
+   * @throws NullPointerException if an argument is null
    */
   public TableRule(String table, KeyTemplate keyTemplate, Operation operation,
       VersionSource versionSource) {
@@ -200,20 +220,24 @@ public record TableRule(String table, KeyTemplate keyTemplate, Operation operati
    * An invalidation rule versioned by commit LSN whose truncates invalidate the namespace.
    *
    * @param table {@code schema.table}
-   * @param keyTemplate e.g. {@code catalog:product:{id}}
+   * @param keyTemplate e.g. {@code catalog:product:{id}}; see {@link KeyTemplate#parse(String)}
    * @return the rule
    * @throws IllegalArgumentException if the table or template is invalid
+   * @throws NullPointerException if {@code table} is null
    */
   public static TableRule invalidate(String table, String keyTemplate) {
     return builder(table, keyTemplate).build();
   }
 
   /**
+   * Starts a rule. Only the template is checked here; the table and the rest are checked by
+   * {@link Builder#build()}.
+   *
    * @param table {@code schema.table}
-   * @param keyTemplate e.g. {@code catalog:product:{id}}
+   * @param keyTemplate e.g. {@code catalog:product:{id}}; see {@link KeyTemplate#parse(String)}
    * @return a builder for an invalidation rule versioned by commit LSN whose truncates invalidate
    *     the namespace, to change from there
-   * @throws IllegalArgumentException if the template is invalid
+   * @throws IllegalArgumentException if the template is null or invalid
    */
   public static Builder builder(String table, String keyTemplate) {
     return new Builder(table, KeyTemplate.parse(keyTemplate));
@@ -223,9 +247,12 @@ public record TableRule(String table, KeyTemplate keyTemplate, Operation operati
    * Parses one rule in the text form {@code schema.table=keyTemplate}; blanks around either side
    * are ignored.
    *
+   * @param text the rule, e.g. {@code public.products=catalog:product:{id}}; split at the first
+   *     {@code =}
    * @return an invalidation rule versioned by commit LSN whose truncates invalidate the namespace
    * @throws IllegalArgumentException if the text is not of that form or either side is invalid;
    *     the message quotes the text
+   * @throws NullPointerException if {@code text} is null
    */
   public static TableRule parse(String text) {
     Objects.requireNonNull(text, "rule");
@@ -246,9 +273,12 @@ public record TableRule(String table, KeyTemplate keyTemplate, Operation operati
    * {@code public.products=catalog:product:{id};shop.lines=shop:line:{order_id}:{line_no}}. Empty
    * entries (a trailing {@code ;}) are ignored.
    *
-   * @return the rules in order, at least one
+   * @param text the rules in the {@code CDC_RULES} text form, each as {@link #parse(String)}
+   *     reads it
+   * @return the rules in order, at least one; unmodifiable
    * @throws IllegalArgumentException if a rule is invalid, a table appears twice, or there is no
    *     rule
+   * @throws NullPointerException if {@code text} is null
    */
   public static List<TableRule> parseAll(String text) {
     Objects.requireNonNull(text, "rules");
@@ -285,7 +315,8 @@ public record TableRule(String table, KeyTemplate keyTemplate, Operation operati
   }
 
   /**
-   * @return every column the rule reads: key columns, the version column, the payload columns
+   * @return every column the rule reads, each once and in this order: key columns, the version
+   *     column, the payload columns; a new modifiable set on each call
    */
   public Set<String> columns() {
     Set<String> columns = new LinkedHashSet<>(keyTemplate.columns());
@@ -368,10 +399,11 @@ public record TableRule(String table, KeyTemplate keyTemplate, Operation operati
     }
 
     /**
-     * Makes the rule an upsert.
+     * Makes the rule an upsert. The values are checked by {@link #build()}.
      *
      * @param codec a codec name from {@link Codecs}
      * @param ttl the Redis TTL of the written value, at least 1 ms
+     * @return this builder
      */
     public Builder upsert(String codec, Duration ttl) {
       this.operation = Operation.UPSERT;
@@ -380,26 +412,51 @@ public record TableRule(String table, KeyTemplate keyTemplate, Operation operati
       return this;
     }
 
-    /** Versions events by the named row-version column instead of the commit LSN. */
+    /**
+     * Versions events by the named row-version column instead of the commit LSN.
+     *
+     * @param column the column, an integer that every update raises; checked by {@link #build()}
+     *     and, against the table, when {@link CdcIngest} starts
+     * @return this builder
+     */
     public Builder versionColumn(String column) {
       this.versionSource = VersionSource.COLUMN;
       this.versionColumn = column;
       return this;
     }
 
-    /** @see TableRule#schema() */
+    /**
+     * Sets the payload's schema version; upserts only.
+     *
+     * @param schema at least 1; default 1
+     * @return this builder
+     * @see TableRule#schema()
+     */
     public Builder schema(int schema) {
       this.schema = schema;
       return this;
     }
 
-    /** @see TableRule#fieldNames() */
+    /**
+     * Sets how column names become payload field names; upserts only.
+     *
+     * @param fieldNames not null; default {@link FieldNames#COLUMN}
+     * @return this builder
+     * @see TableRule#fieldNames()
+     */
     public Builder fieldNames(FieldNames fieldNames) {
       this.fieldNames = fieldNames;
       return this;
     }
 
-    /** @see TableRule#payloadColumns() */
+    /**
+     * Sets the payload's columns; upserts only.
+     *
+     * @param columns distinct column names in payload order, or empty (the default) for every
+     *     column; not null
+     * @return this builder
+     * @see TableRule#payloadColumns()
+     */
     public Builder payloadColumns(List<String> columns) {
       this.payloadColumns = columns;
       return this;
@@ -416,8 +473,12 @@ public record TableRule(String table, KeyTemplate keyTemplate, Operation operati
     }
 
     /**
-     * @return the rule
-     * @throws IllegalArgumentException if the settings do not fit together
+     * Builds the rule; the builder can be used again afterwards.
+     *
+     * @return the validated rule
+     * @throws IllegalArgumentException if the table or a setting is invalid, or the settings do
+     *     not fit together
+     * @throws NullPointerException if a setting that must not be null was set to null
      */
     public TableRule build() {
       return new TableRule(table, keyTemplate, operation, versionSource, versionColumn, codec, ttl,

@@ -9,6 +9,7 @@ package io.freshcache.cdc;
 public class WalLevelException extends CdcStartupException {
   private static final long serialVersionUID = 1L;
 
+  /** The server's {@code wal_level} when it was checked, e.g. {@code replica}. */
   private final String walLevel;
 
   /**

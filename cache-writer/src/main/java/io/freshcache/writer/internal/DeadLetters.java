@@ -49,6 +49,8 @@ public final class DeadLetters implements AutoCloseable {
   /**
    * Sends {@code r} to the dead-letter topic.
    *
+   * @param r the record that cannot be applied; sent with its key and value unchanged
+   * @param error why; its message and class name become the error headers
    * @param extra further header name/value pairs
    */
   public void send(ConsumerRecord<byte[], byte[]> r, Throwable error, String... extra) {
@@ -58,7 +60,10 @@ public final class DeadLetters implements AutoCloseable {
   /**
    * Sends {@code r} to the dead-letter topic with an error message of the caller's choosing.
    *
-   * @param extra further header name/value pairs
+   * @param r the record that cannot be applied; sent with its key and value unchanged
+   * @param message the {@code freshcache.error} header; not null
+   * @param errorClass the {@code freshcache.error.class} header; not null
+   * @param extra further header name/value pairs; an unpaired last name is ignored
    */
   public void send(ConsumerRecord<byte[], byte[]> r, String message, String errorClass, String... extra) {
     ProducerRecord<byte[], byte[]> out = new ProducerRecord<>(topic, r.key(), r.value());

@@ -44,7 +44,13 @@ public final class FencedApplier {
    * @param appliedKeys the keys of the applied events, in batch order, with repeats
    */
   public record Result(int applied, int stale, List<CacheKey> appliedKeys) {
-    /** Copies the key list. */
+    /**
+     * Copies the key list.
+     *
+     * @param applied events that changed the key's state
+     * @param stale events skipped because a newer version is known
+     * @param appliedKeys the keys of the applied events; not null
+     */
     public Result {
       appliedKeys = List.copyOf(appliedKeys);
     }
@@ -66,6 +72,8 @@ public final class FencedApplier {
   /**
    * Applies {@code events} in order: {@link #enqueue} with one flush, then {@link #await}.
    *
+   * @param events the events, in the order to apply them
+   * @return how many were applied and stale, and the applied keys
    * @throws RetriableCacheException if any command failed or timed out; nothing of the batch may
    *     be considered applied
    */
@@ -85,14 +93,20 @@ public final class FencedApplier {
    * Writes the {@code apply} commands of {@code events} to the connection without flushing: the
    * caller has switched the connection to manual flushing and flushes once for everything it
    * queued, so a batch and other commands go out in one write.
+   *
+   * @param events the events, in the order to apply them
+   * @return the batch in flight, for {@link #await}
    */
   public InFlight enqueue(List<CacheEvent> events) {
     return new InFlight(events, send(events, false));
   }
 
   /**
-   * Waits for the answers of an enqueued batch.
+   * Waits for the answers of an enqueued batch. Sends the batch again with {@code EVAL} if a
+   * node had no script.
    *
+   * @param f the batch from {@link #enqueue}
+   * @return how many were applied and stale, and the applied keys
    * @throws RetriableCacheException if any command failed or timed out
    */
   public Result await(InFlight f) {

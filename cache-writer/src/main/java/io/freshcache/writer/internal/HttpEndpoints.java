@@ -30,8 +30,10 @@ public final class HttpEndpoints implements AutoCloseable {
   /**
    * Starts serving on {@code port} on all interfaces.
    *
+   * @param port the port; 0 for any free one (see {@link #port()})
    * @param health the health answer
    * @param registry the meters to expose
+   * @return the running server; close it to stop
    * @throws IOException if the port cannot be bound
    */
   public static HttpEndpoints start(int port, Supplier<WriterHealth> health,

@@ -116,9 +116,16 @@ public final class JdbcUpserter implements AutoCloseable {
   }
 
   /**
-   * Turns an upsert into a row of its rule's table.
+   * Turns an upsert into a row of its rule's table. Payload fields named like the key or
+   * version column are left out: the logical key and the event's version win.
    *
-   * @throws IllegalArgumentException if the payload is not an object whose fields are columns
+   * @param e an upsert event
+   * @param rule the rule of the event's entity, already {@link #validate() validated}
+   * @param origin what the row came from, kept in {@link Row#origin()}
+   * @return the row
+   * @throws IllegalArgumentException if the payload is not an object whose fields are columns,
+   *     or the codec is unknown
+   * @throws io.freshcache.protocol.CodecException if the payload cannot be decoded
    */
   @SuppressWarnings("unchecked")
   public Row toRow(CacheEvent e, SinkRule rule, Object origin) {
@@ -146,6 +153,7 @@ public final class JdbcUpserter implements AutoCloseable {
   /**
    * Writes {@code rows} in one transaction.
    *
+   * @param rows the rows; each is written only if its version is newer than the stored row's
    * @throws SQLException if the batch failed; the transaction is rolled back
    */
   public void write(List<Row> rows) throws SQLException {
@@ -175,6 +183,8 @@ public final class JdbcUpserter implements AutoCloseable {
    * Writes each row in its own transaction and hands the ones the database refuses to
    * {@code rejected}.
    *
+   * @param rows the rows to write
+   * @param rejected called with each row the database refuses and the reason
    * @return rows written
    * @throws SQLException on the first transient failure
    */
@@ -195,7 +205,12 @@ public final class JdbcUpserter implements AutoCloseable {
     return written;
   }
 
-  /** @return whether {@code e} may succeed when tried again unchanged */
+  /**
+   * @param e a failure of this upserter
+   * @return whether {@code e} may succeed when tried again unchanged: a transient or recoverable
+   *     exception, or SQL state classes 08, 40, 53, 57, {@code 55P03}, {@code 58030} or none, in
+   *     {@code e} or its chain of next exceptions
+   */
   public static boolean isTransient(SQLException e) {
     for (SQLException s = e; s != null; s = s.getNextException()) {
       if (s instanceof SQLTransientException || s instanceof SQLRecoverableException) {
@@ -214,6 +229,10 @@ public final class JdbcUpserter implements AutoCloseable {
    * A short description of {@code e} for logs and dead-letter headers: the SQL state and the
    * server's own message, without the statement text and its bound values that a batch failure
    * repeats (they may hold personal data).
+   *
+   * @param e the failure
+   * @return {@code SQLState <state>: <message>}, where the message is the first line of the
+   *     next exception's message (else {@code e}'s), cut at 200 characters
    */
   public static String describe(SQLException e) {
     SQLException cause = e.getNextException() != null ? e.getNextException() : e;

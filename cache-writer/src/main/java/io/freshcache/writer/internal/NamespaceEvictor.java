@@ -83,6 +83,7 @@ public final class NamespaceEvictor {
    * Drops every key of {@code namespace}'s namespace.
    *
    * @param namespace a namespace key {@code service:entity:*}
+   * @return keys evicted and physical keys scanned, over all passes
    * @throws IllegalArgumentException if {@code namespace} is not a namespace key
    * @throws RetriableCacheException if Redis failed; the eviction may be repeated as a whole
    */

@@ -69,6 +69,8 @@ public final class NoticePublisher {
   /**
    * Publishes notices for {@code keys}: {@link #enqueue} with one flush, then {@link #await}.
    *
+   * @param keys the applied keys, repeats allowed; empty publishes nothing
+   * @return notices published and distinct keys named
    * @throws RetriableCacheException if a notice could not be published; some may have been
    */
   public Published publish(Collection<CacheKey> keys) {
@@ -88,6 +90,7 @@ public final class NoticePublisher {
    * are spread over all channels, and each subscriber guards its reads per channel.
    *
    * @param namespace a namespace key {@code service:entity:*}
+   * @return the notices published, one per channel, and no keys
    * @throws RetriableCacheException if a notice could not be published; some may have been
    */
   public Published publishNamespace(CacheKey namespace) {
@@ -109,6 +112,9 @@ public final class NoticePublisher {
   /**
    * Writes the notices for {@code keys} to the connection without flushing; the caller has
    * switched the connection to manual flushing and flushes once for everything it queued.
+   *
+   * @param keys the applied keys, repeats allowed; empty queues nothing
+   * @return the notices in flight, for {@link #await}
    */
   public InFlight enqueue(Collection<CacheKey> keys) {
     List<Notice> notices = keys.isEmpty() ? List.of() : group(keys);
@@ -116,8 +122,11 @@ public final class NoticePublisher {
   }
 
   /**
-   * Waits for the answers of enqueued notices.
+   * Waits for the answers of enqueued notices. Sends a notice again with {@code EVAL} if its
+   * node had no script.
    *
+   * @param f the notices from {@link #enqueue}
+   * @return notices published and distinct keys named
    * @throws RetriableCacheException if a notice could not be published; some may have been
    */
   public Published await(InFlight f) {

@@ -70,7 +70,11 @@ public final class PausedRetry {
     backoffMs = INITIAL_BACKOFF.toMillis();
   }
 
-  /** Call from the rebalance listener: partitions assigned during a retry are paused too. */
+  /**
+   * Call from the rebalance listener: partitions assigned during a retry are paused too.
+   *
+   * @param partitions the newly assigned partitions
+   */
   public void onAssigned(Collection<TopicPartition> partitions) {
     if (paused) {
       consumer.pause(partitions);

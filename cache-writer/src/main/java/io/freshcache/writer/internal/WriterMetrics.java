@@ -80,7 +80,11 @@ public final class WriterMetrics {
     return registry;
   }
 
-  /** Records one batch's apply duration. */
+  /**
+   * Records one batch's apply duration.
+   *
+   * @param nanos the duration, nanoseconds
+   */
   public void batchApplied(long nanos) {
     batchApply.record(nanos, TimeUnit.NANOSECONDS);
   }
@@ -90,7 +94,13 @@ public final class WriterMetrics {
     return batchApply;
   }
 
-  /** Records the lags of one applied event. */
+  /**
+   * Records the lags of one applied event; a time of 0 or less is unknown and not recorded.
+   *
+   * @param nowMs when the event was applied, epoch ms
+   * @param commitTsMs the source commit time, epoch ms, or 0 for none
+   * @param producedAtMs when the event was produced, epoch ms, or 0 for none
+   */
   public void eventLags(long nowMs, long commitTsMs, long producedAtMs) {
     if (commitTsMs > 0) {
       long lag = Math.max(0, nowMs - commitTsMs);
@@ -102,7 +112,11 @@ public final class WriterMetrics {
     }
   }
 
-  /** Registers lag gauges for newly assigned partitions. */
+  /**
+   * Registers lag gauges for newly assigned partitions.
+   *
+   * @param partitions the partitions; ones that already have a gauge keep it
+   */
   public void assigned(Collection<TopicPartition> partitions) {
     for (TopicPartition tp : partitions) {
       lags.computeIfAbsent(tp, p -> new Lag(Gauge.builder(WriterMetricNames.CONSUMER_LAG, this,
@@ -113,7 +127,11 @@ public final class WriterMetrics {
     }
   }
 
-  /** Removes the lag gauges of revoked or lost partitions. */
+  /**
+   * Removes the lag gauges of revoked or lost partitions.
+   *
+   * @param partitions the partitions; ones without a gauge are ignored
+   */
   public void revoked(Collection<TopicPartition> partitions) {
     for (TopicPartition tp : partitions) {
       Lag l = lags.remove(tp);
@@ -123,7 +141,12 @@ public final class WriterMetrics {
     }
   }
 
-  /** Sets the lag of {@code tp}, as computed by the consumer after a poll. */
+  /**
+   * Sets the lag of {@code tp}, as computed by the consumer after a poll.
+   *
+   * @param tp an assigned partition; ignored if it has no gauge
+   * @param records records behind the end of the partition
+   */
   public void lag(TopicPartition tp, long records) {
     Lag l = lags.get(tp);
     if (l != null) {

@@ -59,6 +59,8 @@ import org.apache.kafka.connect.transforms.Transformation;
  * </ul>
  * The rules are not checked against the database's catalog here (Connect gives a transform no
  * database connection): run cdc-ingest once with the same rules file, or check them in review.
+ *
+ * @param <R> the record type, {@code SourceRecord} in a source connector
  */
 public final class CacheEventTransform<R extends ConnectRecord<R>> implements Transformation<R> {
   /** Path of a YAML rules file. */
@@ -87,6 +89,14 @@ public final class CacheEventTransform<R extends ConnectRecord<R>> implements Tr
 
   private ConnectMapping mapping;
 
+  /**
+   * Reads the settings and the rules; Connect calls it once before the first {@link #apply}.
+   *
+   * @param configs the transform's settings, without the {@code transforms.<name>.} prefix
+   * @throws ConfigException if neither or both of {@value #RULES_FILE_CONFIG} and
+   *     {@value #RULES_CONFIG} are set, or the rules cannot be read or are invalid (the message
+   *     is the rules' own)
+   */
   @Override
   public void configure(Map<String, ?> configs) {
     AbstractConfig c = new AbstractConfig(CONFIG, configs);
@@ -107,9 +117,13 @@ public final class CacheEventTransform<R extends ConnectRecord<R>> implements Tr
   }
 
   /**
+   * Maps one Debezium change record to its cache event record, which keeps the input's timestamp.
+   *
+   * @param record a record of Debezium's PostgreSQL connector
    * @return the cache event of {@code record}, or null to drop it
    * @throws org.apache.kafka.connect.errors.DataException if a rule does not fit the record's
-   *     table (a template column missing); Connect's error handling decides what follows
+   *     table (a template, version or payload column missing) or a change lacks its source LSN;
+   *     Connect's error handling decides what follows
    */
   @Override
   public R apply(R record) {

@@ -105,6 +105,9 @@ public final class DebeziumKafkaPipeline implements AutoCloseable {
   /**
    * Checks the database and Kafka, then starts the engine on its own thread.
    *
+   * @param config the settings
+   * @param registry where the meters go
+   * @return the running pipeline
    * @throws CdcStartupException if a check fails or the producer or engine cannot be built
    */
   public static DebeziumKafkaPipeline start(CdcIngestConfig config, MeterRegistry registry) {
@@ -144,7 +147,10 @@ public final class DebeziumKafkaPipeline implements AutoCloseable {
     return pipeline;
   }
 
-  /** @return the engine properties for {@code c}, see {@link EngineProperties} */
+  /**
+   * @param c the settings
+   * @return the engine properties for {@code c}, see {@link EngineProperties}
+   */
   public static Properties engineProperties(CdcIngestConfig c) {
     return EngineProperties.of(c);
   }
@@ -167,9 +173,11 @@ public final class DebeziumKafkaPipeline implements AutoCloseable {
   /**
    * Waits until PostgreSQL streams to the engine (see the class documentation).
    *
+   * @param timeout how long to wait at most
    * @return true when streaming, false if {@code timeout} passed first
    * @throws CdcEngineException if the engine stopped (failed or was closed) before streaming
    * @throws CdcStartupException if the slot's state cannot be read
+   * @throws InterruptedException if interrupted while waiting
    */
   public boolean awaitStreaming(Duration timeout) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
@@ -210,7 +218,9 @@ public final class DebeziumKafkaPipeline implements AutoCloseable {
   }
 
   /**
+   * @param timeout how long to wait at most
    * @return true if the engine stopped within {@code timeout}
+   * @throws InterruptedException if interrupted while waiting
    */
   public boolean awaitTermination(Duration timeout) throws InterruptedException {
     try {

@@ -30,6 +30,10 @@ public final class HttpEndpoints implements AutoCloseable {
   /**
    * Starts serving on {@code port} on all interfaces.
    *
+   * @param port the port; 0 for any free one (see {@link #port()})
+   * @param health answers {@code /health}; called on the server thread
+   * @param registry the meters {@code /metrics} exposes
+   * @return the running server; close it to stop
    * @throws IOException if the port cannot be bound
    */
   public static HttpEndpoints start(int port, Supplier<CdcHealth> health,
