@@ -292,11 +292,15 @@ public final class CacheClient implements AutoCloseable {
    * Write-through for data that must be readable at once (sessions): runs {@code dbWrite}, then
    * stores {@code value} at {@code version} unless a newer version is already cached.
    *
-   * <p>If the database write throws, the cache is untouched and the exception propagates
-   * ({@link LoaderException} for checked ones). If the cache write fails after the database write
-   * succeeded, the key is invalidated; if that fails too, the invalidation is published to Kafka
-   * when configured (cache-writer applies it once Redis is back), and otherwise a
-   * {@link CacheUnavailableException} reports that the entry may be stale until its TTL.
+   * <p>The value is encoded before the database is written, so a value the policy cannot
+   * encode (codec failure, missing encryption key) fails without touching the database. A value
+   * over the policy's size limit is written to the database but not cached: the entry is
+   * invalidated and {@code cache.oversize} counts it. If the database write throws, the cache is
+   * untouched and the exception propagates ({@link LoaderException} for checked ones). If the
+   * cache write fails after the database write succeeded, the key is invalidated; if that fails
+   * too, the invalidation is published to Kafka when configured (cache-writer applies it once
+   * Redis is back), and otherwise a {@link CacheUnavailableException} reports that the entry may
+   * be stale until its TTL.
    *
    * @param key the logical key, {@code service:entity:identifier}
    * @param value the value to cache, not null; encoded with the policy's codec
@@ -305,29 +309,37 @@ public final class CacheClient implements AutoCloseable {
    * @param policy how the entity is cached (codec, encryption, size limit, TTL, schema
    *     version), not null
    * @param dbWrite writes the database, not null; runs on the calling thread once the arguments
-   *     are checked
+   *     are checked and the value is encoded
    * @return {@code true} if the cache now holds {@code value}, {@code false} if it was stale or
    *     the entry was invalidated instead
    * @throws IllegalArgumentException if the key or version is invalid or {@code value} is null
    *     (checked before {@code dbWrite} runs)
+   * @throws io.freshcache.protocol.CodecException if the value cannot be encoded; raised before
+   *     {@code dbWrite} runs
+   * @throws IllegalStateException if the policy encrypts and no
+   *     {@link CacheClientConfig#encryptionKey()} is configured; raised before {@code dbWrite}
+   *     runs
    * @throws LoaderException if {@code dbWrite} threw a checked exception (unchecked ones
    *     propagate unchanged); the cache is untouched
-   * @throws CacheUnavailableException if neither the cache write nor the invalidation reached
-   *     Redis and no Kafka is configured
-   * @throws io.freshcache.protocol.CacheException if the value cannot be encoded, or its encoded
-   *     form exceeds {@link CachePolicy#maxValueBytes()}; raised after {@code dbWrite} ran, with
-   *     the cache entry left as it was
-   * @throws IllegalStateException if the policy encrypts and no
-   *     {@link CacheClientConfig#encryptionKey()} is configured; also raised after
-   *     {@code dbWrite} ran
-   * @throws java.util.concurrent.CompletionException if the fallback invalidation could not be
-   *     published to Kafka
+   * @throws CacheUnavailableException if, after the database write, neither the cache write nor
+   *     the invalidation reached Redis, and no Kafka is configured or publishing the
+   *     invalidation failed too
    */
   public boolean writeThrough(String key, Object value, long version, CachePolicy policy, DatabaseWrite dbWrite) {
     CacheKey k = CacheKey.parse(key);
     checkVersion(version);
     if (value == null) {
       throw new IllegalArgumentException("writeThrough of " + key + " needs a value");
+    }
+    // encode first: a value that cannot be encoded fails before the database is touched, so a
+    // database write is never followed by an exception that leaves the old entry cached
+    long ttlMs = jitter.millis(policy.ttl(), policy.jitter());
+    byte[] envelope;
+    try {
+      envelope = codec.encode(k, policy, value, version, clock.millis(), ttlMs, 0);
+    } catch (EntryCodec.OversizeException tooBig) {
+      envelope = null; // written to the database, but not cacheable: the entry is invalidated
+      meters.entity(policy.name()).oversize.increment();
     }
     try {
       dbWrite.write();
@@ -339,23 +351,35 @@ public final class CacheClient implements AutoCloseable {
       }
       throw new LoaderException(key, e);
     }
-    long ttlMs = jitter.millis(policy.ttl(), policy.jitter());
-    byte[] envelope = codec.encode(k, policy, value, version, clock.millis(), ttlMs, 0);
-    try {
-      return apply(k, CacheEvent.Op.UPSERT, version, new byte[][] {envelope, bytes(Long.toString(ttlMs))}, policy);
-    } catch (CacheUnavailableException first) {
+    if (envelope != null) {
       try {
-        apply(k, CacheEvent.Op.INVALIDATE, version, null, policy);
-        return false;
-      } catch (CacheUnavailableException second) {
-        if (config.kafkaBootstrapServers() != null) {
-          publishInvalidate(key, version).join();
-          log.warn("cache write of {} failed after the database write; invalidation published", key);
-          return false;
-        }
+        return apply(k, CacheEvent.Op.UPSERT, version, new byte[][] {envelope, bytes(Long.toString(ttlMs))}, policy);
+      } catch (CacheUnavailableException first) {
+        log.debug("cache write of {} failed after the database write; invalidating: {}", key, first.getMessage());
+      }
+    }
+    invalidateAfterDatabaseWrite(k, version, policy);
+    return false;
+  }
+
+  /** The database holds a newer value than the cache may: invalidate, or publish the invalidation. */
+  private void invalidateAfterDatabaseWrite(CacheKey k, long version, CachePolicy policy) {
+    String key = k.toString();
+    try {
+      apply(k, CacheEvent.Op.INVALIDATE, version, null, policy);
+    } catch (CacheUnavailableException second) {
+      if (config.kafkaBootstrapServers() == null) {
         throw new CacheUnavailableException(key, "the database write succeeded but the cache could"
             + " not be updated or invalidated; the entry may be stale until its TTL", second);
       }
+      try {
+        publishInvalidate(key, version).join();
+      } catch (java.util.concurrent.CompletionException e) {
+        throw new CacheUnavailableException(key, "the database write succeeded but the cache could"
+            + " not be invalidated, in Redis or through Kafka; the entry may be stale until its TTL",
+            e.getCause() == null ? e : e.getCause());
+      }
+      log.warn("cache write of {} failed after the database write; invalidation published", key);
     }
   }
 

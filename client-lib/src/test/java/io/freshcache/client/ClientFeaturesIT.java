@@ -195,6 +195,35 @@ class ClientFeaturesIT {
     assertThat(b.getOrLoad(k, String.class, CachePolicy.SESSION_TOKENS, () -> "loaded")).isEqualTo("old");
   }
 
+  /** Regression: an oversize value used to throw after the database write, leaving "old" cached. */
+  @Test
+  void writeThroughOfAValueTooBigToCacheWritesTheDatabaseAndInvalidatesTheEntry() {
+    String k = key("session-big");
+    CachePolicy p = CachePolicy.SESSION_TOKENS.toBuilder().maxValueBytes(64).build();
+    a.getOrLoad(k, String.class, p, () -> "old");
+    double oversize = a.meters().get("cache.oversize").tag("entity", p.name()).counter().count();
+    List<String> database = new ArrayList<>();
+    String big = "x".repeat(500);
+    assertThat(a.writeThrough(k, big, 7, p, () -> database.add("big"))).isFalse();
+    assertThat(database).containsExactly("big");
+    assertThat(b.getOrLoad(k, String.class, p, () -> "loaded")).as("the old entry is gone").isEqualTo("loaded");
+    assertThat(a.meters().get("cache.oversize").tag("entity", p.name()).counter().count()).isEqualTo(oversize + 1);
+  }
+
+  /** Regression: a value that cannot be encoded used to fail only after the database write. */
+  @Test
+  void writeThroughOfAValueThatCannotBeEncodedFailsBeforeTheDatabaseWrite() {
+    String k = key("session-nokey");
+    CachePolicy encrypted = CachePolicy.SESSION_TOKENS.toBuilder().encrypted(true).build();
+    List<String> database = new ArrayList<>();
+    try (CacheClient noKey = CacheClient.create(CacheClientConfig.fromEnv())) {
+      org.assertj.core.api.Assertions.assertThatThrownBy(
+          () -> noKey.writeThrough(k, "secret", 3, encrypted, () -> database.add("secret")))
+          .isInstanceOf(IllegalStateException.class).hasMessageContaining("encrypt");
+    }
+    assertThat(database).as("the database was not written").isEmpty();
+  }
+
   @Test
   void publishWriteReachesTheWritesTopicOnceAcknowledged() throws Exception {
     String k = key("published");
