@@ -94,10 +94,24 @@ public final class CacheKey {
    *     starting with a letter or digit
    * @param entity the entity part, with the same rules as {@code service}
    * @return the wildcard key {@code service:entity:*}
-   * @throws IllegalArgumentException if a part breaks the rules of {@link #parse(String)}
+   * @throws IllegalArgumentException if a part is null or breaks the rules of
+   *     {@link #parse(String)} (a part holding a colon is refused, not split)
    */
   public static CacheKey namespace(String service, String entity) {
+    checkParts(service, entity);
     return parse(service + ':' + entity + ':' + WILDCARD);
+  }
+
+  /** Checks the service and entity parts one by one, so a colon inside one is not taken apart. */
+  private static void checkParts(String service, String entity) {
+    if (service == null || !isName(service)) {
+      throw new IllegalArgumentException("cache key service part must match " + NAME
+          + " but was " + (service == null ? "null" : "'" + abbreviate(service) + "'"));
+    }
+    if (entity == null || !isName(entity)) {
+      throw new IllegalArgumentException("cache key entity part must match " + NAME
+          + " but was " + (entity == null ? "null" : "'" + abbreviate(entity) + "'"));
+    }
   }
 
   /** @return whether this is a namespace wildcard {@code service:entity:*} */
@@ -151,9 +165,16 @@ public final class CacheKey {
    *     must be printable ASCII without spaces or braces ({@code "*"} gives the namespace
    *     wildcard, see {@link #namespace(String, String)})
    * @return the validated key {@code service:entity:identifier}
-   * @throws IllegalArgumentException as {@link #parse(String)} does
+   * @throws IllegalArgumentException as {@link #parse(String)} does, and if a part is null
+   *     (a null identifier would otherwise become the text {@code "null"}) or the service or
+   *     entity part holds a colon (refused, not split)
    */
   public static CacheKey of(String service, String entity, Object identifier) {
+    checkParts(service, entity);
+    if (identifier == null) {
+      throw new IllegalArgumentException("cache key identifier must not be null (" + service + ':'
+          + entity + ":?)");
+    }
     return parse(service + ':' + entity + ':' + identifier);
   }
 

@@ -66,4 +66,21 @@ class CacheKeyTest {
     assertThat(k.isNamespace()).isFalse();
     assertThat(k.namespaceName()).isEqualTo("shop:line");
   }
+
+  /** Regression: parts were joined and parsed, so a colon in a part silently moved the others. */
+  @Test
+  void partsAreCheckedOneByOne() {
+    assertThatThrownBy(() -> CacheKey.of("a:b", "c", "d")).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("service part").hasMessageContaining("'a:b'");
+    assertThatThrownBy(() -> CacheKey.of("a", "b:c", "d")).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("entity part");
+    assertThatThrownBy(() -> CacheKey.of("a", "b", null)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("identifier must not be null");
+    assertThatThrownBy(() -> CacheKey.namespace("a:b", "c")).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("service part");
+    assertThatThrownBy(() -> CacheKey.namespace("a", null)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("entity part");
+    assertThat(CacheKey.of("a", "b", "c:d").identifier()).isEqualTo("c:d");
+    assertThat(CacheKey.namespace("a", "b").isNamespace()).isTrue();
+  }
 }
