@@ -6,6 +6,7 @@ import io.freshcache.client.internal.AsyncReads;
 import io.freshcache.client.internal.ClientMeters;
 import io.freshcache.client.internal.EntryCodec;
 import io.freshcache.client.internal.JitteredTtl;
+import io.freshcache.client.internal.LoaderBudget;
 import io.freshcache.client.internal.NearCache;
 import io.freshcache.client.internal.ReadContext;
 import io.freshcache.client.internal.RedisLink;
@@ -20,14 +21,12 @@ import io.freshcache.protocol.Codecs;
 import io.freshcache.protocol.NoticeChannels;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.ratelimiter.RateLimiter;
-import io.github.resilience4j.ratelimiter.RateLimiterConfig;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.cluster.api.sync.RedisAdvancedClusterCommands;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -97,13 +96,8 @@ public final class CacheClient implements AutoCloseable {
           return t;
         });
     ((ThreadPoolExecutor) loaderPool).allowCoreThreadTimeOut(true);
-    int rate = config.loaderRateLimit();
-    RateLimiterConfig limiterConfig = rate >= 10
-        ? RateLimiterConfig.custom().limitRefreshPeriod(Duration.ofMillis(100)).limitForPeriod(rate / 10)
-            .timeoutDuration(config.loaderRateLimitWait()).build()
-        : RateLimiterConfig.custom().limitRefreshPeriod(Duration.ofSeconds(1)).limitForPeriod(rate)
-            .timeoutDuration(config.loaderRateLimitWait()).build();
-    RateLimiter limiter = RateLimiter.of("freshcache-loader", limiterConfig);
+    RateLimiter limiter = RateLimiter.of("freshcache-loader",
+        LoaderBudget.config(config.loaderRateLimit(), config.loaderRateLimitWait()));
     this.link = new RedisLink(config);
     this.ctx = new ReadContext(link, codec, meters, near, jitter,
         new XFetch(() -> ThreadLocalRandom.current().nextDouble()), limiter, loaderPool, clock);
