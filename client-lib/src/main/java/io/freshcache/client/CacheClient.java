@@ -390,14 +390,19 @@ public final class CacheClient implements AutoCloseable {
    * @return a future completed when the broker acknowledged the event, or failed with the
    *     producer's error
    * @throws IllegalStateException if no Kafka is configured ({@code KAFKA_BOOTSTRAP_SERVERS})
-   * @throws IllegalArgumentException if the key or version is invalid, the policy encrypts
-   *     (encrypted write-behind is not supported yet), or the encoded value exceeds
-   *     {@link CachePolicy#maxValueBytes()}
+   * @throws IllegalArgumentException if the key or version is invalid, {@code value} is null,
+   *     the policy encrypts (encrypted write-behind is not supported yet), or the encoded value
+   *     exceeds {@link CachePolicy#maxValueBytes()}
    * @throws io.freshcache.protocol.CodecException if the value cannot be encoded
    */
   public CompletableFuture<Void> publishWrite(String key, Object value, long version, CachePolicy policy) {
     CacheKey k = CacheKey.parse(key);
     checkVersion(version);
+    if (value == null) {
+      // a null would be published as the JSON text "null" and cached as a value
+      throw new IllegalArgumentException("publishWrite of " + key + " needs a value; use"
+          + " publishInvalidate for a row that is gone");
+    }
     if (policy.encrypted()) {
       throw new IllegalArgumentException("publishWrite of " + key + ": encrypted policies are not"
           + " supported for write-behind yet");

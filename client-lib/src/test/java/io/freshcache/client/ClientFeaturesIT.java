@@ -224,6 +224,14 @@ class ClientFeaturesIT {
     assertThat(database).as("the database was not written").isEmpty();
   }
 
+  /** Regression: a null value was published as the JSON text "null", an upsert of a value. */
+  @Test
+  void publishWriteRefusesANullValue() {
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+        () -> a.publishWrite(key("null-write"), null, 1, CachePolicy.SESSION_TOKENS))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("publishInvalidate");
+  }
+
   @Test
   void publishWriteReachesTheWritesTopicOnceAcknowledged() throws Exception {
     String k = key("published");
