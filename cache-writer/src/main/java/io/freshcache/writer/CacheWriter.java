@@ -129,8 +129,20 @@ public final class CacheWriter implements AutoCloseable {
     this.applier = new FencedApplier(connection, config.redisTimeout(), config.fenceTtl());
     this.notices = new NoticePublisher(connection, config.redisTimeout());
     this.evictor = new NamespaceEvictor(connection, config.redisTimeout());
-    this.consumer = new KafkaConsumer<>(consumerProps(config));
-    this.deadLetters = new DeadLetters(config.kafkaBootstrapServers(), config.dlqTopic());
+    KafkaConsumer<byte[], byte[]> c = null;
+    try {
+      c = new KafkaConsumer<>(consumerProps(config));
+      this.deadLetters = new DeadLetters(config.kafkaBootstrapServers(), config.dlqTopic());
+    } catch (RuntimeException e) {
+      // nothing of a half-built writer may stay open: the Redis client holds threads
+      if (c != null) {
+        c.close(Duration.ZERO);
+      }
+      connection.close();
+      redisClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+      throw e;
+    }
+    this.consumer = c;
     this.retry = new PausedRetry(consumer);
     this.thread = new Thread(this::run, "freshcache-writer-" + config.groupId());
   }
