@@ -271,6 +271,49 @@ class CacheClientIT {
     });
   }
 
+  /** GET calls served by the cluster's replicas so far (their command statistics). */
+  static long replicaGets() {
+    long sum = 0;
+    try (var c = raw.connect()) {
+      for (var node : c.getPartitions()) {
+        if (!node.is(io.lettuce.core.cluster.models.partitions.RedisClusterNode.NodeFlag.REPLICA)) {
+          continue;
+        }
+        String stats = c.getConnection(node.getNodeId()).sync().info("commandstats");
+        for (String line : stats.split("\r?\n")) {
+          if (line.startsWith("cmdstat_get:")) {
+            String calls = line.substring(line.indexOf("calls=") + 6);
+            sum += Long.parseLong(calls.substring(0, calls.indexOf(',')));
+          }
+        }
+      }
+    }
+    return sum;
+  }
+
+  /** Regression: async reads of a policy allowing replica reads went to the masters. */
+  @Test
+  void replicaReadsGoToReplicasSyncAndAsync() throws Exception {
+    CachePolicy replicas = CachePolicy.PRODUCT_CATALOG.toBuilder().replicaReads(true).build();
+    List<String> keys = new ArrayList<>();
+    for (int i = 0; i < 30; i++) {
+      keys.add(key("replica-stats-" + i));
+      client.getOrLoad(keys.get(i), Product.class, replicas, () -> new Product(1, "r", 0));
+    }
+    // the first GET of every read goes to a replica, hit or miss (a lagging replica misses)
+    long before = replicaGets();
+    for (String k : keys) {
+      other.getOrLoad(k, Product.class, replicas, () -> new Product(1, "r", 0));
+    }
+    long afterSync = replicaGets();
+    for (String k : keys) {
+      other.getOrLoadAsync(k, Product.class, replicas, () -> new Product(1, "r", 0)).get(5, java.util.concurrent.TimeUnit.SECONDS);
+    }
+    long afterAsync = replicaGets();
+    assertThat(afterSync - before).as("sync GETs on replicas").isGreaterThanOrEqualTo(keys.size());
+    assertThat(afterAsync - afterSync).as("async GETs on replicas").isGreaterThanOrEqualTo(keys.size());
+  }
+
   @Test
   void pingAnswers() {
     assertThat(client.ping()).isTrue();

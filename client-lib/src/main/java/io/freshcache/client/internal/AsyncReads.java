@@ -66,7 +66,7 @@ public final class AsyncReads {
     }
     RedisAdvancedClusterAsyncCommands<byte[], byte[]> cmds;
     try {
-      cmds = ctx.link.acquireAsync();
+      cmds = policy.replicaReads() ? ctx.link.acquireReplicaAsync() : ctx.link.acquireAsync();
     } catch (RedisLink.Unavailable u) {
       return bypass(k, m, loader, u);
     }

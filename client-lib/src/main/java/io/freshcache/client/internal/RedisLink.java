@@ -165,7 +165,22 @@ public final class RedisLink implements AutoCloseable {
    * @throws Unavailable if not connected or the breaker is open
    */
   public RedisAdvancedClusterCommands<byte[], byte[]> acquireReplicaSync() {
-    StatefulRedisClusterConnection<byte[], byte[]> c = acquire();
+    return replicaOr(acquire()).sync();
+  }
+
+  /**
+   * As {@link #acquireReplicaSync()}, asynchronous.
+   *
+   * @return the async commands; on the master connection if the replica connection cannot open
+   * @throws Unavailable if not connected or the breaker is open
+   */
+  public RedisAdvancedClusterAsyncCommands<byte[], byte[]> acquireReplicaAsync() {
+    return replicaOr(acquire()).async();
+  }
+
+  /** @return the replica-reading connection, opened on first use, or {@code master} if it cannot open */
+  private StatefulRedisClusterConnection<byte[], byte[]> replicaOr(
+      StatefulRedisClusterConnection<byte[], byte[]> master) {
     StatefulRedisClusterConnection<byte[], byte[]> r = replicaConnection;
     if (r == null) {
       synchronized (this) {
@@ -177,12 +192,12 @@ public final class RedisLink implements AutoCloseable {
             r.setReadFrom(ReadFrom.REPLICA_PREFERRED);
             replicaConnection = r;
           } catch (RedisException e) {
-            return c.sync();
+            return master;
           }
         }
       }
     }
-    return r.sync();
+    return r;
   }
 
   /**
