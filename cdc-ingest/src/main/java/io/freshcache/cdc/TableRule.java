@@ -144,7 +144,13 @@ public record TableRule(String table, KeyTemplate keyTemplate, Operation operati
     Objects.requireNonNull(ttl, "ttl");
     Objects.requireNonNull(fieldNames, "fieldNames");
     Objects.requireNonNull(onTruncate, "onTruncate");
-    payloadColumns = List.copyOf(Objects.requireNonNull(payloadColumns, "payloadColumns"));
+    Objects.requireNonNull(payloadColumns, "payloadColumns");
+    for (String column : payloadColumns) { // before List.copyOf, which throws a bare NPE
+      if (column == null) {
+        throw new IllegalArgumentException("payloadColumns must be distinct column names but had null");
+      }
+    }
+    payloadColumns = List.copyOf(payloadColumns);
     int dot = table.indexOf('.');
     if (dot < 0 || !IDENTIFIER.matcher(table.substring(0, dot)).matches()
         || !IDENTIFIER.matcher(table.substring(dot + 1)).matches()) {

@@ -107,4 +107,15 @@ class TableRuleTest {
     assertThat(KeyTemplate.parse("shop:line:{order_id}:{line_no}").namespace()).isEqualTo("shop:line");
     assertThat(KeyTemplate.parse("catalog:product:p-{id}").namespace()).isEqualTo("catalog:product");
   }
+
+  /** Regression: a null payload column gave a bare NullPointerException from List.copyOf. */
+  @Test
+  void aNullPayloadColumnIsNamed() {
+    java.util.List<String> columns = new java.util.ArrayList<>();
+    columns.add("id");
+    columns.add(null);
+    assertThatThrownBy(() -> TableRule.builder("public.p", "a:b:{id}").upsert("json", java.time.Duration.ofMinutes(1))
+        .payloadColumns(columns).build())
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("had null");
+  }
 }
