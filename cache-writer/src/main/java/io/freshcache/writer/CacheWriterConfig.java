@@ -120,12 +120,18 @@ public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redis
     }
     for (String n : redisNodes) {
       int colon = n.lastIndexOf(':');
-      if (colon <= 0 || !n.substring(colon + 1).matches("\\d{1,5}")) {
-        throw new IllegalArgumentException("redis node must be host:port but was '" + n + "'");
+      if (colon <= 0 || !n.substring(colon + 1).matches("\\d{1,5}")
+          || Integer.parseInt(n.substring(colon + 1)) < 1 || Integer.parseInt(n.substring(colon + 1)) > 65_535) {
+        throw new IllegalArgumentException("redis node must be host:port with a port in 1..65535 but was '"
+            + n + "'");
       }
     }
     if (topics.isEmpty()) {
       throw new IllegalArgumentException("topics must name at least one topic");
+    }
+    if (dlqTopic.isBlank() || topics.stream().anyMatch(String::isBlank)) {
+      throw new IllegalArgumentException("topic names must not be blank but were " + topics
+          + " and dlqTopic '" + dlqTopic + "'");
     }
     if (topics.contains(dlqTopic)) {
       throw new IllegalArgumentException("dlqTopic must not be one of the consumed topics but was '"
@@ -482,6 +488,6 @@ public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redis
   }
 
   private static String blankToNull(String s) {
-    return s == null || s.isEmpty() ? null : s;
+    return s == null || s.isBlank() ? null : s;
   }
 }

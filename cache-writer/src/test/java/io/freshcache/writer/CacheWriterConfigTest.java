@@ -70,4 +70,17 @@ class CacheWriterConfigTest {
     assertThatThrownBy(() -> CacheWriterConfig.builder().sessionTimeout(Duration.ofMillis(10)).build())
         .hasMessageContaining("PT0.01S");
   }
+
+  /** Regression: these passed validation and failed later, far from the setting. */
+  @Test
+  void aBlankTopicAPortOutOfRangeAndABlankPasswordAreCaught() {
+    assertThatThrownBy(() -> CacheWriterConfig.builder().dlqTopic(" ").build())
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("must not be blank");
+    assertThatThrownBy(() -> CacheWriterConfig.builder().redisNodes(List.of("127.0.0.1:99999")).build())
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("1..65535");
+    assertThatThrownBy(() -> CacheWriterConfig.builder().redisNodes(List.of("127.0.0.1:0")).build())
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("127.0.0.1:0");
+    CacheWriterConfig c = CacheWriterConfig.fromEnv(java.util.Map.of("REDIS_PASSWORD", "   "));
+    assertThat(c.redisPassword()).as("a whitespace-only password is no password").isNull();
+  }
 }
