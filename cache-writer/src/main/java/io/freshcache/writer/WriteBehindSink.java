@@ -103,8 +103,19 @@ public final class WriteBehindSink implements AutoCloseable {
       db.close();
       throw e;
     }
-    this.consumer = new KafkaConsumer<>(consumerProps(bootstrapServers, groupId, config.batchSize(), sessionTimeout));
-    this.deadLetters = new DeadLetters(bootstrapServers, dlqTopic);
+    KafkaConsumer<byte[], byte[]> c = null;
+    try {
+      c = new KafkaConsumer<>(consumerProps(bootstrapServers, groupId, config.batchSize(), sessionTimeout));
+      this.deadLetters = new DeadLetters(bootstrapServers, dlqTopic);
+    } catch (RuntimeException e) {
+      // a half-built sink must not keep its database connection or consumer open
+      if (c != null) {
+        c.close(Duration.ZERO);
+      }
+      db.close();
+      throw e;
+    }
+    this.consumer = c;
     this.retry = new PausedRetry(consumer);
     Tags tags = Tags.of("group", writerGroup);
     FunctionCounter.builder(WriterMetricNames.SINK_ROWS_WRITTEN, written, AtomicLong::doubleValue)

@@ -29,4 +29,39 @@ class StartupFailureIT {
     await().atMost(Duration.ofSeconds(10)).untilAsserted(
         () -> assertThat(lettuceThreads()).as("Lettuce threads left running").isLessThanOrEqualTo(before));
   }
+
+  private static long sinkSessions() throws Exception {
+    try (java.sql.Connection c = WriteBehindSinkIT.connect(); java.sql.Statement st = c.createStatement();
+        java.sql.ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_stat_activity"
+            + " WHERE application_name = 'freshcache-writer-sink'")) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  /** Regression: the sink's database connection stayed open when its Kafka clients failed. */
+  @Test
+  void aSinkWhoseKafkaClientCannotBeBuiltClosesItsDatabaseConnection() throws Exception {
+    String table = "sink_startfail_" + ItSupport.RUN;
+    CacheWriterConfig withSink = WriteBehindSinkIT.withSink("startfail",
+        ItSupport.freshTopics("sink-startfail"), table);
+    long before = sinkSessions();
+    for (int i = 0; i < 3; i++) {
+      assertThatThrownBy(() -> WriteBehindSink.start(withSink.sink(), "no-such-host.invalid:9092",
+          withSink.groupId(), withSink.dlqTopic(), withSink.sessionTimeout(),
+          new io.micrometer.core.instrument.simple.SimpleMeterRegistry()))
+          .isInstanceOf(KafkaException.class);
+    }
+    // closed at once, not whenever a garbage collection lets the driver's cleaner find them
+    await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(50)).untilAsserted(
+        () -> assertThat(sinkSessions()).as("sink database sessions left open").isLessThanOrEqualTo(before));
+    try (java.sql.Connection c = WriteBehindSinkIT.connect(); java.sql.Statement st = c.createStatement()) {
+      st.execute("DROP TABLE IF EXISTS " + table);
+    }
+  }
+
+  @org.junit.jupiter.api.AfterAll
+  static void deleteTopics() {
+    ItSupport.deleteTopics();
+  }
 }
