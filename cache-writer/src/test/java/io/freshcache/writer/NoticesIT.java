@@ -68,7 +68,14 @@ class NoticesIT {
 
       try (CacheWriter w = CacheWriter.start(config.toBuilder().batchSize(100).build())) {
         await().atMost(Duration.ofSeconds(30)).until(() -> w.applied() + w.stale() == 601);
-        assertThat(w.stale()).isEqualTo(1);
+        if (w.retries() == 0) {
+          assertThat(w.stale()).isEqualTo(1);
+        } else {
+          // a batch that timed out and was applied again finds its own earlier effects: the
+          // events that had already gone through are stale the second time (seen once in a full
+          // run, after a 2 s Redis stall)
+          assertThat(w.stale()).isGreaterThanOrEqualTo(1);
+        }
         Set<String> expected = new HashSet<>();
         keys.forEach(k -> expected.add(k.toString()));
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
