@@ -16,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.HashMap;
@@ -103,24 +104,29 @@ class EndToEndIT {
 
   @AfterAll
   static void stop() throws Exception {
-    if (client != null) {
-      client.close();
-    }
-    if (writer != null) {
-      writer.close();
-    }
-    if (cdc != null) {
-      cdc.close();
-    }
-    if (db != null) {
-      db.close();
-    }
-    try (Connection c = DriverManager.getConnection(JDBC, USER, PASSWORD); Statement s = c.createStatement()) {
-      s.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
-          + " WHERE slot_name = '" + SLOT + "' AND NOT active");
-      s.execute("DROP PUBLICATION IF EXISTS " + SLOT);
-    }
+    stopPath(SLOT, client, writer, cdc, db);
     Files.deleteIfExists(offsets);
+  }
+
+  /**
+   * Closes what a test of the whole path started, in the order given (null ones are skipped),
+   * then drops the connector's replication slot and publication, both named {@code slot}.
+   */
+  static void stopPath(String slot, AutoCloseable... parts) throws Exception {
+    for (AutoCloseable part : parts) {
+      if (part != null) {
+        part.close();
+      }
+    }
+    sql("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
+        + " WHERE slot_name = '" + slot + "' AND NOT active");
+    sql("DROP PUBLICATION IF EXISTS " + slot);
+  }
+
+  static void sql(String statement) throws SQLException {
+    try (Connection c = DriverManager.getConnection(JDBC, USER, PASSWORD); Statement s = c.createStatement()) {
+      s.execute(statement);
+    }
   }
 
   @Test

@@ -20,7 +20,6 @@ import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
@@ -37,10 +36,9 @@ import org.junit.jupiter.api.Test;
  */
 class TruncateEndToEndIT {
   static final String RUN = UUID.randomUUID().toString().substring(0, 8);
-  static final Map<String, String> ENV = System.getenv();
-  static final String JDBC = ENV.getOrDefault("JDBC_URL", "jdbc:postgresql://127.0.0.1:5433/shop");
-  static final String USER = ENV.getOrDefault("PG_USER", "freshcache");
-  static final String PASSWORD = ENV.getOrDefault("PG_PASSWORD", "freshcache");
+  static final String JDBC = EndToEndIT.JDBC;
+  static final String USER = EndToEndIT.USER;
+  static final String PASSWORD = EndToEndIT.PASSWORD;
   static final String SLOT = "trunc_" + RUN;
   static final String TABLE = "public.trunc_items_" + RUN;
   static final String ENTITY = "item" + RUN;
@@ -74,26 +72,13 @@ class TruncateEndToEndIT {
 
   @AfterAll
   static void stop() throws Exception {
-    if (client != null) {
-      client.close();
-    }
-    if (writer != null) {
-      writer.close();
-    }
-    if (cdc != null) {
-      cdc.close();
-    }
-    sql("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '"
-        + SLOT + "' AND NOT active");
-    sql("DROP PUBLICATION IF EXISTS " + SLOT);
+    EndToEndIT.stopPath(SLOT, client, writer, cdc);
     sql("DROP TABLE IF EXISTS " + TABLE);
     Files.deleteIfExists(offsets);
   }
 
   static void sql(String statement) throws SQLException {
-    try (Connection c = DriverManager.getConnection(JDBC, USER, PASSWORD); Statement s = c.createStatement()) {
-      s.execute(statement);
-    }
+    EndToEndIT.sql(statement);
   }
 
   /** The loader: the row's name at its row version, or null (version -1) if there is no row. */

@@ -1,6 +1,6 @@
 package io.freshcache.writer;
 
-import io.freshcache.writer.internal.HttpEndpoints;
+import io.freshcache.protocol.ServiceEndpoints;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
@@ -60,10 +60,10 @@ public final class CacheWriterMain {
       System.exit(1);
       return;
     }
-    HttpEndpoints http = null;
+    ServiceEndpoints http = null;
     if (config.httpPort() > 0) {
       try {
-        http = HttpEndpoints.start(config.httpPort(), writer::health, registry);
+        http = ServiceEndpoints.start(config.httpPort(), "writer", writer::health, registry::scrape);
         log.info("serving /health and /metrics on port {}", http.port());
       } catch (IOException e) {
         log.error("cannot serve HTTP on port {}: {}", config.httpPort(), e.toString());
@@ -72,7 +72,7 @@ public final class CacheWriterMain {
         return;
       }
     }
-    HttpEndpoints endpoints = http;
+    ServiceEndpoints endpoints = http;
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       log.info("shutdown requested");
       writer.close();

@@ -10,7 +10,8 @@ package io.freshcache.writer;
  *     a sink. Informational: a database outage holds the sink's offsets but does not make the
  *     writer unhealthy, since the cache keeps being applied.
  */
-public record WriterHealth(boolean worker, boolean kafka, boolean redis, Boolean database) {
+public record WriterHealth(boolean worker, boolean kafka, boolean redis, Boolean database)
+    implements io.freshcache.protocol.ServiceEndpoints.Health {
   /** @return whether the worker, Kafka and Redis are all up */
   public boolean up() {
     return worker && kafka && redis;

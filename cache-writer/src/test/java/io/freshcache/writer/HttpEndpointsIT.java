@@ -5,7 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.freshcache.protocol.CacheEvent;
 import io.freshcache.protocol.CacheKey;
-import io.freshcache.writer.internal.HttpEndpoints;
+import io.freshcache.protocol.ServiceEndpoints;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -42,7 +42,7 @@ class HttpEndpointsIT {
     }
     ItSupport.send(topic, "garbage", "not json".getBytes(StandardCharsets.UTF_8));
     try (CacheWriter w = CacheWriter.start(config);
-        HttpEndpoints endpoints = HttpEndpoints.start(0, w::health, (PrometheusMeterRegistry) w.meterRegistry())) {
+        ServiceEndpoints endpoints = ServiceEndpoints.start(0, "writer", w::health, ((PrometheusMeterRegistry) w.meterRegistry())::scrape)) {
       await().atMost(Duration.ofSeconds(30)).until(() -> w.applied() == 50 && w.deadLettered() == 1);
       await().atMost(Duration.ofSeconds(5)).until(() -> w.lastCommitToApplyMs() >= 1500);
       await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
@@ -73,7 +73,7 @@ class HttpEndpointsIT {
     CacheWriterConfig config = ItSupport.BASE.toBuilder().kafkaBootstrapServers("127.0.0.1:" + ItSupport.freePort())
         .groupId("it-http-down-" + ItSupport.RUN).build();
     try (CacheWriter w = CacheWriter.start(config);
-        HttpEndpoints endpoints = HttpEndpoints.start(0, w::health, (PrometheusMeterRegistry) w.meterRegistry())) {
+        ServiceEndpoints endpoints = ServiceEndpoints.start(0, "writer", w::health, ((PrometheusMeterRegistry) w.meterRegistry())::scrape)) {
       HttpResponse<String> h = get(endpoints.port(), "/health");
       assertThat(h.statusCode()).isEqualTo(503);
       assertThat(h.body()).contains("\"status\":\"DOWN\"", "\"kafka\":\"DOWN\"", "\"redis\":\"UP\"");

@@ -176,4 +176,30 @@ final class ItSupport {
       throw new IllegalStateException("dev/stack " + String.join(" ", args) + " exited " + p.exitValue());
     }
   }
+
+  /**
+   * Subscribes to every near-cache notice channel the way client-lib does (sharded pub/sub, one
+   * SSUBSCRIBE per channel since each has its own slot); parsed notices land in {@code received}
+   * by channel index, in arrival order. Close the connection to stop.
+   */
+  static io.lettuce.core.cluster.pubsub.StatefulRedisClusterPubSubConnection<String, String> subscribeToNotices(
+      Map<Integer, List<io.freshcache.protocol.NoticeChannels.Notice>> received) {
+    var ps = redis.connectPubSub();
+    ps.setNodeMessagePropagation(true);
+    ps.addListener(new io.lettuce.core.cluster.pubsub.RedisClusterPubSubAdapter<>() {
+      @Override
+      public void smessage(io.lettuce.core.cluster.models.partitions.RedisClusterNode node, String channel,
+          String message) {
+        int i = io.freshcache.protocol.NoticeChannels.parseChannel(channel);
+        if (i >= 0) {
+          received.computeIfAbsent(i, x -> new java.util.concurrent.CopyOnWriteArrayList<>())
+              .add(io.freshcache.protocol.NoticeChannels.parse(message.getBytes(StandardCharsets.UTF_8)));
+        }
+      }
+    });
+    for (int i = 0; i < io.freshcache.protocol.NoticeChannels.COUNT; i++) {
+      ps.sync().ssubscribe(io.freshcache.protocol.NoticeChannels.channel(i));
+    }
+    return ps;
+  }
 }

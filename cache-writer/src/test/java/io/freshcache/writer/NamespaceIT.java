@@ -7,8 +7,6 @@ import io.freshcache.protocol.CacheEvent;
 import io.freshcache.protocol.CacheEventJson;
 import io.freshcache.protocol.CacheKey;
 import io.freshcache.protocol.NoticeChannels;
-import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
-import io.lettuce.core.cluster.pubsub.RedisClusterPubSubAdapter;
 import io.lettuce.core.cluster.pubsub.StatefulRedisClusterPubSubConnection;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -16,7 +14,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -54,21 +51,7 @@ class NamespaceIT {
       other.add(CacheKey.of("it", entity + "x", i)); // a look-alike entity name
     }
     Map<Integer, List<NoticeChannels.Notice>> received = new ConcurrentHashMap<>();
-    try (StatefulRedisClusterPubSubConnection<String, String> ps = ItSupport.redis.connectPubSub()) {
-      ps.setNodeMessagePropagation(true);
-      ps.addListener(new RedisClusterPubSubAdapter<>() {
-        @Override
-        public void smessage(RedisClusterNode node, String channel, String message) {
-          int i = NoticeChannels.parseChannel(channel);
-          if (i >= 0) {
-            received.computeIfAbsent(i, x -> new CopyOnWriteArrayList<>())
-                .add(NoticeChannels.parse(message.getBytes(StandardCharsets.UTF_8)));
-          }
-        }
-      });
-      for (int i = 0; i < NoticeChannels.COUNT; i++) {
-        ps.sync().ssubscribe(NoticeChannels.channel(i));
-      }
+    try (StatefulRedisClusterPubSubConnection<String, String> ps = ItSupport.subscribeToNotices(received)) {
 
       CacheWriterConfig config = ItSupport.freshTopics("namespace", 3);
       String topic = config.topics().get(0);

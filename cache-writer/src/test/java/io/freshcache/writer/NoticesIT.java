@@ -7,10 +7,7 @@ import io.freshcache.protocol.CacheEvent;
 import io.freshcache.protocol.CacheEventJson;
 import io.freshcache.protocol.CacheKey;
 import io.freshcache.protocol.NoticeChannels;
-import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
-import io.lettuce.core.cluster.pubsub.RedisClusterPubSubAdapter;
 import io.lettuce.core.cluster.pubsub.StatefulRedisClusterPubSubConnection;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -18,7 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
@@ -33,21 +29,7 @@ class NoticesIT {
   @Test
   void everyAppliedKeyIsNoticedOnItsChannelWithConsecutiveSequenceNumbers() throws Exception {
     Map<Integer, List<NoticeChannels.Notice>> received = new ConcurrentHashMap<>();
-    try (StatefulRedisClusterPubSubConnection<String, String> ps = ItSupport.redis.connectPubSub()) {
-      ps.setNodeMessagePropagation(true);
-      ps.addListener(new RedisClusterPubSubAdapter<>() {
-        @Override
-        public void smessage(RedisClusterNode node, String channel, String message) {
-          int i = NoticeChannels.parseChannel(channel);
-          if (i >= 0) {
-            received.computeIfAbsent(i, x -> new CopyOnWriteArrayList<>())
-                .add(NoticeChannels.parse(message.getBytes(StandardCharsets.UTF_8)));
-          }
-        }
-      });
-      for (int i = 0; i < NoticeChannels.COUNT; i++) {
-        ps.sync().ssubscribe(NoticeChannels.channel(i)); // one per call: each channel has its own slot
-      }
+    try (StatefulRedisClusterPubSubConnection<String, String> ps = ItSupport.subscribeToNotices(received)) {
 
       CacheWriterConfig config = ItSupport.freshTopics("notices");
       String topic = config.topics().get(0);

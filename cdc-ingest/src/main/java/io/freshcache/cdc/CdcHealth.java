@@ -15,7 +15,8 @@ package io.freshcache.cdc;
  * @param problem why it is down, or null
  */
 public record CdcHealth(boolean up, String engine, boolean slotActive, long slotLagBytes,
-    long eventsProduced, double lastCommitToProduceMs, String problem) {
+    long eventsProduced, double lastCommitToProduceMs, String problem)
+    implements io.freshcache.protocol.ServiceEndpoints.Health {
 
   /** @return the answer as a JSON object, e.g. {@code {"status":"UP","engine":"running",...}} */
   public String json() {

@@ -1,6 +1,6 @@
 package io.freshcache.cdc;
 
-import io.freshcache.cdc.internal.HttpEndpoints;
+import io.freshcache.protocol.ServiceEndpoints;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -58,10 +58,10 @@ public final class CdcIngestMain {
       LOG.error("Cannot start: {}", e.getMessage());
       return 1;
     }
-    HttpEndpoints http = null;
+    ServiceEndpoints http = null;
     if (config.httpPort() > 0) {
       try {
-        http = HttpEndpoints.start(config.httpPort(), ingest::health, registry);
+        http = ServiceEndpoints.start(config.httpPort(), "cdc", ingest::health, registry::scrape);
         LOG.info("Serving /health and /metrics on port {}", http.port());
       } catch (IOException e) {
         LOG.error("Cannot serve /health and /metrics on port {}: {}", config.httpPort(),
@@ -70,7 +70,7 @@ public final class CdcIngestMain {
         return 1;
       }
     }
-    HttpEndpoints endpoints = http;
+    ServiceEndpoints endpoints = http;
 
     AtomicBoolean stopping = new AtomicBoolean();
     Thread hook = new Thread(() -> {

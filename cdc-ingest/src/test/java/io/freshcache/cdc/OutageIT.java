@@ -28,25 +28,23 @@ class OutageIT {
 
   @TempDir Path dir;
 
+  private StreamFixture fixture;
   private String suffix;
   private String topic;
   private String table;
 
   @BeforeEach
   void setUp() throws Exception {
-    suffix = StackSettings.uniqueSuffix();
-    topic = "cdc-it-" + suffix;
-    table = "public.cdc_it_seq_" + suffix;
-    EventTail.createTopic(topic, 3);
-    ChangeStream.createTable(table);
+    fixture = StreamFixture.create();
+    suffix = fixture.suffix();
+    topic = fixture.topic();
+    table = fixture.table();
   }
 
   @AfterEach
   void tearDown() throws Exception {
     stack("up");
-    MappingIT.sql("DROP TABLE IF EXISTS " + table);
-    StackSettings.dropSlotAndPublication("fc_it_" + suffix, "fc_it_" + suffix);
-    EventTail.deleteTopic(topic);
+    fixture.drop();
   }
 
   @Test

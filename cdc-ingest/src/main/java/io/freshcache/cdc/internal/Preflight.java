@@ -171,13 +171,8 @@ final class Preflight {
       }
       throw new CdcStartupException("cannot use Kafka at " + c.kafkaBootstrapServers() + ": "
           + e.getCause().getMessage(), e.getCause());
-    } catch (TimeoutException e) {
-      throw new CdcStartupException("Kafka at " + c.kafkaBootstrapServers()
-          + " did not answer within " + timeout.toMillis() + " ms", e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new CdcStartupException("interrupted while checking Kafka at "
-          + c.kafkaBootstrapServers(), e);
+    } catch (TimeoutException | InterruptedException e) {
+      throw kafkaUnanswered(c, timeout, e);
     } finally {
       admin.close(Duration.ofSeconds(2));
     }
@@ -235,16 +230,23 @@ final class Preflight {
     } catch (ExecutionException e) {
       throw new CdcStartupException("cannot use the offset topic " + topic + " on "
           + c.kafkaBootstrapServers() + ": " + e.getCause().getMessage(), e.getCause());
-    } catch (TimeoutException e) {
-      throw new CdcStartupException("Kafka at " + c.kafkaBootstrapServers()
-          + " did not answer within " + timeout.toMillis() + " ms", e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new CdcStartupException("interrupted while checking Kafka at "
-          + c.kafkaBootstrapServers(), e);
+    } catch (TimeoutException | InterruptedException e) {
+      throw kafkaUnanswered(c, timeout, e);
     } finally {
       admin.close(Duration.ofSeconds(2));
     }
+  }
+
+  /** Kafka did not answer in time, or the wait was interrupted (the flag is set again). */
+  private static CdcStartupException kafkaUnanswered(CdcIngestConfig c, Duration timeout,
+      Exception e) {
+    if (e instanceof InterruptedException) {
+      Thread.currentThread().interrupt();
+      return new CdcStartupException("interrupted while checking Kafka at "
+          + c.kafkaBootstrapServers(), e);
+    }
+    return new CdcStartupException("Kafka at " + c.kafkaBootstrapServers()
+        + " did not answer within " + timeout.toMillis() + " ms", e);
   }
 
   private static Properties adminProperties(CdcIngestConfig c) {

@@ -213,9 +213,10 @@ class AckThenCommitConsumerTest {
               throw new IllegalStateException(e);
             }
           });
-      Thread.sleep(50); // drain must still be waiting: the acknowledgement has not come
-      assertThat(drained).isNotDone();
-      assertThat(committer.calls).isEmpty();
+      // drain must keep waiting while the acknowledgement has not come
+      org.awaitility.Awaitility.await().during(java.time.Duration.ofMillis(50))
+          .atMost(java.time.Duration.ofSeconds(2))
+          .until(() -> !drained.isDone() && committer.calls.isEmpty());
 
       producer.completeNext();
       assertThat(drained.get(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();

@@ -14,7 +14,6 @@ import io.github.resilience4j.ratelimiter.RateLimiter;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SetArgs;
-import io.lettuce.core.cluster.api.sync.RedisAdvancedClusterCommands;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.Set;
@@ -210,19 +209,10 @@ public final class ReadContext {
 
   private <T> void refresh(CacheKey k, CachePolicy policy, ClientMeters.Entity m, VersionedLoader<? extends T> loader) {
     byte[] token = newToken();
-    RedisAdvancedClusterCommands<byte[], byte[]> cmds;
-    try {
-      cmds = link.acquireSync();
-    } catch (RedisLink.Unavailable u) {
-      return;
-    }
-    long t0 = System.nanoTime();
     String ok;
     try {
-      ok = cmds.set(bytes(k.leaseKey()), token, SetArgs.Builder.nx().px(policy.leaseTime().toMillis()));
-      link.success(System.nanoTime() - t0);
-    } catch (RedisException ex) {
-      link.failure(System.nanoTime() - t0, ex);
+      ok = link.call(c -> c.set(bytes(k.leaseKey()), token, SetArgs.Builder.nx().px(policy.leaseTime().toMillis())));
+    } catch (RedisLink.Unavailable | RedisException ex) {
       return;
     }
     if (!"OK".equals(ok)) {
@@ -260,23 +250,14 @@ public final class ReadContext {
 
   /** Runs the fill script; failures are counted and logged, never thrown. */
   void fillSync(CacheKey k, CachePolicy policy, ClientMeters.Entity m, byte[] token, Versioned<?> loaded, Fill fill) {
-    RedisAdvancedClusterCommands<byte[], byte[]> cmds;
     try {
-      cmds = link.acquireSync();
-    } catch (RedisLink.Unavailable u) {
-      return;
-    }
-    long t0 = System.nanoTime();
-    try {
-      long r = ScriptRunner.<Long>run(cmds, CacheScripts.FILL, ScriptOutputType.INTEGER,
-          fillKeys(k, policy), fillArgs(token, loaded, fill, policy));
-      link.success(System.nanoTime() - t0);
+      long r = link.call(c -> ScriptRunner.<Long>run(c, CacheScripts.FILL, ScriptOutputType.INTEGER,
+          fillKeys(k, policy), fillArgs(token, loaded, fill, policy)));
       if (r != CacheScripts.FILL_OK) {
         m.fillRejected.increment();
         log.debug("fill of {} rejected ({})", k, r == CacheScripts.FILL_FENCED ? "fenced" : "lease lost");
       }
-    } catch (RedisException e) {
-      link.failure(System.nanoTime() - t0, e);
+    } catch (RedisLink.Unavailable | RedisException e) {
       log.debug("fill of {} failed: {}", k, e.toString());
     }
   }
@@ -284,16 +265,11 @@ public final class ReadContext {
   /** Gives the lease back; failures are ignored (the lease expires by itself). */
   void release(CacheKey k, byte[] token) {
     try {
-      RedisAdvancedClusterCommands<byte[], byte[]> cmds = link.acquireSync();
-      long t0 = System.nanoTime();
-      try {
-        ScriptRunner.run(cmds, CacheScripts.RELEASE, ScriptOutputType.INTEGER, new byte[][] {bytes(k.leaseKey())}, token);
-        link.success(System.nanoTime() - t0);
-      } catch (RedisException e) {
-        link.failure(System.nanoTime() - t0, e);
-      }
-    } catch (RedisLink.Unavailable u) {
-      // expires by itself
+      link.call(c -> ScriptRunner.run(c, CacheScripts.RELEASE, ScriptOutputType.INTEGER,
+          new byte[][] {bytes(k.leaseKey())}, token));
+    } catch (RedisLink.Unavailable | RedisException e) {
+      // the lease expires by itself
     }
   }
+
 }

@@ -23,6 +23,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -228,6 +229,45 @@ public final class RedisLink implements AutoCloseable {
       throw new Unavailable("circuit breaker is " + breaker.getState());
     }
     return c;
+  }
+
+  /**
+   * Runs one synchronous command under the breaker: takes a permit ({@link #acquireSync()}, or
+   * {@link #acquireReplicaSync()}), times the command and reports its outcome, so that no call
+   * site can forget to.
+   *
+   * @param replica read from a replica where possible (hits of policies that allow it only)
+   * @param command the command to run on the commands it is given
+   * @param <R> the command's result type
+   * @return the command's result
+   * @throws Unavailable if not connected or the breaker is open (nothing was sent)
+   * @throws RedisException if the command failed; already reported to the breaker
+   */
+  public <R> R call(boolean replica,
+      Function<RedisAdvancedClusterCommands<byte[], byte[]>, R> command) {
+    RedisAdvancedClusterCommands<byte[], byte[]> cmds = replica ? acquireReplicaSync() : acquireSync();
+    long t0 = System.nanoTime();
+    try {
+      R r = command.apply(cmds);
+      success(System.nanoTime() - t0);
+      return r;
+    } catch (RedisException e) {
+      failure(System.nanoTime() - t0, e);
+      throw e;
+    }
+  }
+
+  /**
+   * As {@link #call(boolean, Function)} on the master connection.
+   *
+   * @param command the command to run on the commands it is given
+   * @param <R> the command's result type
+   * @return the command's result
+   * @throws Unavailable if not connected or the breaker is open (nothing was sent)
+   * @throws RedisException if the command failed; already reported to the breaker
+   */
+  public <R> R call(Function<RedisAdvancedClusterCommands<byte[], byte[]>, R> command) {
+    return call(false, command);
   }
 
   /**

@@ -8,7 +8,6 @@ import io.freshcache.protocol.CacheKey;
 import io.freshcache.protocol.CacheScripts;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.cluster.api.sync.RedisAdvancedClusterCommands;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -68,19 +67,10 @@ public final class SyncReads {
     }
     String valueKeyName = k.valueKey(policy.schemaVersion());
     byte[] valueKey = bytes(valueKeyName);
-    RedisAdvancedClusterCommands<byte[], byte[]> cmds;
-    try {
-      cmds = policy.replicaReads() ? ctx.link.acquireReplicaSync() : ctx.link.acquireSync();
-    } catch (RedisLink.Unavailable u) {
-      return ctx.bypass(k, m, loader, u);
-    }
     byte[] raw;
-    long t0 = System.nanoTime();
     try {
-      raw = cmds.get(valueKey);
-      ctx.link.success(System.nanoTime() - t0);
-    } catch (RedisException e) {
-      ctx.link.failure(System.nanoTime() - t0, e);
+      raw = ctx.link.call(policy.replicaReads(), c -> c.get(valueKey));
+    } catch (RedisLink.Unavailable | RedisException e) {
       return ctx.bypass(k, m, loader, e);
     }
     if (raw != null) {
@@ -116,18 +106,12 @@ public final class SyncReads {
     int errors = 0;
     while (true) {
       List<Object> r;
-      RedisAdvancedClusterCommands<byte[], byte[]> cmds;
       try {
-        cmds = ctx.link.acquireSync();
+        r = ctx.link.call(c -> ScriptRunner.run(c, CacheScripts.GET_OR_LEASE, ScriptOutputType.MULTI,
+            keys, token, leaseMs));
       } catch (RedisLink.Unavailable u) {
         return ctx.bypass(k, m, loader, u);
-      }
-      long t0 = System.nanoTime();
-      try {
-        r = ScriptRunner.run(cmds, CacheScripts.GET_OR_LEASE, ScriptOutputType.MULTI, keys, token, leaseMs);
-        ctx.link.success(System.nanoTime() - t0);
       } catch (RedisException e) {
-        ctx.link.failure(System.nanoTime() - t0, e);
         // while another caller holds the lease, one failed poll is no reason to load as well
         if (busySeen == 0 || ++errors > MAX_ERRORS_WHILE_WAITING || System.nanoTime() >= deadline) {
           return ctx.bypass(k, m, loader, e);

@@ -1,9 +1,7 @@
-package io.freshcache.cdc.internal;
+package io.freshcache.protocol;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import io.freshcache.cdc.CdcHealth;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -13,16 +11,29 @@ import java.util.concurrent.Executors;
 import java.util.function.Supplier;
 
 /**
- * {@code GET /health} and {@code GET /metrics} on the JDK's HTTP server, served by one daemon
- * thread: {@code /health} answers 200 with {@code {"status":"UP",...}} while the capture is up and
- * 503 otherwise; {@code /metrics} is the Prometheus text exposition. Both are cheap (the slot is
- * queried at most once a second), so one thread is enough, and an idle server costs nothing.
+ * The {@code GET /health} and {@code GET /metrics} endpoints every freshcache service (cdc-ingest,
+ * cache-writer) serves, on the JDK's HTTP server with one daemon thread. {@code /health} answers
+ * 200 with the service's {@link Health#json()} while it is {@link Health#up()} and 503 otherwise;
+ * {@code /metrics} is the Prometheus text exposition. Applications embedding client-lib do not
+ * need this class.
+ *
+ * <p>Both answers are cheap (the services cache their probes for about a second), so one thread
+ * is enough and an idle server costs nothing. Other methods than GET and HEAD get 405.
  */
-public final class HttpEndpoints implements AutoCloseable {
+public final class ServiceEndpoints implements AutoCloseable {
+  /** What a service reports on {@code /health}. */
+  public interface Health {
+    /** @return whether the service can do its job; {@code /health} answers 200 if so, else 503 */
+    boolean up();
+
+    /** @return the answer body, a JSON object such as {@code {"status":"UP",...}} */
+    String json();
+  }
+
   private final HttpServer server;
   private final ExecutorService executor;
 
-  private HttpEndpoints(HttpServer server, ExecutorService executor) {
+  private ServiceEndpoints(HttpServer server, ExecutorService executor) {
     this.server = server;
     this.executor = executor;
   }
@@ -31,28 +42,30 @@ public final class HttpEndpoints implements AutoCloseable {
    * Starts serving on {@code port} on all interfaces.
    *
    * @param port the port; 0 for any free one (see {@link #port()})
+   * @param service names the server thread, {@code freshcache-<service>-http}
    * @param health answers {@code /health}; called on the server thread
-   * @param registry the meters {@code /metrics} exposes
+   * @param metrics the Prometheus text exposition for {@code /metrics}, e.g. a Micrometer
+   *     {@code PrometheusMeterRegistry::scrape}; called on the server thread
    * @return the running server; close it to stop
    * @throws IOException if the port cannot be bound
    */
-  public static HttpEndpoints start(int port, Supplier<CdcHealth> health,
-      PrometheusMeterRegistry registry) throws IOException {
+  public static ServiceEndpoints start(int port, String service, Supplier<? extends Health> health,
+      Supplier<String> metrics) throws IOException {
     HttpServer server = HttpServer.create(new InetSocketAddress(port), 16);
     server.createContext("/health", ex -> {
-      CdcHealth h = health.get();
+      Health h = health.get();
       respond(ex, h.up() ? 200 : 503, "application/json", h.json());
     });
     server.createContext("/metrics", ex -> respond(ex, 200,
-        "text/plain; version=0.0.4; charset=utf-8", registry.scrape()));
+        "text/plain; version=0.0.4; charset=utf-8", metrics.get()));
     ExecutorService executor = Executors.newSingleThreadExecutor(r -> {
-      Thread t = new Thread(r, "freshcache-cdc-http");
+      Thread t = new Thread(r, "freshcache-" + service + "-http");
       t.setDaemon(true);
       return t;
     });
     server.setExecutor(executor);
     server.start();
-    return new HttpEndpoints(server, executor);
+    return new ServiceEndpoints(server, executor);
   }
 
   /** @return the bound port */
@@ -80,6 +93,7 @@ public final class HttpEndpoints implements AutoCloseable {
     }
   }
 
+  /** Stops the server at once and its thread. */
   @Override
   public void close() {
     server.stop(0);
