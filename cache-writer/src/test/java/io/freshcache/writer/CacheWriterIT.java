@@ -74,6 +74,42 @@ class CacheWriterIT {
     }
   }
 
+  /**
+   * Regression: when one master had lost its scripts (restarted, promoted), the whole batch was
+   * sent again with EVAL, so the other masters applied their events twice (counted as stale).
+   * Only the keys that met NOSCRIPT are sent again now.
+   */
+  @Test
+  void aMasterWithoutTheScriptDoesNotMakeTheOthersApplyTwice() throws Exception {
+    CacheWriterConfig config = freshTopics("noscript");
+    String topic = config.topics().get(0);
+    List<CacheKey> keys = new ArrayList<>();
+    for (int i = 0; i < 60; i++) {
+      CacheKey k = CacheKey.of("it", "noscript", RUN + "-" + i);
+      keys.add(k);
+      for (int v = 1; v <= 3; v++) {
+        ItSupport.sendAsync(topic, v == 2 ? CacheEvent.invalidate(k, v, 0) : upsert(k, v, "v" + v + "-" + i));
+      }
+    }
+    ItSupport.producer.flush();
+    // every master has the script (loaded with EVAL), then one of them loses it
+    var masters = ItSupport.conn.getPartitions().stream()
+        .filter(n -> n.is(io.lettuce.core.cluster.models.partitions.RedisClusterNode.NodeFlag.UPSTREAM))
+        .toList();
+    for (var m : masters) {
+      ItSupport.conn.getConnection(m.getNodeId()).sync().scriptLoad(io.freshcache.protocol.CacheScripts.APPLY.source());
+    }
+    ItSupport.conn.getConnection(masters.get(0).getNodeId()).sync().scriptFlush();
+    try (CacheWriter w = CacheWriter.start(config.toBuilder().batchSize(500).build())) {
+      await().atMost(Duration.ofSeconds(30)).until(() -> w.applied() + w.stale() == 180);
+      assertThat(w.stale()).as("events applied twice").isZero();
+      assertThat(w.applied()).isEqualTo(180);
+    }
+    for (int i = 0; i < keys.size(); i++) {
+      assertThat(stored(keys.get(i))).isEqualTo("\"v3-" + i + "\"");
+    }
+  }
+
   @Test
   void anUpsertRedeliveredAfterItsFenceExpiredStillLosesToTheNewerStoredValue() throws Exception {
     CacheWriterConfig config = freshTopics("expired-fence");

@@ -12,7 +12,9 @@ import io.lettuce.core.cluster.api.async.RedisAdvancedClusterAsyncCommands;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -102,8 +104,8 @@ public final class FencedApplier {
   }
 
   /**
-   * Waits for the answers of an enqueued batch. Sends the batch again with {@code EVAL} if a
-   * node had no script.
+   * Waits for the answers of an enqueued batch. If a node had no script, sends every event of the
+   * keys that met NOSCRIPT again with {@code EVAL}, in batch order; the rest is not sent twice.
    *
    * @param f the batch from {@link #enqueue}
    * @return how many were applied and stale, and the applied keys
@@ -113,25 +115,53 @@ public final class FencedApplier {
     if (f.events.isEmpty()) {
       return new Result(0, 0, List.of());
     }
-    try {
-      return await(f.events, f.futures);
-    } catch (NoScript e) {
-      // a node without the script (restarted, promoted): send the whole batch again with EVAL,
-      // in order, so that no event of a key overtakes an earlier one
+    long[] results = results(f.events, f.futures);
+    // a node without the script (restarted, promoted) answered NOSCRIPT: send again with EVAL
+    // every event of the keys that met it, in batch order, so that no event of a key overtakes an
+    // earlier one; events of other keys went through and are not applied twice
+    Set<CacheKey> missed = new HashSet<>();
+    for (int i = 0; i < results.length; i++) {
+      if (results[i] == NO_SCRIPT) {
+        missed.add(f.events.get(i).key());
+      }
+    }
+    if (!missed.isEmpty()) {
+      List<Integer> again = new ArrayList<>();
+      for (int i = 0; i < results.length; i++) {
+        if (missed.contains(f.events.get(i).key())) {
+          again.add(i);
+        }
+      }
+      List<CacheEvent> events = new ArrayList<>(again.size());
+      again.forEach(i -> events.add(f.events.get(i)));
       connection.setAutoFlushCommands(false);
-      List<RedisFuture<Long>> again;
+      List<RedisFuture<Long>> futures;
       try {
-        again = send(f.events, true);
+        futures = send(events, true);
       } finally {
         connection.flushCommands();
         connection.setAutoFlushCommands(true);
       }
-      try {
-        return await(f.events, again);
-      } catch (NoScript twice) {
-        throw failure(f.events.get(twice.index), twice.getCause());
+      long[] second = results(events, futures);
+      for (int j = 0; j < second.length; j++) {
+        if (second[j] == NO_SCRIPT) {
+          throw failure(events.get(j), new IllegalStateException("NOSCRIPT in answer to EVAL"));
+        }
+        results[again.get(j)] = second[j];
       }
     }
+    int applied = 0;
+    int stale = 0;
+    List<CacheKey> keys = new ArrayList<>(results.length);
+    for (int i = 0; i < results.length; i++) {
+      if (results[i] == CacheScripts.APPLY_APPLIED) {
+        applied++;
+        keys.add(f.events.get(i).key());
+      } else {
+        stale++;
+      }
+    }
+    return new Result(applied, stale, keys);
   }
 
   /** A batch whose commands are written and whose answers are outstanding. */
@@ -145,28 +175,25 @@ public final class FencedApplier {
     }
   }
 
-  private Result await(List<CacheEvent> events, List<RedisFuture<Long>> futures) throws NoScript {
-    int applied = 0;
-    int stale = 0;
-    List<CacheKey> keys = new ArrayList<>(events.size());
-    NoScript noScript = null;
+  /** Marks an answer that was NOSCRIPT; the script's own answers are 0 or 1. */
+  private static final long NO_SCRIPT = Long.MIN_VALUE;
+
+  /**
+   * @return the script's answer per event, {@link #NO_SCRIPT} where the node lacked the script
+   * @throws RetriableCacheException on any other failure or a timeout
+   */
+  private long[] results(List<CacheEvent> events, List<RedisFuture<Long>> futures) {
+    long[] results = new long[futures.size()];
     long deadline = System.nanoTime() + timeout.toNanos() * 2;
     for (int i = 0; i < futures.size(); i++) {
       try {
         long left = Math.max(1, deadline - System.nanoTime());
-        long r = futures.get(i).get(left, TimeUnit.NANOSECONDS);
-        if (r == CacheScripts.APPLY_APPLIED) {
-          applied++;
-          keys.add(events.get(i).key());
-        } else {
-          stale++;
-        }
+        results[i] = futures.get(i).get(left, TimeUnit.NANOSECONDS);
       } catch (ExecutionException e) {
-        if (e.getCause() instanceof RedisNoScriptException && noScript == null) {
-          noScript = new NoScript(i, e.getCause());
-        } else if (!(e.getCause() instanceof RedisNoScriptException)) {
+        if (!(e.getCause() instanceof RedisNoScriptException)) {
           throw failure(events.get(i), e.getCause());
         }
+        results[i] = NO_SCRIPT;
       } catch (TimeoutException e) {
         throw failure(events.get(i), e);
       } catch (InterruptedException e) {
@@ -174,10 +201,7 @@ public final class FencedApplier {
         throw failure(events.get(i), e);
       }
     }
-    if (noScript != null) {
-      throw noScript;
-    }
-    return new Result(applied, stale, keys);
+    return results;
   }
 
   private List<RedisFuture<Long>> send(List<CacheEvent> events, boolean withSource) {
@@ -207,16 +231,5 @@ public final class FencedApplier {
 
   private static byte[] bytes(String s) {
     return s.getBytes(StandardCharsets.UTF_8);
-  }
-
-  /** A command of the batch found no script on its node. */
-  private static final class NoScript extends Exception {
-    private static final long serialVersionUID = 1L;
-    final int index;
-
-    NoScript(int index, Throwable cause) {
-      super(cause.getMessage(), cause, false, false);
-      this.index = index;
-    }
   }
 }
