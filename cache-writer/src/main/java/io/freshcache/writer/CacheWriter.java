@@ -372,22 +372,23 @@ public final class CacheWriter implements AutoCloseable {
     Applied previous = unnoticed;
     List<CacheKey> noticeKeys = previous == null ? List.of() : previous.keys();
     long t0 = System.nanoTime();
-    FencedApplier.InFlight applies;
-    NoticePublisher.InFlight sent;
-    connection.setAutoFlushCommands(false);
-    try {
-      applies = applier.enqueue(current.events());
-      sent = notices.enqueue(noticeKeys);
-    } finally {
-      connection.flushCommands();
-      connection.setAutoFlushCommands(true);
-    }
-    if (prefetch && running) {
-      prefetched = fetch(Duration.ZERO);
-    }
     FencedApplier.Result result;
     NoticePublisher.Published published;
     try {
+      applier.openNodeConnections(); // before manual flushing; see there
+      FencedApplier.InFlight applies;
+      NoticePublisher.InFlight sent;
+      connection.setAutoFlushCommands(false);
+      try {
+        applies = applier.enqueue(current.events());
+        sent = notices.enqueue(noticeKeys);
+      } finally {
+        connection.flushCommands();
+        connection.setAutoFlushCommands(true);
+      }
+      if (prefetch && running) {
+        prefetched = fetch(Duration.ZERO);
+      }
       result = applier.await(applies);
       published = notices.await(sent);
     } catch (RetriableCacheException | RedisException e) {

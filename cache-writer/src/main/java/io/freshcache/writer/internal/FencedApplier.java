@@ -9,6 +9,7 @@ import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.async.RedisAdvancedClusterAsyncCommands;
+import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,7 +23,8 @@ import java.util.concurrent.TimeoutException;
 /**
  * Applies a batch of events to Redis Cluster through the {@code apply} script, pipelined: every
  * command of the batch is written before the first answer is awaited. Lettuce keeps one
- * connection per node and writes each node's commands in order, and all events of one key go to
+ * connection per node and writes each node's commands in order once that connection is open
+ * ({@link #openNodeConnections()} sees to it before a batch), and all events of one key go to
  * one slot, so the events of a key are applied in batch order.
  *
  * <p>A batch either succeeds as a whole or throws {@link RetriableCacheException}; the caller
@@ -80,6 +82,7 @@ public final class FencedApplier {
    *     be considered applied
    */
   public Result apply(List<CacheEvent> events) {
+    openNodeConnections();
     connection.setAutoFlushCommands(false);
     InFlight f;
     try {
@@ -89,6 +92,23 @@ public final class FencedApplier {
       connection.setAutoFlushCommands(true);
     }
     return await(f);
+  }
+
+  /**
+   * Opens the connection to every master that is not open yet. Lettuce writes a node's commands
+   * in order only once that node's connection is open: commands queued while it is still being
+   * opened can go out in another order (lettuce #1951), which would apply a key's newer event
+   * before its older one. Call it before switching the connection to manual flushing; after the
+   * first batch (and a failover) it is a lookup per master.
+   *
+   * @throws io.lettuce.core.RedisException if a master cannot be reached; the batch is retried
+   */
+  public void openNodeConnections() {
+    for (RedisClusterNode node : connection.getPartitions()) {
+      if (node.is(RedisClusterNode.NodeFlag.UPSTREAM)) {
+        connection.getConnection(node.getUri().getHost(), node.getUri().getPort());
+      }
+    }
   }
 
   /**
