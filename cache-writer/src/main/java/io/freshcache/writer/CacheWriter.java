@@ -13,6 +13,7 @@ import io.freshcache.writer.internal.HealthProbe;
 import io.freshcache.writer.internal.NamespaceEvictor;
 import io.freshcache.writer.internal.NoticePublisher;
 import io.freshcache.writer.internal.PausedRetry;
+import io.freshcache.writer.internal.Pipelining;
 import io.freshcache.writer.internal.WriterMetrics;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.cluster.RedisClusterClient;
@@ -375,17 +376,12 @@ public final class CacheWriter implements AutoCloseable {
     FencedApplier.Result result;
     NoticePublisher.Published published;
     try {
-      applier.openNodeConnections(); // before manual flushing; see there
-      FencedApplier.InFlight applies;
-      NoticePublisher.InFlight sent;
-      connection.setAutoFlushCommands(false);
-      try {
-        applies = applier.enqueue(current.events());
-        sent = notices.enqueue(noticeKeys);
-      } finally {
-        connection.flushCommands();
-        connection.setAutoFlushCommands(true);
-      }
+      // the applies and the previous batch's notices in one write
+      record Sent(FencedApplier.InFlight applies, NoticePublisher.InFlight notices) {}
+      Sent inFlight = Pipelining.write(connection,
+          () -> new Sent(applier.enqueue(current.events()), notices.enqueue(noticeKeys)));
+      FencedApplier.InFlight applies = inFlight.applies();
+      NoticePublisher.InFlight sent = inFlight.notices();
       if (prefetch && running) {
         prefetched = fetch(Duration.ZERO);
       }

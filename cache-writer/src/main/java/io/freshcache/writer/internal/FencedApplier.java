@@ -9,7 +9,6 @@ import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.async.RedisAdvancedClusterAsyncCommands;
-import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -24,7 +23,7 @@ import java.util.concurrent.TimeoutException;
  * Applies a batch of events to Redis Cluster through the {@code apply} script, pipelined: every
  * command of the batch is written before the first answer is awaited. Lettuce keeps one
  * connection per node and writes each node's commands in order once that connection is open
- * ({@link #openNodeConnections()} sees to it before a batch), and all events of one key go to
+ * ({@link Pipelining#write} sees to it), and all events of one key go to
  * one slot, so the events of a key are applied in batch order.
  *
  * <p>A batch either succeeds as a whole or throws {@link RetriableCacheException}; the caller
@@ -82,34 +81,9 @@ public final class FencedApplier {
    *     be considered applied
    */
   public Result apply(List<CacheEvent> events) {
-    openNodeConnections();
-    connection.setAutoFlushCommands(false);
-    InFlight f;
-    try {
-      f = enqueue(events);
-    } finally {
-      connection.flushCommands();
-      connection.setAutoFlushCommands(true);
-    }
-    return await(f);
+    return await(Pipelining.write(connection, () -> enqueue(events)));
   }
 
-  /**
-   * Opens the connection to every master that is not open yet. Lettuce writes a node's commands
-   * in order only once that node's connection is open: commands queued while it is still being
-   * opened can go out in another order (lettuce #1951), which would apply a key's newer event
-   * before its older one. Call it before switching the connection to manual flushing; after the
-   * first batch (and a failover) it is a lookup per master.
-   *
-   * @throws io.lettuce.core.RedisException if a master cannot be reached; the batch is retried
-   */
-  public void openNodeConnections() {
-    for (RedisClusterNode node : connection.getPartitions()) {
-      if (node.is(RedisClusterNode.NodeFlag.UPSTREAM)) {
-        connection.getConnection(node.getUri().getHost(), node.getUri().getPort());
-      }
-    }
-  }
 
   /**
    * Writes the {@code apply} commands of {@code events} to the connection without flushing: the
@@ -154,14 +128,7 @@ public final class FencedApplier {
       }
       List<CacheEvent> events = new ArrayList<>(again.size());
       again.forEach(i -> events.add(f.events.get(i)));
-      connection.setAutoFlushCommands(false);
-      List<RedisFuture<Long>> futures;
-      try {
-        futures = send(events, true);
-      } finally {
-        connection.flushCommands();
-        connection.setAutoFlushCommands(true);
-      }
+      List<RedisFuture<Long>> futures = Pipelining.write(connection, () -> send(events, true));
       long[] second = results(events, futures);
       for (int j = 0; j < second.length; j++) {
         if (second[j] == NO_SCRIPT) {

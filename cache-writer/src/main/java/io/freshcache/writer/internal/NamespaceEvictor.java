@@ -169,9 +169,8 @@ public final class NamespaceEvictor {
   }
 
   private List<RedisFuture<Long>> send(List<Target> targets, boolean withSource) {
-    List<RedisFuture<Long>> futures = new ArrayList<>(targets.size());
-    connection.setAutoFlushCommands(false);
-    try {
+    return Pipelining.write(connection, () -> {
+      List<RedisFuture<Long>> futures = new ArrayList<>(targets.size());
       for (Target t : targets) {
         CacheKey k = t.key();
         byte[][] keys = {bytes(k.fenceKey()), bytes(k.leaseKey()), bytes(k.valueKey(t.schema()))};
@@ -180,11 +179,8 @@ public final class NamespaceEvictor {
             ? async.eval(CacheScripts.EVICT.source(), ScriptOutputType.INTEGER, keys, args)
             : async.evalsha(CacheScripts.EVICT.sha1(), ScriptOutputType.INTEGER, keys, args));
       }
-    } finally {
-      connection.flushCommands();
-      connection.setAutoFlushCommands(true);
-    }
-    return futures;
+      return futures;
+    });
   }
 
   private <T> T get(RedisFuture<T> future, CacheKey namespace) {

@@ -74,15 +74,7 @@ public final class NoticePublisher {
    * @throws RetriableCacheException if a notice could not be published; some may have been
    */
   public Published publish(Collection<CacheKey> keys) {
-    connection.setAutoFlushCommands(false);
-    InFlight f;
-    try {
-      f = enqueue(keys);
-    } finally {
-      connection.flushCommands();
-      connection.setAutoFlushCommands(true);
-    }
-    return await(f);
+    return await(Pipelining.write(connection, () -> enqueue(keys)));
   }
 
   /**
@@ -98,15 +90,7 @@ public final class NoticePublisher {
     for (int i = 0; i < NoticeChannels.COUNT; i++) {
       notices.add(new Notice(i, List.of(), namespace));
     }
-    connection.setAutoFlushCommands(false);
-    InFlight f;
-    try {
-      f = new InFlight(notices, send(notices, false));
-    } finally {
-      connection.flushCommands();
-      connection.setAutoFlushCommands(true);
-    }
-    return await(f);
+    return await(Pipelining.write(connection, () -> new InFlight(notices, send(notices, false))));
   }
 
   /**
@@ -138,14 +122,7 @@ public final class NoticePublisher {
     if (!noScript.isEmpty()) {
       // a node without the script (restarted, promoted): the script did not run there, so
       // sending those notices again with EVAL publishes each exactly once more
-      List<RedisFuture<Long>> again;
-      connection.setAutoFlushCommands(false);
-      try {
-        again = send(noScript, true);
-      } finally {
-        connection.flushCommands();
-        connection.setAutoFlushCommands(true);
-      }
+      List<RedisFuture<Long>> again = Pipelining.write(connection, () -> send(noScript, true));
       awaitAll(noScript, again, null);
     }
     int distinct = 0;
