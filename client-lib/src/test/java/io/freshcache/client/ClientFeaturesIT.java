@@ -42,9 +42,10 @@ class ClientFeaturesIT {
 
   @BeforeAll
   static void connect() {
-    CacheClientConfig config = CacheClientConfig.fromEnv().toBuilder().encryptionKey(AES)
+    // patient (see ItClients): these tests count loader calls and refreshes exactly
+    CacheClientConfig config = ItClients.patient(CacheClientConfig.fromEnv().toBuilder().encryptionKey(AES)
         .kafkaBootstrapServers(System.getenv().getOrDefault("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
-        .build();
+        .build());
     a = CacheClient.create(config);
     b = CacheClient.create(config);
     raw = RedisClusterClient.create("redis://" + config.redisNodes().get(0));
