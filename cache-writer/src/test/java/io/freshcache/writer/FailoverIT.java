@@ -25,7 +25,8 @@ class FailoverIT {
 
   @Test
   void killingARedisMasterMidStreamLosesNothingAndTheWorkerRecoversByItself() throws Exception {
-    CacheWriterConfig config = ItSupport.freshTopics("failover").toBuilder().batchSize(200).build();
+    CacheWriterConfig config = ItSupport.freshTopics("failover").toBuilder().batchSize(200)
+        .redisTimeout(CacheWriterConfig.DEFAULT_REDIS_TIMEOUT).build(); // the failure path as shipped
     String topic = config.topics().get(0);
     // 1000 keys, a round every 200 ms (5,000 events/s) until 4 s after the kill
     try (Workload load = Workload.start(topic, "failover", 1000, 500, Duration.ofMillis(200));

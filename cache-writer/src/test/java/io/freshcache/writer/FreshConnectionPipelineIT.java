@@ -11,7 +11,6 @@ import io.freshcache.writer.internal.NoticePublisher;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.codec.ByteArrayCodec;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -47,7 +46,7 @@ class FreshConnectionPipelineIT {
         ItSupport.conn.sync().set(utf8(k.valueKey(1)), envelope);
       }
       try (StatefulRedisClusterConnection<byte[], byte[]> fresh = ItSupport.redis.connect(ByteArrayCodec.INSTANCE)) {
-        NamespaceEvictor.Result r = new NamespaceEvictor(fresh, Duration.ofSeconds(2))
+        NamespaceEvictor.Result r = new NamespaceEvictor(fresh, ItSupport.PATIENT)
             .evict(CacheKey.namespace("it", entity));
         assertThat(r.invalidated()).as("round %d", round).isGreaterThanOrEqualTo(keys.size());
       }
@@ -62,7 +61,7 @@ class FreshConnectionPipelineIT {
     for (int round = 0; round < ROUNDS; round++) {
       String entity = "freshn" + round + ItSupport.RUN;
       try (StatefulRedisClusterConnection<byte[], byte[]> fresh = ItSupport.redis.connect(ByteArrayCodec.INSTANCE)) {
-        NoticePublisher.Published p = new NoticePublisher(fresh, Duration.ofSeconds(2))
+        NoticePublisher.Published p = new NoticePublisher(fresh, ItSupport.PATIENT)
             .publishNamespace(CacheKey.namespace("it", entity));
         assertThat(p.notices()).as("round %d", round).isEqualTo(NoticeChannels.COUNT);
       }

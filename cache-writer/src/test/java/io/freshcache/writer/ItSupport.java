@@ -42,8 +42,13 @@ final class ItSupport {
   static final CacheWriterConfig BASE = CacheWriterConfig.fromEnv().toBuilder().httpPort(0).sink(null).build();
   static final Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, BASE.kafkaBootstrapServers()));
   static final KafkaProducer<byte[], byte[]> producer = producer();
-  static final RedisClusterClient redis = ClusterClients.create(BASE.redisNodes(), BASE.redisPassword(),
-      Duration.ofSeconds(2));
+  /**
+   * How long a Redis command of a test may take: long, so that a machine stalled for a few
+   * seconds does not look like the bugs the tests guard (a command that is never answered still
+   * fails, later). Tests of the fast failure path set the production default themselves.
+   */
+  static final Duration PATIENT = Duration.ofSeconds(20);
+  static final RedisClusterClient redis = ClusterClients.create(BASE.redisNodes(), BASE.redisPassword(), PATIENT);
   static final StatefulRedisClusterConnection<byte[], byte[]> conn = redis.connect(ByteArrayCodec.INSTANCE);
   private static final List<String> created = new java.util.concurrent.CopyOnWriteArrayList<>();
 
@@ -75,7 +80,10 @@ final class ItSupport {
     latest.put(new TopicPartition(dlq, 0), OffsetSpec.latest());
     await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
         .until(() -> admin.listOffsets(latest).all().get().size() == partitions + 1);
-    return BASE.withTopics(List.of(topic), dlq).withGroupId("it-" + name + "-" + RUN);
+    // patient: a batch retried after a stall would count its own earlier effects as stale, and
+    // several tests count stale events exactly
+    return BASE.withTopics(List.of(topic), dlq).withGroupId("it-" + name + "-" + RUN).toBuilder()
+        .redisTimeout(PATIENT).build();
   }
 
   static CacheWriterConfig freshTopics(String name) throws Exception {
@@ -110,6 +118,13 @@ final class ItSupport {
   static long fence(CacheKey k) {
     byte[] v = conn.sync().hget(k.fenceKey().getBytes(StandardCharsets.UTF_8), "v".getBytes(StandardCharsets.UTF_8));
     return v == null ? -1 : Long.parseLong(new String(v, StandardCharsets.UTF_8));
+  }
+
+  /** Waits until the consumer group has no member (every member left or its session expired). */
+  static void awaitNoMembers(String group, Duration atMost) {
+    await().atMost(atMost).pollInterval(Duration.ofMillis(250)).ignoreExceptions()
+        .until(() -> admin.describeConsumerGroups(List.of(group)).all().get(10, TimeUnit.SECONDS)
+            .get(group).members().isEmpty());
   }
 
   /** @return the group's committed offsets summed over {@code topic} */

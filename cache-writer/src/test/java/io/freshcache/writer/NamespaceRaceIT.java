@@ -12,7 +12,6 @@ import io.lettuce.core.SetArgs;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.codec.ByteArrayCodec;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -46,7 +45,7 @@ class NamespaceRaceIT {
     int refused = 0;
     try (StatefulRedisClusterConnection<byte[], byte[]> evictorConn = ItSupport.redis.connect(ByteArrayCodec.INSTANCE);
         StatefulRedisClusterConnection<byte[], byte[]> readers = ItSupport.redis.connect(ByteArrayCodec.INSTANCE)) {
-      NamespaceEvictor evictor = new NamespaceEvictor(evictorConn, Duration.ofSeconds(2));
+      NamespaceEvictor evictor = new NamespaceEvictor(evictorConn, ItSupport.PATIENT);
       byte[] envelope = new Envelope(Codecs.byName("json").id(), 0, 5, System.currentTimeMillis(),
           System.currentTimeMillis() + 600_000, 0, utf8("\"old\"")).encode();
       for (int round = 0; round < 5; round++) {

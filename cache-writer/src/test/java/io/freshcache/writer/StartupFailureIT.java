@@ -53,7 +53,7 @@ class StartupFailureIT {
           .isInstanceOf(KafkaException.class);
     }
     // closed at once, not whenever a garbage collection lets the driver's cleaner find them
-    await().atMost(Duration.ofSeconds(1)).pollInterval(Duration.ofMillis(50)).untilAsserted(
+    await().atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(50)).untilAsserted(
         () -> assertThat(sinkSessions()).as("sink database sessions left open").isLessThanOrEqualTo(before));
     try (java.sql.Connection c = WriteBehindSinkIT.connect(); java.sql.Statement st = c.createStatement()) {
       st.execute("DROP TABLE IF EXISTS " + table);
