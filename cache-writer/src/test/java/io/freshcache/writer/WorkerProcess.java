@@ -62,7 +62,11 @@ final class WorkerProcess implements AutoCloseable {
     env.put("WRITER_SESSION_TIMEOUT_MS", Long.toString(c.sessionTimeout().toMillis()));
     env.put("WRITER_HTTP_PORT", Integer.toString(port));
     env.putAll(extraEnv);
-    return new WorkerProcess(pb.start(), port, log);
+    Process process = pb.start();
+    // a test JVM that exits without closing it (killed by a timeout, System.exit) stops it too,
+    // so no worker is left consuming and loading the machine for later runs
+    Runtime.getRuntime().addShutdownHook(new Thread(process::destroyForcibly, "stop-" + name));
+    return new WorkerProcess(process, port, log);
   }
 
   /** @return whether {@code /health} answers 200 */
