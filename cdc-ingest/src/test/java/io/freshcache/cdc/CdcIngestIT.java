@@ -154,8 +154,12 @@ class CdcIngestIT {
       assertThat(e.payload()).isNull();
     }
     assertThat(events).extracting(r -> r.event().source().txId()).doesNotHaveDuplicates();
+    // the handler counts a batch's events once all their acknowledgements are in, which can be
+    // just after this test's consumer read them
+    await("4 events counted as produced").atMost(EVENT_WAIT).until(ingest::eventsProduced, n -> n >= 4);
     assertThat(ingest.eventsProduced()).isEqualTo(4);
-    assertThat(ingest.lastCommitToProduceLag()).isPresent();
+    await("a commit-to-produce lag sample").atMost(EVENT_WAIT)
+        .until(() -> ingest.lastCommitToProduceLag().isPresent());
     assertThat(ingest.isRunning()).isTrue();
   }
 
@@ -202,8 +206,11 @@ class CdcIngestIT {
   void aSecondInstanceOnTheSameSlotIsRefused() throws Exception {
     start(config);
 
+    // the startup timeout also bounds each database call of the checks (socket timeout), so it
+    // must not be short enough for a slow machine to fail the checks for another reason; the
+    // first instance holds the slot throughout, so the second is refused when it runs out
     CdcIngestConfig second = config.toBuilder().offsetFile(dir.resolve("other.dat"))
-        .startupTimeout(Duration.ofSeconds(2)).build();
+        .startupTimeout(Duration.ofSeconds(10)).build();
     assertThatThrownBy(() -> CdcIngest.start(second))
         .isExactlyInstanceOf(CdcStartupException.class)
         .hasMessageContaining("replication slot " + config.slotName())
@@ -224,6 +231,10 @@ class CdcIngestIT {
     for (int i = 1; i <= n; i++) {
       sql("UPDATE public.cdc_it_products SET version = ? WHERE id = ?", i, id);
       Received r = awaitEvents(i + 1).get(i);
+      long produced = i + 1;
+      // the handler counts the acknowledgement, then sets the lag sample, maybe after the read:
+      // once it counted this change, the sample is present (this change's or the one before's)
+      await().atMost(EVENT_WAIT).until(ingest::eventsProduced, c -> c >= produced);
       ackLagMicros.add(ingest.lastCommitToProduceLag().orElseThrow().toNanos() / 1_000);
       consumeLagMs.add(r.receivedAtMs() - r.event().source().commitTsMs());
     }

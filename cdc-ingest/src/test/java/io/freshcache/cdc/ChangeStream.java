@@ -4,21 +4,27 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
 /**
  * A stream of single-row updates on its own thread: {@code UPDATE table SET seq = n WHERE id =
- * n % rows} for n = 1..count at a fixed rate. Each update is retried until it commits, on a new
- * connection if need be, so the stream survives a database restart; an update whose commit
- * outcome was lost is simply written again, which the at-least-once checks accept. Every value
- * of {@code seq} in 1..count has then committed at least once.
+ * n % rows} for n = 1, 2, ... at a fixed rate until {@link #stop(Duration)}. It has no fixed
+ * length, so a test can keep it running through whatever it does to the stack (a restart, a kill)
+ * however slow the machine, and stop it once changes were committed after that. Each update is
+ * retried until it commits, on a new connection if need be, so the stream survives a database
+ * restart; an update whose commit outcome was lost is simply written again, which the
+ * at-least-once checks accept. Every value of {@code seq} in 1..{@link #committed()} has then
+ * committed at least once.
  */
 final class ChangeStream implements AutoCloseable {
   static final int ROWS = 16;
 
   private final String table;
-  private final long count;
   private final long periodNanos;
   private final AtomicLong committed = new AtomicLong();
   private final AtomicLong retries = new AtomicLong();
@@ -35,9 +41,9 @@ final class ChangeStream implements AutoCloseable {
     }
   }
 
-  ChangeStream(String table, long count, int perSecond) {
+  /** Starts the stream: {@code perSecond} updates a second until stopped. */
+  ChangeStream(String table, int perSecond) {
     this.table = table;
-    this.count = count;
     this.periodNanos = 1_000_000_000L / perSecond;
     this.thread = new Thread(this::run, "change-stream-" + table);
     thread.setDaemon(true);
@@ -48,7 +54,7 @@ final class ChangeStream implements AutoCloseable {
     Connection c = null;
     long next = System.nanoTime();
     try {
-      for (long n = 1; n <= count && !stop; ) {
+      for (long n = 1; !stop; ) {
         LockSupport.parkNanos(next - System.nanoTime()); // pacing, not a wait for a condition
         next += periodNanos;
         try {
@@ -92,24 +98,87 @@ final class ChangeStream implements AutoCloseable {
     return committed.get();
   }
 
+  /** @return how many updates failed and were tried again (the database was unreachable) */
   long retries() {
     return retries.get();
   }
 
-  /** Waits for the stream to end. */
-  void join(Duration timeout) throws InterruptedException {
+  /** @return true while the stream writes (it was not stopped and did not fail) */
+  boolean isRunning() {
+    return thread.isAlive() && failure == null;
+  }
+
+  /**
+   * Stops the stream and waits for its thread.
+   *
+   * @return the highest seq committed: every seq in 1..this has committed at least once
+   * @throws AssertionError if the stream failed or its thread did not end within {@code timeout}
+   */
+  long stop(Duration timeout) throws InterruptedException {
+    stop = true;
     thread.join(timeout.toMillis());
     if (failure != null) {
       throw new AssertionError("change stream failed", failure);
     }
     if (thread.isAlive()) {
-      throw new AssertionError("change stream still running after " + timeout + " at seq " + committed());
+      throw new AssertionError("change stream still running " + timeout + " after stop, at seq " + committed());
     }
+    return committed();
   }
 
   @Override
   public void close() throws InterruptedException {
     stop = true;
     thread.join(10_000);
+  }
+
+  /**
+   * The distinct {@code seq} values in the upserts' JSON payloads of a growing list of records,
+   * decoding each record once however often {@link #update} is called.
+   */
+  static final class Seqs {
+    private final TreeSet<Long> seen = new TreeSet<>();
+    private int read;
+
+    /** Adds the seqs of the records of {@code all} not read yet; {@code all} only grows. */
+    Seqs update(List<EventTail.Received> all) {
+      for (; read < all.size(); read++) {
+        io.freshcache.protocol.CacheEvent e = all.get(read).event();
+        if (e.payload() != null) {
+          long seq = ((Number) io.freshcache.protocol.Codecs.json().decode(e.payload(), Map.class)
+              .get("seq")).longValue();
+          if (seq > 0) {
+            seen.add(seq);
+          }
+        }
+      }
+      return this;
+    }
+
+    /** @return the number of records read */
+    int records() {
+      return read;
+    }
+
+    /** @return the number of distinct seqs */
+    int distinct() {
+      return seen.size();
+    }
+
+    /** @return true if every seq in 1..{@code last} was seen */
+    boolean hasAll(long last) {
+      return seen.headSet(last, true).size() == last;
+    }
+
+    /** @return up to {@code limit} seqs in 1..{@code last} that were not seen, in order */
+    List<Long> missing(long last, int limit) {
+      List<Long> missing = new ArrayList<>();
+      for (long s = 1; s <= last && missing.size() < limit; s++) {
+        if (!seen.contains(s)) {
+          missing.add(s);
+        }
+      }
+      return missing;
+    }
   }
 }

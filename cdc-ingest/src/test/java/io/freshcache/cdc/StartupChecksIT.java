@@ -73,8 +73,10 @@ class StartupChecksIT {
 
   @Test
   void anUnreachableKafkaIsNamed() {
+    // the startup timeout also bounds the database checks that come first (connect, login and
+    // socket timeouts), so it must leave a slow machine room to pass them and reach Kafka
     CdcIngestConfig config = StackSettings.config(StackSettings.uniqueSuffix(), dir)
-        .kafkaBootstrapServers("127.0.0.1:1").startupTimeout(java.time.Duration.ofSeconds(3)).build();
+        .kafkaBootstrapServers("127.0.0.1:1").startupTimeout(java.time.Duration.ofSeconds(10)).build();
 
     assertThatThrownBy(() -> CdcIngest.start(config))
         .isExactlyInstanceOf(CdcStartupException.class)
