@@ -19,14 +19,7 @@ import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.OffsetSpec;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.common.TopicPartition;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
@@ -57,70 +50,63 @@ class EndToEndIT {
     db.seed(0);
     offsets = Files.createTempFile("e2e-offsets", ".dat");
     Files.delete(offsets);
-    cdc = CdcIngest.start(CdcIngestConfig.fromEnv().toBuilder()
-        .slotName(SLOT).publicationName(SLOT).offsetFile(offsets).build());
+    // a connector name of its own: the default one's stored source offsets belong to the service
+    cdc = CdcIngest.start(CdcIngestConfig.fromEnv().toBuilder().connectorName("e2e-" + RUN)
+        .slotName(SLOT).publicationName(SLOT).offsetFile(offsets).httpPort(0).build());
     assertThat(cdc.awaitStreaming(Duration.ofSeconds(60))).as("cdc-ingest streaming").isTrue();
-    CacheWriterConfig writerConfig = CacheWriterConfig.fromEnv().withGroupId("e2e-" + RUN);
+    CacheWriterConfig writerConfig = CacheWriterConfig.fromEnv().toBuilder().httpPort(0).sink(null).build()
+        .withGroupId("e2e-" + RUN);
+    // the topics are shared and persistent: the writer sees only what this test produces
+    EndToEndSupport.startGroupAtTheEnd(writerConfig);
     writer = CacheWriter.start(writerConfig);
     client = CacheClient.create(CacheClientConfig.fromEnv());
-    awaitWriterCaughtUp(writerConfig);
-  }
-
-  /** A new group starts from the earliest offset: let it replay the topic before the test. */
-  static void awaitWriterCaughtUp(CacheWriterConfig config) {
-    try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrapServers()))) {
-      await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> {
-        String topic = CdcIngestConfig.DEFAULT_TOPIC;
-        Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
-        for (var p : admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions()) {
-          latest.put(new TopicPartition(topic, p.partition()), OffsetSpec.latest());
-        }
-        Map<TopicPartition, OffsetAndMetadata> committed =
-            admin.listConsumerGroupOffsets(config.groupId()).partitionsToOffsetAndMetadata().get();
-        for (var e : admin.listOffsets(latest).all().get().entrySet()) {
-          long end = e.getValue().offset();
-          OffsetAndMetadata c = committed.get(e.getKey());
-          if (end > 0 && (c == null || c.offset() < end)) {
-            return false;
-          }
-        }
-        return true;
-      });
-    }
-  }
-
-  /** Waits until cache-writer applied an event of {@code key}: its version fence exists. */
-  static void awaitFenceOf(String key) {
-    io.lettuce.core.cluster.RedisClusterClient redis = io.lettuce.core.cluster.RedisClusterClient.create(
-        "redis://" + CacheClientConfig.fromEnv().redisNodes().get(0));
-    try (var conn = redis.connect()) {
-      String fence = io.freshcache.protocol.CacheKey.parse(key).fenceKey();
-      await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(5))
-          .until(() -> conn.sync().hget(fence, "v") != null);
-    } finally {
-      redis.shutdown();
-    }
   }
 
   @AfterAll
   static void stop() throws Exception {
-    stopPath(SLOT, client, writer, cdc, db);
-    Files.deleteIfExists(offsets);
+    try {
+      stopPath(SLOT, client, writer, cdc, db);
+    } finally {
+      if (offsets != null) {
+        Files.deleteIfExists(offsets);
+      }
+    }
   }
 
   /**
    * Closes what a test of the whole path started, in the order given (null ones are skipped),
-   * then drops the connector's replication slot and publication, both named {@code slot}.
+   * then drops the connector's replication slot and publication, both named {@code slot}, even if
+   * a close failed. Fails if the slot cannot be dropped.
    */
   static void stopPath(String slot, AutoCloseable... parts) throws Exception {
+    Throwable failure = null;
     for (AutoCloseable part : parts) {
       if (part != null) {
-        part.close();
+        try {
+          part.close();
+        } catch (Exception e) {
+          failure = first(failure, e);
+        }
       }
     }
-    sql("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
-        + " WHERE slot_name = '" + slot + "' AND NOT active");
-    sql("DROP PUBLICATION IF EXISTS " + slot);
+    try {
+      EndToEndSupport.dropSlotAndPublication(JDBC, USER, PASSWORD, slot, slot);
+    } catch (Exception | AssertionError e) {
+      failure = first(failure, e);
+    }
+    if (failure instanceof Exception e) {
+      throw e;
+    } else if (failure != null) {
+      throw (Error) failure;
+    }
+  }
+
+  private static Throwable first(Throwable failure, Throwable next) {
+    if (failure == null) {
+      return next;
+    }
+    failure.addSuppressed(next);
+    return failure;
   }
 
   static void sql(String statement) throws SQLException {
@@ -132,16 +118,16 @@ class EndToEndIT {
   @Test
   void anUpdateBySqlReachesTheNextRead() throws Exception {
     long id = 1_000_000 + Math.abs(RUN.hashCode() % 1_000_000);
-    try (Connection c = DriverManager.getConnection(JDBC, USER, PASSWORD); Statement s = c.createStatement()) {
-      s.execute("INSERT INTO public.products(id, name, price_cents) VALUES (" + id + ", 'e2e lamp', 1999)"
-          + " ON CONFLICT (id) DO UPDATE SET price_cents = 1999");
-    }
     String key = "catalog:product:" + id;
-    // the insert's own invalidation must land first, or it would evict the first fill below
-    awaitFenceOf(key);
-    AtomicInteger loads = new AtomicInteger();
-    ProductStore loaderDb = new ProductStore(JDBC, USER, PASSWORD);
-    try (loaderDb) {
+    try (EndToEndSupport.Fences fences = new EndToEndSupport.Fences();
+        ProductStore loaderDb = new ProductStore(JDBC, USER, PASSWORD)) {
+      Long earlier = fences.version(key); // an earlier run may have used this id
+      sql("INSERT INTO public.products(id, name, price_cents) VALUES (" + id + ", 'e2e lamp', 1999)"
+          + " ON CONFLICT (id) DO UPDATE SET price_cents = 1999");
+      // the insert's own invalidation must land first, or it would evict the first fill below;
+      // the versions are commit LSNs, so its fence is above any earlier run's
+      long inserted = fences.awaitAbove(key, earlier);
+      AtomicInteger loads = new AtomicInteger();
       Product first = client.getOrLoad(key, Product.class, CachePolicy.PRODUCT_CATALOG, () -> {
         loads.incrementAndGet();
         return loaderDb.find(id);
@@ -170,7 +156,13 @@ class EndToEndIT {
       System.out.printf("end-to-end: commit -> new value read after %.1f ms (cdc commit->produce %s)%n",
           (seenAt[0] - committedAt) / 1e6, cdc.lastCommitToProduceLag().map(d -> d.toMillis() + " ms").orElse("n/a"));
       assertThat(loads).as("the update costs exactly one more loader call").hasValue(2);
-      assertThat(writer.applied()).isPositive();
+      assertThat(fences.version(key)).as("the update's event was applied: the fence moved past the insert's")
+          .isGreaterThan(inserted);
+      // the group started at the end of the topics, so the counter holds no history, only this
+      // test's insert and update (a concurrent producer on the shared stack can add, never take
+      // away); it is raised just after the apply returns, so it gets that moment
+      await().atMost(EndToEndSupport.PATIENCE).untilAsserted(() -> assertThat(writer.applied())
+          .as("events applied by this test's writer: the insert and the update").isGreaterThanOrEqualTo(2));
     }
   }
 }

@@ -24,6 +24,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -65,16 +66,25 @@ class TruncateEndToEndIT {
     assertThat(cdc.awaitStreaming(Duration.ofSeconds(60))).as("cdc-ingest streaming").isTrue();
     writerConfig = CacheWriterConfig.fromEnv().toBuilder().httpPort(0).sink(null).build()
         .withGroupId("trunc-" + RUN);
+    // the topics are shared and persistent: the writer sees only what is produced from now on
+    EndToEndSupport.startGroupAtTheEnd(writerConfig);
     writer = CacheWriter.start(writerConfig);
-    EndToEndIT.awaitWriterCaughtUp(writerConfig);
     client = CacheClient.create(CacheClientConfig.fromEnv());
   }
 
   @AfterAll
   static void stop() throws Exception {
-    EndToEndIT.stopPath(SLOT, client, writer, cdc);
-    sql("DROP TABLE IF EXISTS " + TABLE);
-    Files.deleteIfExists(offsets);
+    try {
+      EndToEndIT.stopPath(SLOT, client, writer, cdc);
+    } finally {
+      try {
+        sql("DROP TABLE IF EXISTS " + TABLE);
+      } finally {
+        if (offsets != null) {
+          Files.deleteIfExists(offsets);
+        }
+      }
+    }
   }
 
   static void sql(String statement) throws SQLException {
@@ -93,20 +103,30 @@ class TruncateEndToEndIT {
     }
   }
 
+  static String key(long id) {
+    return "e2e:" + ENTITY + ":" + id;
+  }
+
   static String read(CachePolicy policy, long id, AtomicInteger loads) {
-    return client.getOrLoadVersioned("e2e:" + ENTITY + ":" + id, String.class, policy, () -> load(id, loads));
+    return client.getOrLoadVersioned(key(id), String.class, policy, () -> load(id, loads));
   }
 
   @Test
   void aTruncateDropsTheWholeEntityFromRedisAndTheNearCacheAndTheTableStartsAgain() throws Exception {
-    CachePolicy policy = CachePolicy.PRODUCT_CATALOG.withNearCache(true);
-    await().atMost(Duration.ofSeconds(10))
+    // near-cache entries outlive every wait below, so only a notice can drop them before the end
+    CachePolicy policy = CachePolicy.PRODUCT_CATALOG.toBuilder().nearCache(true)
+        .nearCacheTtl(Duration.ofMinutes(10)).build();
+    await().atMost(EndToEndSupport.PATIENCE)
         .until(() -> client.meters().get("cache.near.subscribed").gauge().value() == 1);
     for (int id = 1; id <= ROWS; id++) {
       sql("INSERT INTO " + TABLE + " VALUES (" + id + ", 'old-" + id + "', 5)");
     }
-    // the inserts' invalidations must have landed, or they would evict the fills below
-    await().atMost(Duration.ofSeconds(30)).until(() -> writer.applied() + writer.stale() >= ROWS);
+    // the inserts' invalidations must have landed, or they would evict the fills below: each
+    // row's fence is at the row version of its insert
+    try (EndToEndSupport.Fences fences = new EndToEndSupport.Fences()) {
+      await("every insert applied").atMost(EndToEndSupport.PATIENCE).pollInterval(Duration.ofMillis(20))
+          .until(() -> IntStream.rangeClosed(1, ROWS).allMatch(id -> Long.valueOf(5).equals(fences.version(key(id)))));
+    }
     AtomicInteger loads = new AtomicInteger();
     for (int id = 1; id <= ROWS; id++) {
       assertThat(read(policy, id, loads)).isEqualTo("old-" + id);
@@ -115,17 +135,26 @@ class TruncateEndToEndIT {
     assertThat(loads).as("one load per row, then hits").hasValue(ROWS);
 
     long namespacesBefore = namespaceInvalidations();
+    long producedBefore = cdc.eventsProduced();
     sql("TRUNCATE " + TABLE);
     sql("INSERT INTO " + TABLE + " VALUES (1, 'new-1', 1)"); // row versions start again
     long t0 = System.nanoTime();
 
-    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(5))
+    await().atMost(EndToEndSupport.PATIENCE).pollInterval(Duration.ofMillis(5))
         .until(() -> "new-1".equals(read(policy, 1, new AtomicInteger())));
     System.out.printf("truncate: commit -> re-inserted row read after %.1f ms%n", (System.nanoTime() - t0) / 1e6);
     int partitions = partitions(CdcIngestConfig.DEFAULT_TOPIC);
-    await().atMost(Duration.ofSeconds(30)).until(() -> namespaceInvalidations() >= namespacesBefore + partitions);
-    // and the re-insert's own invalidation is applied: nothing is left to evict what we read next
-    EndToEndIT.awaitWriterCaughtUp(writerConfig);
+    await().atMost(EndToEndSupport.PATIENCE).until(() -> namespaceInvalidations() >= namespacesBefore + partitions);
+    // and the re-insert's own invalidation is applied: nothing is left to evict what we read next.
+    // Kafka has acknowledged every copy of the truncate and the re-insert once this connector
+    // counts them; the writer has applied and noticed them once its group commits past them
+    await("truncate and re-insert in Kafka").atMost(EndToEndSupport.PATIENCE)
+        .until(() -> cdc.eventsProduced() >= producedBefore + partitions + 1);
+    EndToEndSupport.awaitCommittedPast(writerConfig, EndToEndSupport.endOffsets(writerConfig));
+    // the client takes the namespace notices on its own pub/sub thread: no truncated row may be
+    // left in its near cache (row 1 may be, at its new value)
+    await("namespace notice taken by the near cache").atMost(EndToEndSupport.PATIENCE)
+        .until(() -> client.meters().get("cache.near.size").gauge().value() <= 1);
 
     AtomicInteger after = new AtomicInteger();
     for (int id = 2; id <= ROWS; id++) {
