@@ -59,7 +59,7 @@ class EndToEndIT {
     // the topics are shared and persistent: the writer sees only what this test produces
     EndToEndSupport.startGroupAtTheEnd(writerConfig);
     writer = CacheWriter.start(writerConfig);
-    client = CacheClient.create(CacheClientConfig.fromEnv());
+    client = CacheClient.create(EndToEndSupport.patient(CacheClientConfig.fromEnv()));
   }
 
   @AfterAll

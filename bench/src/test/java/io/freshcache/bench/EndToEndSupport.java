@@ -125,6 +125,16 @@ final class EndToEndSupport {
   }
 
   /** One cluster connection to read the writer's version fences ({@code v} of the fence hash). */
+  /**
+   * {@code config} with a 5 s command timeout and slow-call threshold: the tests count loader
+   * calls exactly, and with the production defaults a moment's stall of a loaded machine sends a
+   * read to the loader or opens the breaker (right for an application, a false failure here).
+   */
+  static CacheClientConfig patient(CacheClientConfig config) {
+    return config.toBuilder().commandTimeout(Duration.ofSeconds(5))
+        .slowCallThreshold(Duration.ofSeconds(5)).build();
+  }
+
   static final class Fences implements AutoCloseable {
     private final RedisClusterClient redis;
     private final StatefulRedisClusterConnection<String, String> connection;

@@ -69,7 +69,7 @@ class TruncateEndToEndIT {
     // the topics are shared and persistent: the writer sees only what is produced from now on
     EndToEndSupport.startGroupAtTheEnd(writerConfig);
     writer = CacheWriter.start(writerConfig);
-    client = CacheClient.create(CacheClientConfig.fromEnv());
+    client = CacheClient.create(EndToEndSupport.patient(CacheClientConfig.fromEnv()));
   }
 
   @AfterAll
