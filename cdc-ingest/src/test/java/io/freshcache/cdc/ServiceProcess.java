@@ -45,7 +45,11 @@ final class ServiceProcess implements AutoCloseable {
     e.putAll(env);
     pb.redirectErrorStream(true);
     pb.redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-    return new ServiceProcess(pb.start(), log, Integer.parseInt(e.getOrDefault("CDC_HTTP_PORT", "0")));
+    Process process = pb.start();
+    // a test JVM that exits without closing it (killed by a timeout, System.exit) stops it too,
+    // so no service is left holding a replication slot and loading the machine for later runs
+    Runtime.getRuntime().addShutdownHook(new Thread(process::destroyForcibly, "stop-cdc-ingest"));
+    return new ServiceProcess(process, log, Integer.parseInt(e.getOrDefault("CDC_HTTP_PORT", "0")));
   }
 
   static Map<String, String> env(String suffix, String topic, Path rules) throws IOException {
