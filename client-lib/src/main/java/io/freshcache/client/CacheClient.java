@@ -153,7 +153,8 @@ public final class CacheClient implements AutoCloseable {
    *
    * @param <T> the value type
    * @param key the logical key, {@code service:entity:identifier}
-   * @param type the value's class, used to decode it from Redis
+   * @param type the value's class, used to decode it from Redis; a key may be read as several
+   *     types (each read gets its own type; concurrent loads of one type are shared)
    * @param loader reads the value from the source of truth on a miss, not null; {@code null}
    *     means "does not exist"
    * @return the value, or {@code null} if it does not exist
@@ -173,7 +174,8 @@ public final class CacheClient implements AutoCloseable {
    *
    * @param <T> the value type
    * @param key the logical key, {@code service:entity:identifier}
-   * @param type the value's class, used to decode it from Redis
+   * @param type the value's class, used to decode it from Redis; a key may be read as several
+   *     types (each read gets its own type; concurrent loads of one type are shared)
    * @param policy how the entity is cached, not null
    * @param loader reads the value from the source of truth, not null; {@code null} means "does
    *     not exist"
@@ -196,7 +198,8 @@ public final class CacheClient implements AutoCloseable {
    *
    * @param <T> the value type
    * @param key the logical key, {@code service:entity:identifier}
-   * @param type the value's class, used to decode it from Redis
+   * @param type the value's class, used to decode it from Redis; a key may be read as several
+   *     types (each read gets its own type; concurrent loads of one type are shared)
    * @param policy how the entity is cached, not null
    * @param loader reads the value and the version it was read at, not null; a {@code null}
    *     value means "does not exist", and a {@code null} result counts as
@@ -218,7 +221,8 @@ public final class CacheClient implements AutoCloseable {
    *
    * @param <T> the value type
    * @param key the logical key, {@code service:entity:identifier}
-   * @param type the value's class, used to decode it from Redis
+   * @param type the value's class, used to decode it from Redis; a key may be read as several
+   *     types (each read gets its own type; concurrent loads of one type are shared)
    * @param policy how the entity is cached, not null
    * @param loader reads the value from the source of truth, not null; {@code null} means "does
    *     not exist"
@@ -237,7 +241,8 @@ public final class CacheClient implements AutoCloseable {
    *
    * @param <T> the value type
    * @param key the logical key, {@code service:entity:identifier}
-   * @param type the value's class, used to decode it from Redis
+   * @param type the value's class, used to decode it from Redis; a key may be read as several
+   *     types (each read gets its own type; concurrent loads of one type are shared)
    * @param policy how the entity is cached, not null
    * @param loader reads the value and the version it was read at, not null
    * @return a future of the value ({@code null} if it does not exist); it fails only as

@@ -15,9 +15,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -279,6 +281,47 @@ class ClientFeaturesIT {
     b.invalidate(k);
     await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(5))
         .until(() -> a.getOrLoad(k, Integer.class, p, loader) == 2);
+  }
+
+  /**
+   * Regression: a key read with two types. The near cache returned the object cached for the
+   * other type, and a caller that joined another type's load in flight got that load's object:
+   * both a ClassCastException at the caller.
+   */
+  @Test
+  void oneKeyReadAsTwoTypesGivesEachCallerItsOwnType() throws Exception {
+    String k = key("twotypes");
+    CachePolicy near = CachePolicy.PRODUCT_CATALOG.withNearCache(true);
+    await().atMost(Duration.ofSeconds(10)).until(() -> nearReady(a));
+    assertThat(a.getOrLoad(k, Person.class, near, () -> new Person("ann", "ann@example.com")))
+        .isEqualTo(new Person("ann", "ann@example.com"));
+    Map<?, ?> asMap = a.getOrLoad(k, Map.class, near, () -> Map.of("name", "loaded"));
+    assertThat(asMap.get("name")).isEqualTo("ann");
+
+    // a load of one type in flight while the other type asks for the same key
+    for (boolean async : new boolean[] {false, true}) {
+      String k2 = key("twotypes-flight-" + async);
+      CountDownLatch started = new CountDownLatch(1);
+      CountDownLatch release = new CountDownLatch(1);
+      CompletableFuture<Person> first = CompletableFuture.supplyAsync(() -> a.getOrLoad(k2, Person.class,
+          CachePolicy.PRODUCT_CATALOG, () -> {
+            started.countDown();
+            release.await(10, TimeUnit.SECONDS);
+            return new Person("bob", "bob@example.com");
+          }));
+      assertThat(started.await(10, TimeUnit.SECONDS)).isTrue();
+      long misses = a.stats().misses(); // the first read's miss is counted before its loader runs
+      CompletableFuture<Map> second = async
+          ? a.getOrLoadAsync(k2, Map.class, CachePolicy.PRODUCT_CATALOG, () -> Map.of("name", "own"))
+          : CompletableFuture.supplyAsync(() -> a.getOrLoad(k2, Map.class, CachePolicy.PRODUCT_CATALOG,
+              () -> Map.of("name", "own")));
+      // the second read has missed in Redis and is about to look for a load in flight
+      await().atMost(Duration.ofSeconds(10)).until(() -> a.stats().misses() > misses);
+      release.countDown();
+      assertThat(first.get(20, TimeUnit.SECONDS)).isEqualTo(new Person("bob", "bob@example.com"));
+      Map<?, ?> m = second.get(20, TimeUnit.SECONDS);
+      assertThat(m.get("name")).as("async %s", async).isIn("bob", "own");
+    }
   }
 
   @Test

@@ -57,7 +57,7 @@ public final class AsyncReads {
     long epoch = 0;
     if (ctx.near != null && policy.nearCache()) {
       Object v = ctx.near.get(k, policy.schemaVersion());
-      if (v != null) {
+      if (v != null && ReadContext.isA(type, v)) { // cached for this type (a key read as two is not)
         m.nearHits.increment();
         return CompletableFuture.completedFuture((T) v);
       }
@@ -107,7 +107,7 @@ public final class AsyncReads {
   @SuppressWarnings("unchecked")
   private <T> CompletableFuture<T> flight(CacheKey k, Class<T> type, CachePolicy policy,
       ClientMeters.Entity m, VersionedLoader<? extends T> loader) {
-    String id = k.valueKey(policy.schemaVersion());
+    String id = ReadContext.flightId(k.valueKey(policy.schemaVersion()), type);
     CompletableFuture<Object> mine = new CompletableFuture<>();
     CompletableFuture<Object> existing = flights.putIfAbsent(id, mine);
     if (existing != null) {

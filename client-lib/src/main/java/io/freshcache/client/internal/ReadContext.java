@@ -164,6 +164,25 @@ public final class ReadContext {
         bytes(Long.toString(policy.fenceTtl().toMillis()))};
   }
 
+  /**
+   * The single-flight id of a read: the value key and the type asked for, so that a caller never
+   * joins a load of the same key for another type (whose result it could not use).
+   */
+  static String flightId(String valueKey, Class<?> type) {
+    return valueKey + '\u0000' + type.getName();
+  }
+
+  /**
+   * @return whether {@code value} (not null) can be returned to a caller that asked for
+   *     {@code type}; a primitive type accepts its wrapper
+   */
+  static boolean isA(Class<?> type, Object value) {
+    if (type.isPrimitive()) {
+      return java.lang.invoke.MethodType.methodType(type).wrap().returnType().isInstance(value);
+    }
+    return type.isInstance(value);
+  }
+
   static byte[] newToken() {
     return bytes(UUID.randomUUID().toString());
   }

@@ -58,7 +58,7 @@ public final class SyncReads {
     long epoch = 0;
     if (ctx.near != null && policy.nearCache()) {
       Object v = ctx.near.get(k, policy.schemaVersion());
-      if (v != null) {
+      if (v != null && ReadContext.isA(type, v)) { // cached for this type (a key read as two is not)
         m.nearHits.increment();
         return (T) v;
       }
@@ -88,7 +88,7 @@ public final class SyncReads {
     }
     m.redisMisses.increment();
     long nearEpoch = epoch;
-    T v = flights.run(valueKeyName, () -> loadThroughLease(k, type, policy, m, loader));
+    T v = flights.run(ReadContext.flightId(valueKeyName, type), () -> loadThroughLease(k, type, policy, m, loader));
     ctx.nearPut(k, policy, v, nearEpoch);
     ctx.meters.missLatency().record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
     return v;
