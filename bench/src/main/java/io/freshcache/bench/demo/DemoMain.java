@@ -36,7 +36,8 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
  * version). The key is read through the cache just before the update, so there is always an old
  * entry to invalidate.
  *
- * <p>Options: {@code --duration 60s}, {@code --products 200}, {@code --readers 2},
+ * <p>Options: {@code --duration 60s} (measured), {@code --warmup 10s} (run first, not counted;
+ * {@code 0} for none), {@code --products 200}, {@code --readers 2},
  * {@code --updates-per-sec 20}; {@code --seed-only} creates and fills the table, then exits. Connections from {@code REDIS_NODES}, {@code JDBC_URL},
  * {@code PG_USER}, {@code PG_PASSWORD}, {@code KAFKA_BOOTSTRAP_SERVERS} (defaults: the local
  * stack).
@@ -51,6 +52,9 @@ public final class DemoMain {
   private final AtomicLong invalidationsSeen = new AtomicLong();
   private final AtomicLong invalidationsMissed = new AtomicLong();
   private final Recorder latency = new Recorder(3);
+  private final Recorder warmupLatency = new Recorder(3);
+  /** Changes committed before this instant belong to the warm-up and are not counted. */
+  private volatile long measureFrom = Long.MAX_VALUE;
   private final Histogram total = new Histogram(TimeUnit.SECONDS.toMicros(60), 3);
   private volatile boolean stop;
 
@@ -65,7 +69,8 @@ public final class DemoMain {
       o = Options.parse(args);
     } catch (IllegalArgumentException e) {
       System.err.println("demo: " + e.getMessage());
-      System.err.println("usage: dev/demo [--duration 60s] [--products 200] [--readers 2] [--updates-per-sec 20]");
+      System.err.println("usage: dev/demo [--duration 60s] [--warmup 10s] [--products 200] [--readers 2]"
+          + " [--updates-per-sec 20]");
       System.exit(2);
       return;
     }
@@ -87,8 +92,9 @@ public final class DemoMain {
       System.out.printf("demo: table public.products ready with %d products%n", options.products);
       return;
     }
-    System.out.printf("demo: %d products, %d readers, %d updates/s for %ds%n", options.products,
-        options.readers, options.updatesPerSec, options.duration.toSeconds());
+    System.out.printf("demo: %d products, %d readers, %d updates/s for %ds after a %ds warm-up%n",
+        options.products, options.readers, options.updatesPerSec, options.duration.toSeconds(),
+        options.warmup.toSeconds());
 
     Thread main = Thread.currentThread();
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -112,7 +118,11 @@ public final class DemoMain {
         tasks.add(pool.submit(() -> read(cache, jdbc, user, password)));
       }
       tasks.add(pool.submit(() -> update(cache, raw, jdbc, user, password)));
+      warmUp();
+      long readsBefore = reads.get();
+      CacheClient.Stats before = cache.stats();
       long start = System.nanoTime();
+      measureFrom = start;
       long end = start + options.duration.toNanos();
       long lastReads = 0;
       long lastTick = start;
@@ -122,11 +132,11 @@ public final class DemoMain {
         Histogram interval = latency.getIntervalHistogram();
         total.add(interval);
         CacheClient.Stats s = cache.stats();
-        long r = reads.get();
+        long r = reads.get() - readsBefore;
         System.out.printf("[%3ds] reads/s %7.0f  hit ratio %5.1f%%  loader calls %6d  updates %5d"
                 + "  invalidations %5d  commit->invalidation p50 %s p99 %s%n",
             TimeUnit.NANOSECONDS.toSeconds(now - start), (r - lastReads) * 1e9 / (now - lastTick),
-            hitRatio(s), s.loaderCalls(), updates.get(), invalidationsSeen.get(),
+            hitRatio(s, before), s.loaderCalls() - before.loaderCalls(), updates.get(), invalidationsSeen.get(),
             ms(total.getValueAtPercentile(50), total.getTotalCount()),
             ms(total.getValueAtPercentile(99), total.getTotalCount()));
         lastReads = r;
@@ -142,13 +152,16 @@ public final class DemoMain {
       System.out.println();
       System.out.println("== freshcache demo summary ==");
       System.out.printf("duration               %.1f s%n", seconds);
-      System.out.printf("reads                  %d (%.0f/s)%n", reads.get(), reads.get() / seconds);
-      System.out.printf("hit ratio              %.1f%% (%d hits, %d misses)%n", hitRatio(s), s.hits(), s.misses());
-      System.out.printf("loader calls           %d%n", s.loaderCalls());
-      System.out.printf("fallbacks to loader    %d%n", s.fallbacks());
+      long measuredReads = reads.get() - readsBefore;
+      System.out.printf("reads                  %d (%.0f/s)%n", measuredReads, measuredReads / seconds);
+      System.out.printf("hit ratio              %.1f%% (%d hits, %d misses)%n", hitRatio(s, before),
+          s.hits() - before.hits(), s.misses() - before.misses());
+      System.out.printf("loader calls           %d%n", s.loaderCalls() - before.loaderCalls());
+      System.out.printf("fallbacks to loader    %d%n", s.fallbacks() - before.fallbacks());
       System.out.printf("updates (SQL)          %d%n", updates.get());
       System.out.printf("invalidations applied  %d seen by the demo, %d not seen within 10 s;"
-          + " cache-writer committed %d events%n", invalidationsSeen.get(), invalidationsMissed.get(), writerApplied);
+          + " cache-writer committed %d events%s%n", invalidationsSeen.get(), invalidationsMissed.get(), writerApplied,
+          options.warmup.isZero() ? "" : " (warm-up included)");
       System.out.printf("commit->invalidation   p50 %s  p99 %s  max %s  (n=%d)%n",
           ms(total.getValueAtPercentile(50), total.getTotalCount()),
           ms(total.getValueAtPercentile(99), total.getTotalCount()),
@@ -185,7 +198,9 @@ public final class DemoMain {
         cache.getOrLoad(key, Product.class, POLICY, () -> db.find(id));
         long version = db.bumpPrice(id, 1);
         long committedAt = System.nanoTime();
-        updates.incrementAndGet();
+        if (committedAt >= measureFrom) {
+          updates.incrementAndGet();
+        }
         probes.submit(() -> probe(raw, CacheKey.parse(key), version, committedAt));
         next += periodNanos;
         LockSupport.parkNanos(next - System.nanoTime());
@@ -202,6 +217,27 @@ public final class DemoMain {
     }
   }
 
+  /**
+   * Runs the workload for the warm-up time without counting it: the services' first seconds
+   * (JIT compilation, Kafka metadata, consumer fetch positions) cost seconds per change on a small
+   * machine and would dominate the measured tail. Prints what the warm-up saw.
+   */
+  private void warmUp() {
+    if (options.warmup.isZero()) {
+      return;
+    }
+    System.out.printf("demo: warming up for %ds (not counted) ...%n", options.warmup.toSeconds());
+    long end = System.nanoTime() + options.warmup.toNanos();
+    while (!stop && System.nanoTime() < end) {
+      LockSupport.parkNanos(Math.max(1, end - System.nanoTime()));
+    }
+    Histogram h = warmupLatency.getIntervalHistogram();
+    System.out.printf("demo: warm-up done: commit->invalidation p50 %s p99 %s max %s (n=%d, changes"
+            + " committed in the warm-up and seen within 10 s so far)%n",
+        ms(h.getValueAtPercentile(50), h.getTotalCount()), ms(h.getValueAtPercentile(99), h.getTotalCount()),
+        ms(h.getMaxValue(), h.getTotalCount()), h.getTotalCount());
+  }
+
   /** Waits until Redis stops serving a version older than {@code version} of {@code key}. */
   private void probe(StatefulRedisClusterConnection<byte[], byte[]> raw, CacheKey key, long version, long committedAt) {
     byte[] valueKey = key.valueKey(POLICY.schemaVersion()).getBytes(StandardCharsets.UTF_8);
@@ -209,13 +245,19 @@ public final class DemoMain {
     while (System.nanoTime() < deadline) {
       if (cachedVersion(raw, valueKey) >= version) {
         long micros = TimeUnit.NANOSECONDS.toMicros(System.nanoTime() - committedAt);
-        latency.recordValue(Math.min(micros, TimeUnit.SECONDS.toMicros(60)));
-        invalidationsSeen.incrementAndGet();
+        if (committedAt >= measureFrom) {
+          latency.recordValue(Math.min(micros, TimeUnit.SECONDS.toMicros(60)));
+          invalidationsSeen.incrementAndGet();
+        } else {
+          warmupLatency.recordValue(Math.min(micros, TimeUnit.SECONDS.toMicros(60)));
+        }
         return;
       }
       LockSupport.parkNanos(200_000);
     }
-    invalidationsMissed.incrementAndGet();
+    if (committedAt >= measureFrom) {
+      invalidationsMissed.incrementAndGet();
+    }
   }
 
   /** @return the cached product's version, or {@code Long.MAX_VALUE} if nothing is cached */
@@ -304,9 +346,11 @@ public final class DemoMain {
     }
   }
 
-  private static double hitRatio(CacheClient.Stats s) {
-    long all = s.hits() + s.misses();
-    return all == 0 ? 0 : 100.0 * s.hits() / all;
+  /** @return the hit ratio in percent of the reads since {@code before} */
+  private static double hitRatio(CacheClient.Stats s, CacheClient.Stats before) {
+    long hits = s.hits() - before.hits();
+    long all = hits + s.misses() - before.misses();
+    return all == 0 ? 0 : 100.0 * hits / all;
   }
 
   private static String ms(long micros, long count) {
@@ -314,9 +358,11 @@ public final class DemoMain {
   }
 
   /** Command-line options. */
-  record Options(Duration duration, int products, int readers, int updatesPerSec, boolean seedOnly) {
+  record Options(Duration duration, Duration warmup, int products, int readers, int updatesPerSec,
+      boolean seedOnly) {
     static Options parse(String[] args) {
       Duration duration = Duration.ofSeconds(60);
+      Duration warmup = Duration.ofSeconds(10);
       int products = 200;
       int readers = 2;
       int updates = 20;
@@ -338,13 +384,14 @@ public final class DemoMain {
         }
         switch (a) {
           case "--duration" -> duration = parseDuration(value);
+          case "--warmup" -> warmup = value.equals("0") || value.equals("0s") ? Duration.ZERO : parseDuration(value);
           case "--products" -> products = positive(a, value);
           case "--readers" -> readers = positive(a, value);
           case "--updates-per-sec" -> updates = positive(a, value);
           default -> throw new IllegalArgumentException("unknown option " + a);
         }
       }
-      return new Options(duration, products, readers, updates, seedOnly);
+      return new Options(duration, warmup, products, readers, updates, seedOnly);
     }
 
     static Duration parseDuration(String v) {
@@ -358,7 +405,8 @@ public final class DemoMain {
         }
         return Duration.ofSeconds(s);
       } catch (NumberFormatException e) {
-        throw new IllegalArgumentException("--duration must be seconds (60, 60s) or minutes (2m) but was '" + v + "'");
+        throw new IllegalArgumentException("--duration and --warmup must be seconds (60, 60s) or minutes (2m)"
+            + " but was '" + v + "'");
       }
     }
 
