@@ -8,12 +8,8 @@ import io.freshcache.bench.demo.ProductStore;
 import io.freshcache.cdc.CdcIngest;
 import io.freshcache.cdc.CdcIngestConfig;
 import io.freshcache.client.CacheClient;
-import io.freshcache.client.CacheClientConfig;
 import io.freshcache.client.CachePolicy;
 import io.freshcache.writer.CacheWriter;
-import io.freshcache.writer.CacheWriterConfig;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -42,35 +38,23 @@ class EndToEndIT {
   static CacheWriter writer;
   static CacheClient client;
   static ProductStore db;
-  static Path offsets;
 
   @BeforeAll
   static void start() throws Exception {
     db = new ProductStore(JDBC, USER, PASSWORD);
     db.seed(0);
-    offsets = Files.createTempFile("e2e-offsets", ".dat");
-    Files.delete(offsets);
     // a connector name of its own: the default one's stored source offsets belong to the service
     cdc = CdcIngest.start(CdcIngestConfig.fromEnv().toBuilder().connectorName("e2e-" + RUN)
-        .slotName(SLOT).publicationName(SLOT).offsetFile(offsets).httpPort(0).build());
+        .slotName(SLOT).publicationName(SLOT).httpPort(0).build());
     assertThat(cdc.awaitStreaming(Duration.ofSeconds(60))).as("cdc-ingest streaming").isTrue();
-    CacheWriterConfig writerConfig = CacheWriterConfig.fromEnv().toBuilder().httpPort(0).sink(null).build()
-        .withGroupId("e2e-" + RUN);
     // the topics are shared and persistent: the writer sees only what this test produces
-    EndToEndSupport.startGroupAtTheEnd(writerConfig);
-    writer = CacheWriter.start(writerConfig);
-    client = CacheClient.create(EndToEndSupport.patient(CacheClientConfig.fromEnv()));
+    writer = EndToEndSupport.startWriterAtTheEnd("e2e-" + RUN).writer();
+    client = EndToEndSupport.patientClient();
   }
 
   @AfterAll
   static void stop() throws Exception {
-    try {
-      stopPath(SLOT, client, writer, cdc, db);
-    } finally {
-      if (offsets != null) {
-        Files.deleteIfExists(offsets);
-      }
-    }
+    stopPath(SLOT, client, writer, cdc, db);
   }
 
   /**

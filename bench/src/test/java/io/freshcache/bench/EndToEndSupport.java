@@ -3,8 +3,10 @@ package io.freshcache.bench;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.freshcache.client.CacheClient;
 import io.freshcache.client.CacheClientConfig;
 import io.freshcache.protocol.CacheKey;
+import io.freshcache.writer.CacheWriter;
 import io.freshcache.writer.CacheWriterConfig;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.cluster.RedisClusterClient;
@@ -124,17 +126,33 @@ final class EndToEndSupport {
     }
   }
 
-  /** One cluster connection to read the writer's version fences ({@code v} of the fence hash). */
   /**
-   * {@code config} with a 5 s command timeout and slow-call threshold: the tests count loader
-   * calls exactly, and with the production defaults a moment's stall of a loaded machine sends a
-   * read to the loader or opens the breaker (right for an application, a false failure here).
+   * Starts a cache-writer of group {@code group} (no sink, HTTP port 0) positioned at the end of
+   * the shared topics ({@link #startGroupAtTheEnd}).
+   *
+   * @return the running writer and its settings
    */
-  static CacheClientConfig patient(CacheClientConfig config) {
-    return config.toBuilder().commandTimeout(Duration.ofSeconds(5))
-        .slowCallThreshold(Duration.ofSeconds(5)).build();
+  static Started startWriterAtTheEnd(String group) throws Exception {
+    CacheWriterConfig config = CacheWriterConfig.fromEnv().toBuilder().httpPort(0).sink(null).build()
+        .withGroupId(group);
+    startGroupAtTheEnd(config);
+    return new Started(CacheWriter.start(config), config);
   }
 
+  /** A writer started by {@link #startWriterAtTheEnd}, and its settings. */
+  record Started(CacheWriter writer, CacheWriterConfig config) {}
+
+  /**
+   * A client with a 5 s command timeout and slow-call threshold: the tests count loader calls
+   * exactly, and with the production defaults a moment's stall of a loaded machine sends a read
+   * to the loader or opens the breaker (right for an application, a false failure here).
+   */
+  static CacheClient patientClient() {
+    return CacheClient.create(CacheClientConfig.fromEnv().toBuilder().commandTimeout(Duration.ofSeconds(5))
+        .slowCallThreshold(Duration.ofSeconds(5)).build());
+  }
+
+  /** One cluster connection to read the writer's version fences ({@code v} of the fence hash). */
   static final class Fences implements AutoCloseable {
     private final RedisClusterClient redis;
     private final StatefulRedisClusterConnection<String, String> connection;

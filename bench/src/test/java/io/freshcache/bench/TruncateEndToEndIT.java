@@ -7,14 +7,11 @@ import io.freshcache.cdc.CdcIngest;
 import io.freshcache.cdc.CdcIngestConfig;
 import io.freshcache.cdc.RulesFile;
 import io.freshcache.client.CacheClient;
-import io.freshcache.client.CacheClientConfig;
 import io.freshcache.client.CachePolicy;
 import io.freshcache.client.Versioned;
 import io.freshcache.writer.CacheWriter;
 import io.freshcache.writer.CacheWriterConfig;
 import io.freshcache.writer.WriterMetricNames;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -49,27 +46,23 @@ class TruncateEndToEndIT {
   static CacheWriter writer;
   static CacheWriterConfig writerConfig;
   static CacheClient client;
-  static Path offsets;
 
   @BeforeAll
   static void start() throws Exception {
     sql("CREATE TABLE " + TABLE + " (id bigint PRIMARY KEY, name text NOT NULL, version bigint NOT NULL)");
     sql("ALTER TABLE " + TABLE + " REPLICA IDENTITY FULL");
-    offsets = Files.createTempFile("trunc-offsets", ".dat");
-    Files.delete(offsets);
     // the truncate setting is spelled out although it is the default: this test is about it
     cdc = CdcIngest.start(CdcIngestConfig.fromEnv().toBuilder()
-        .connectorName("trunc-" + RUN).slotName(SLOT).publicationName(SLOT).offsetFile(offsets).httpPort(0)
+        .connectorName("trunc-" + RUN).slotName(SLOT).publicationName(SLOT).httpPort(0)
         .rules(RulesFile.parse("tables:\n  " + TABLE + ":\n    key: e2e:" + ENTITY + ":{id}\n"
             + "    version: column:version\n    truncate: invalidate_namespace\n", "test"))
         .build());
     assertThat(cdc.awaitStreaming(Duration.ofSeconds(60))).as("cdc-ingest streaming").isTrue();
-    writerConfig = CacheWriterConfig.fromEnv().toBuilder().httpPort(0).sink(null).build()
-        .withGroupId("trunc-" + RUN);
     // the topics are shared and persistent: the writer sees only what is produced from now on
-    EndToEndSupport.startGroupAtTheEnd(writerConfig);
-    writer = CacheWriter.start(writerConfig);
-    client = CacheClient.create(EndToEndSupport.patient(CacheClientConfig.fromEnv()));
+    EndToEndSupport.Started started = EndToEndSupport.startWriterAtTheEnd("trunc-" + RUN);
+    writer = started.writer();
+    writerConfig = started.config();
+    client = EndToEndSupport.patientClient();
   }
 
   @AfterAll
@@ -77,13 +70,7 @@ class TruncateEndToEndIT {
     try {
       EndToEndIT.stopPath(SLOT, client, writer, cdc);
     } finally {
-      try {
-        sql("DROP TABLE IF EXISTS " + TABLE);
-      } finally {
-        if (offsets != null) {
-          Files.deleteIfExists(offsets);
-        }
-      }
+      sql("DROP TABLE IF EXISTS " + TABLE);
     }
   }
 
