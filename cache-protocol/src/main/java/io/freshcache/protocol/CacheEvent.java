@@ -16,6 +16,11 @@ import java.util.Objects;
  *  "producedAtMs":1764140000012}
  * }</pre>
  *
+ * <p>An event of a row insert may carry {@code "created":true} ({@link #created()}): it lets the
+ * event pass the delete tombstone of the key's fence (see {@code apply.lua} and docs/design.md),
+ * so a row deleted and inserted again, with its row version starting again, becomes cacheable
+ * again. Readers ignore fields they do not know, and a missing field means {@code false}.
+ *
  * @param op what to do with the key
  * @param key the logical cache key
  * @param version the data version (row version or commit LSN); events older than the key's
@@ -27,9 +32,12 @@ import java.util.Objects;
  * @param payload the encoded value for an upsert, or {@code null}
  * @param source where the change came from, or {@code null} for application events
  * @param producedAtMs when the event was produced, epoch ms
+ * @param created the event is a row insert ({@link Op#UPSERT} or {@link Op#INVALIDATE} only):
+ *     it resets a fence that holds a delete tombstone to its own version; false for anything
+ *     that is not known to be an insert
  */
 public record CacheEvent(Op op, CacheKey key, long version, long ttlMs, int schema, String codec,
-    byte[] payload, Source source, long producedAtMs) {
+    byte[] payload, Source source, long producedAtMs, boolean created) {
 
   /** Current schema version of the JSON form ({@code "v"}). */
   public static final int SCHEMA_VERSION = 1;
@@ -86,6 +94,7 @@ public record CacheEvent(Op op, CacheKey key, long version, long ttlMs, int sche
    *     namespace invalidation
    * @param source where the change came from, or {@code null}
    * @param producedAtMs when the event was produced, epoch ms
+   * @param created a row insert; allowed for {@link Op#UPSERT} and {@link Op#INVALIDATE} only
    * @throws NullPointerException if {@code op} or {@code key} is null
    * @throws IllegalArgumentException if any other rule above is broken; the message names the
    *     key
@@ -125,6 +134,41 @@ public record CacheEvent(Op op, CacheKey key, long version, long ttlMs, int sche
       throw new IllegalArgumentException("version of " + key + " must be <= "
           + CacheScripts.MAX_VERSION + " but was " + version);
     }
+    if (created && op != Op.UPSERT && op != Op.INVALIDATE) {
+      throw new IllegalArgumentException(op.wireName() + " of " + key
+          + " cannot be marked created (only an upsert or invalidate of an inserted row)");
+    }
+  }
+
+  /**
+   * An event that is not marked {@link #created()}; the same rules as the canonical constructor.
+   *
+   * @param op what to do with the key, not null
+   * @param key the logical key, not null
+   * @param version the data version
+   * @param ttlMs the Redis TTL in ms
+   * @param schema the schema version of the payload
+   * @param codec the payload's codec name, or {@code null}
+   * @param payload the encoded value, or {@code null}
+   * @param source where the change came from, or {@code null}
+   * @param producedAtMs when the event was produced, epoch ms
+   * @throws NullPointerException if {@code op} or {@code key} is null
+   * @throws IllegalArgumentException if a rule of the canonical constructor is broken
+   */
+  public CacheEvent(Op op, CacheKey key, long version, long ttlMs, int schema, String codec,
+      byte[] payload, Source source, long producedAtMs) {
+    this(op, key, version, ttlMs, schema, codec, payload, source, producedAtMs, false);
+  }
+
+  /**
+   * @param isCreated whether the copy is marked as a row insert
+   * @return this event with {@link #created()} set to {@code isCreated}
+   * @throws IllegalArgumentException if {@code isCreated} and the op is not an upsert or
+   *     invalidate
+   */
+  public CacheEvent withCreated(boolean isCreated) {
+    return isCreated == created ? this : new CacheEvent(op, key, version, ttlMs, schema, codec,
+        payload, source, producedAtMs, isCreated);
   }
 
   /**
@@ -169,18 +213,18 @@ public record CacheEvent(Op op, CacheKey key, long version, long ttlMs, int sche
   public boolean equals(Object o) {
     return o instanceof CacheEvent e && op == e.op && key.equals(e.key) && version == e.version
         && ttlMs == e.ttlMs && schema == e.schema && Objects.equals(codec, e.codec) && Arrays.equals(payload, e.payload)
-        && Objects.equals(source, e.source) && producedAtMs == e.producedAtMs;
+        && Objects.equals(source, e.source) && producedAtMs == e.producedAtMs && created == e.created;
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(op, key, version, ttlMs, schema, codec, Arrays.hashCode(payload), source, producedAtMs);
+    return Objects.hash(op, key, version, ttlMs, schema, codec, Arrays.hashCode(payload), source, producedAtMs, created);
   }
 
   @Override
   public String toString() {
     return "CacheEvent[" + op.wireName() + " " + key + " v" + version
         + (payload == null ? "" : ", " + payload.length + " bytes " + codec)
-        + (source == null ? "" : ", " + source) + "]";
+        + (created ? ", created" : "") + (source == null ? "" : ", " + source) + "]";
   }
 }

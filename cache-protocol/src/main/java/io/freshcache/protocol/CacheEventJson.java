@@ -23,7 +23,7 @@ public final class CacheEventJson {
   /**
    * Writes an event in the JSON form shown on {@link CacheEvent}. Fields at their defaults
    * ({@code ttlMs} 0, {@code schema} 1) and absent values ({@code codec}, {@code payload},
-   * {@code source}) are left out.
+   * {@code source}, {@code created} when false) are left out.
    *
    * @param e the event, not null
    * @return the event as UTF-8 JSON bytes, readable by {@link #read(byte[])}
@@ -60,6 +60,9 @@ public final class CacheEventJson {
         g.writeEndObject();
       }
       g.writeNumberField("producedAtMs", e.producedAtMs());
+      if (e.created()) {
+        g.writeBooleanField("created", true);
+      }
       g.writeEndObject();
     } catch (IOException ex) {
       throw new UncheckedIOException(ex);
@@ -73,6 +76,7 @@ public final class CacheEventJson {
    * @param json the record value
    * @return the event
    * @throws InvalidEventException if the bytes are not a valid version-1 event
+   *     (fields this version does not know are ignored; {@code created} missing means false)
    */
   public static CacheEvent read(byte[] json) {
     if (json == null) {
@@ -133,8 +137,17 @@ public final class CacheEventJson {
           s.path("commitTsMs").asLong(0));
     }
     long producedAt = n.has("producedAtMs") ? number(n, "producedAtMs", rawKey, true) : 0;
+    boolean created = false;
+    JsonNode c = n.get("created");
+    if (c != null && !c.isNull()) {
+      if (!c.isBoolean()) {
+        throw new InvalidEventException(rawKey, "field 'created' must be a boolean", null);
+      }
+      created = c.booleanValue();
+    }
     try {
-      return new CacheEvent(op, key, version, ttl, (int) schema, codec, payload, source, producedAt);
+      return new CacheEvent(op, key, version, ttl, (int) schema, codec, payload, source, producedAt,
+          created);
     } catch (IllegalArgumentException | NullPointerException ex) {
       throw new InvalidEventException(rawKey, ex.getMessage(), ex);
     }

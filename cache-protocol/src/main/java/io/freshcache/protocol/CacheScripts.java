@@ -18,7 +18,8 @@ import java.util.HexFormat;
  *   <li>{@link #FILL}: writes only while the token still holds the lease and no fence is newer
  *       than the loaded version.</li>
  *   <li>{@link #APPLY}: upsert, delete or invalidate; revokes any lease; keeps the fence at the
- *       highest version seen, and compares upserts against the stored value's version too.</li>
+ *       highest version seen (with a tombstone after a delete, which an insert passes), and
+ *       compares upserts against the stored value's version too.</li>
  *   <li>{@link #EVICT}: forgets a key entirely (values, lease and fence), for a namespace
  *       invalidation.</li>
  * </ul>
@@ -60,7 +61,13 @@ public final class CacheScripts {
   public static final Script GET_OR_LEASE = load("get_or_lease");
   /** {@code fill(valueKey, leaseKey, fenceKey; token, version, envelope, ttlMs, schemaField, fenceTtlMs)}. */
   public static final Script FILL = load("fill");
-  /** {@code apply(fenceKey, leaseKey, valueKey; op, version, envelope, ttlMs, schemaField, fenceTtlMs, valuePrefix)}. */
+  /**
+   * {@code apply(fenceKey, leaseKey, valueKey; op, version, envelope, ttlMs, schemaField,
+   * fenceTtlMs, valuePrefix, created)}; {@code created} is {@link #createdArg(boolean)} and may be
+   * left out (not an insert). A delete leaves a tombstone in the fence that makes upserts and
+   * fills at its version lose; an insert passes it. The fence is kept alive at least as long as
+   * the longest value it lists.
+   */
   public static final Script APPLY = load("apply");
 
   /**
@@ -110,6 +117,14 @@ public final class CacheScripts {
       case INVALIDATE_NAMESPACE -> throw new IllegalArgumentException(
           "invalidate_namespace has no apply op: evict each key of the namespace instead");
     };
+  }
+
+  /**
+   * @param created whether the event is a row insert ({@link CacheEvent#created()})
+   * @return the {@code apply} argument for it: {@code "1"} or {@code "0"}
+   */
+  public static String createdArg(boolean created) {
+    return created ? "1" : "0";
   }
 
   private static Script load(String name) {

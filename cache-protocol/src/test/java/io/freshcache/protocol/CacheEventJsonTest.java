@@ -26,6 +26,26 @@ class CacheEventJsonTest {
   }
 
   @Test
+  void createdIsWrittenOnlyWhenTrueAndMissingMeansFalse() {
+    CacheKey key = CacheKey.parse("a:b:1");
+    CacheEvent insert = CacheEvent.invalidate(key, 1, 5).withCreated(true);
+    String json = new String(CacheEventJson.write(insert), StandardCharsets.UTF_8);
+    assertThat(json).contains("\"created\":true");
+    assertThat(CacheEventJson.read(CacheEventJson.write(insert))).isEqualTo(insert);
+    assertThat(new String(CacheEventJson.write(CacheEvent.invalidate(key, 1, 5)),
+        StandardCharsets.UTF_8)).doesNotContain("created");
+    assertThat(read("{\"v\":1,\"op\":\"invalidate\",\"key\":\"a:b:1\",\"version\":1}").created())
+        .isFalse();
+    // a reader ignores fields it does not know, as an older reader ignores "created"
+    assertThat(read("{\"v\":1,\"op\":\"invalidate\",\"key\":\"a:b:1\",\"version\":1,"
+        + "\"someday\":{\"x\":1}}").version()).isEqualTo(1);
+    assertThatThrownBy(() -> read("{\"v\":1,\"op\":\"invalidate\",\"key\":\"a:b:1\","
+        + "\"version\":1,\"created\":\"yes\"}")).hasMessageContaining("'created'");
+    assertThatThrownBy(() -> read("{\"v\":1,\"op\":\"delete\",\"key\":\"a:b:1\","
+        + "\"version\":1,\"created\":true}")).hasMessageContaining("created");
+  }
+
+  @Test
   void namesTheProblem() {
     assertThatThrownBy(() -> read("{\"v\":1,\"op\":\"explode\",\"key\":\"a:b:c\",\"version\":1}"))
         .isInstanceOf(InvalidEventException.class).hasMessageContaining("unknown op 'explode'");

@@ -203,7 +203,8 @@ public final class FencedApplier {
           bytes(Long.toString(e.ttlMs())),
           bytes(CacheScripts.schemaField(e.schema())),
           fenceTtlMs,
-          bytes(k.valueKeyPrefix())};
+          bytes(k.valueKeyPrefix()),
+          bytes(CacheScripts.createdArg(e.created()))};
       futures.add(withSource
           ? async.eval(CacheScripts.APPLY.source(), ScriptOutputType.INTEGER, keys, args)
           : async.evalsha(CacheScripts.APPLY.sha1(), ScriptOutputType.INTEGER, keys, args));

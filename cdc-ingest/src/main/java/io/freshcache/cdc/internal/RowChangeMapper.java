@@ -44,7 +44,10 @@ import org.slf4j.LoggerFactory;
  * (counted). Deletes are {@code delete} for every rule.
  *
  * <p>Versions: the change's LSN, or the rule's row-version column (after-image; before-image for
- * deletes, which is why such tables need {@code REPLICA IDENTITY FULL}). PostgreSQL row locks
+ * deletes, which is why such tables need {@code REPLICA IDENTITY FULL}). An insert's event
+ * ({@code op} {@code c}) is marked {@link CacheEvent#created()}: it passes the delete tombstone a
+ * fence keeps after a delete, so a row deleted and inserted again with its version starting
+ * again is cacheable again (docs/design.md, "Deletes and re-inserts"). PostgreSQL row locks
  * order two changes of one row, so per row the LSN grows in commit order, which the fence needs.
  * A namespace invalidation carries the truncate's LSN for LSN-versioned rules and 0 for
  * row-version rules (an LSN is not comparable with row versions; were a fence raised to it, every
@@ -168,7 +171,8 @@ final class RowChangeMapper {
     List<CacheEvent> events = new ArrayList<>(2);
     CacheKey key = keyOrNull(rule, row, lsn);
     if (key != null) {
-      events.add(event(rule, delete, image, key, version, eventSource, now));
+      events.add(event(rule, delete, image, key, version, eventSource, now)
+          .withCreated("c".equals(op)));
     }
     if ("u".equals(op)) {
       CacheKey oldKey = oldKey(rule, struct(value, "before"), keyStruct);

@@ -33,12 +33,13 @@ class RowChangeMapperTest {
   }
 
   @Test
-  void anInsertInvalidatesTheRowsKeyAtItsLsn() {
+  void anInsertInvalidatesTheRowsKeyAtItsLsnMarkedCreated() {
     RowChangeMapper.Mapped m = byId.map(change("public.products", "c", null, row(42, "S1", "chair"), 1000));
 
     assertThat(m.events()).containsExactly(new CacheEvent(CacheEvent.Op.INVALIDATE,
         io.freshcache.protocol.CacheKey.parse("catalog:product:42"), 1000, 0, 1, null, null,
-        new CacheEvent.Source("pg-main", "shop", "public.products", 1000, 77, COMMIT_MS), NOW));
+        new CacheEvent.Source("pg-main", "shop", "public.products", 1000, 77, COMMIT_MS), NOW,
+        true));
     assertThat(m.commitTsMicros()).isEqualTo(COMMIT_US);
   }
 
@@ -51,6 +52,7 @@ class RowChangeMapperTest {
       assertThat(e.op()).isEqualTo(CacheEvent.Op.INVALIDATE);
       assertThat(e.key().toString()).isEqualTo("catalog:product:42");
       assertThat(e.version()).isEqualTo(2000);
+      assertThat(e.created()).isFalse();
     });
   }
 
