@@ -72,12 +72,17 @@ import java.util.stream.Collectors;
  *     stream to start in {@link CdcIngestMain}; default 30 s
  * @param httpPort the port {@link CdcIngestMain} serves {@code /health} and {@code /metrics} on,
  *     0 for none; default {@value #DEFAULT_HTTP_PORT}
+ * @param maxEventBytes the largest event (JSON bytes) an upsert may be sent as; an upsert that
+ *     would be larger, or larger than the topic's {@code max.message.bytes} allows, is sent as an
+ *     invalidation of its key instead (counted, logged once per key), so one big row never stops
+ *     the capture. The producer's {@code max.request.size} is raised to fit it. Default
+ *     {@value #DEFAULT_MAX_EVENT_BYTES}, under Kafka's default 1 MiB limits
  */
 public record CdcIngestConfig(String dbHost, int dbPort, String database, String user,
     String password, String kafkaBootstrapServers, String connectorName, String slotName,
     String publicationName, OffsetStorage offsetStorage, String offsetTopic, Path offsetFile,
     String topic, List<TableRule> rules, Duration pollInterval, int maxBatchSize,
-    Duration offsetFlushInterval, Duration startupTimeout, int httpPort) {
+    Duration offsetFlushInterval, Duration startupTimeout, int httpPort, int maxEventBytes) {
 
   /** Where the source offsets are kept. */
   public enum OffsetStorage {
@@ -128,6 +133,15 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
   public static final Duration DEFAULT_OFFSET_FLUSH_INTERVAL = Duration.ofSeconds(1);
   /** Default startup timeout: 30 s. */
   public static final Duration DEFAULT_STARTUP_TIMEOUT = Duration.ofSeconds(30);
+
+  /** Default largest upsert event: 900,000 bytes, below Kafka's default 1 MiB request and message limits. */
+  public static final int DEFAULT_MAX_EVENT_BYTES = 900_000;
+  /** Smallest accepted {@link #maxEventBytes()}. */
+  public static final int MIN_MAX_EVENT_BYTES = 1024;
+  /** Largest accepted {@link #maxEventBytes()}: 64 MiB. */
+  public static final int MAX_EVENT_BYTES_LIMIT = 64 << 20;
+  /** Environment variable for {@link #maxEventBytes()}. */
+  public static final String ENV_MAX_EVENT_BYTES = "CDC_MAX_EVENT_BYTES";
 
   /** Largest accepted {@link #maxBatchSize()}. */
   public static final int MAX_BATCH_SIZE_LIMIT = 65_536;
@@ -205,6 +219,7 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
    * @param offsetFlushInterval not negative (0 is accepted)
    * @param startupTimeout at least 1 ms
    * @param httpPort 0..65535; 0 serves nothing
+   * @param maxEventBytes {@value #MIN_MAX_EVENT_BYTES}..{@value #MAX_EVENT_BYTES_LIMIT}
    * @throws IllegalArgumentException naming the first invalid setting and its value
    * @throws NullPointerException if {@code rules} contains null
    */
@@ -244,6 +259,7 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
     field("offsetFlushInterval", offsetFlushInterval, CdcIngestConfig::checkFlushInterval);
     field("startupTimeout", startupTimeout, CdcIngestConfig::checkPositive);
     field("httpPort", httpPort, CdcIngestConfig::checkHttpPort);
+    field("maxEventBytes", maxEventBytes, CdcIngestConfig::checkMaxEventBytes);
     if (offsetStorage == OffsetStorage.KAFKA && offsetTopic.equals(topic)) {
       throw new IllegalArgumentException("offsetTopic must differ from topic but both were '"
           + topic + "'");
@@ -282,7 +298,8 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
    * {@code CDC_OFFSET_FILE}, {@code CDC_TOPIC}, {@code CDC_RULES_FILE} (a YAML
    * {@link RulesFile}) or {@code CDC_RULES} ({@code schema.table=keyTemplate} entries joined with
    * {@code ;}; not both), {@code CDC_POLL_INTERVAL_MS}, {@code CDC_MAX_BATCH_SIZE},
-   * {@code CDC_OFFSET_FLUSH_INTERVAL_MS}, {@code CDC_STARTUP_TIMEOUT_MS}, {@code CDC_HTTP_PORT}.
+   * {@code CDC_OFFSET_FLUSH_INTERVAL_MS}, {@code CDC_STARTUP_TIMEOUT_MS}, {@code CDC_HTTP_PORT},
+   * {@code CDC_MAX_EVENT_BYTES}.
    * An unset or blank variable takes the default (for {@code PG_PASSWORD}, only an unset one).
    *
    * @param env variable name to value, e.g. {@link System#getenv()}
@@ -321,7 +338,8 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
             v -> checkFlushInterval(Duration.ofMillis(parseLong(v)))),
         e.get(ENV_STARTUP_TIMEOUT_MS, DEFAULT_STARTUP_TIMEOUT,
             v -> checkPositive(Duration.ofMillis(parseLong(v)))),
-        e.get(ENV_HTTP_PORT, DEFAULT_HTTP_PORT, v -> checkHttpPort(parseInt(v))));
+        e.get(ENV_HTTP_PORT, DEFAULT_HTTP_PORT, v -> checkHttpPort(parseInt(v))),
+        e.get(ENV_MAX_EVENT_BYTES, DEFAULT_MAX_EVENT_BYTES, v -> checkMaxEventBytes(parseInt(v))));
   }
 
   private static List<TableRule> rulesFromEnv(Env e) {
@@ -366,7 +384,8 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
             ? "kafka:" + offsetTopic : "file:" + offsetFile) + ", topic=" + topic + ", rules=" + rules
         + ", pollInterval=" + pollInterval.toMillis() + "ms, maxBatchSize=" + maxBatchSize
         + ", offsetFlushInterval=" + offsetFlushInterval.toMillis() + "ms, startupTimeout="
-        + startupTimeout.toMillis() + "ms, httpPort=" + httpPort + "]";
+        + startupTimeout.toMillis() + "ms, httpPort=" + httpPort + ", maxEventBytes="
+        + maxEventBytes + "]";
   }
 
   // Each check returns its (normalised) value or throws "must ... but was '...'" without a name;
@@ -442,6 +461,14 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
       case "file" -> OffsetStorage.FILE;
       default -> throw new IllegalArgumentException("must be kafka or file but was '" + v + "'");
     };
+  }
+
+  static int checkMaxEventBytes(int v) {
+    if (v < MIN_MAX_EVENT_BYTES || v > MAX_EVENT_BYTES_LIMIT) {
+      throw new IllegalArgumentException("must be in " + MIN_MAX_EVENT_BYTES + ".."
+          + MAX_EVENT_BYTES_LIMIT + " but was '" + v + "'");
+    }
+    return v;
   }
 
   static int checkMaxBatchSize(int v) {
@@ -565,6 +592,7 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
     private Duration offsetFlushInterval = DEFAULT_OFFSET_FLUSH_INTERVAL;
     private Duration startupTimeout = DEFAULT_STARTUP_TIMEOUT;
     private int httpPort = DEFAULT_HTTP_PORT;
+    private int maxEventBytes = DEFAULT_MAX_EVENT_BYTES;
 
     private Builder() {}
 
@@ -588,6 +616,7 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
       offsetFlushInterval = c.offsetFlushInterval;
       startupTimeout = c.startupTimeout;
       httpPort = c.httpPort;
+      maxEventBytes = c.maxEventBytes;
     }
 
     /**
@@ -837,6 +866,21 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
     }
 
     /**
+     * Sets the largest event an upsert may be sent as; larger upserts become invalidations.
+     *
+     * @param maxEventBytes {@value CdcIngestConfig#MIN_MAX_EVENT_BYTES}..{@value
+     *     CdcIngestConfig#MAX_EVENT_BYTES_LIMIT} bytes
+     * @return this builder
+     * @throws IllegalArgumentException if {@code maxEventBytes} is out of range
+     * @see CdcIngestConfig#maxEventBytes()
+     */
+    public Builder maxEventBytes(int maxEventBytes) {
+      this.maxEventBytes = field("maxEventBytes", maxEventBytes,
+          CdcIngestConfig::checkMaxEventBytes);
+      return this;
+    }
+
+    /**
      * Sets how often acknowledged offsets are flushed and confirmed to the slot.
      *
      * @param interval not negative
@@ -875,7 +919,7 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
       return new CdcIngestConfig(dbHost, dbPort, database, user, password, kafkaBootstrapServers,
           connectorName, slotName, publicationName, offsetStorage, offsetTopic, offsetFile, topic,
           rules == null ? TableRule.parseAll(DEFAULT_RULES) : rules, pollInterval,
-          maxBatchSize, offsetFlushInterval, startupTimeout, httpPort);
+          maxBatchSize, offsetFlushInterval, startupTimeout, httpPort, maxEventBytes);
     }
   }
 }

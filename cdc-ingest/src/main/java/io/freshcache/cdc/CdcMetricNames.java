@@ -46,6 +46,14 @@ public final class CdcMetricNames {
    */
   public static final String UPSERTS_INVALIDATED = "freshcache.cdc.upserts.invalidated";
   /**
+   * Counter of upserts sent as invalidations of their key because they could not be carried,
+   * tag {@code reason}: {@code size} (the event is larger than {@code CDC_MAX_EVENT_BYTES} or the
+   * topic's {@code max.message.bytes}, or Kafka refused it as too large) or {@code codec} (the
+   * codec could not encode the row): {@code freshcache_cdc_upserts_uncarried_total}. Each key is
+   * logged once (with the size) while it is among the last 10,000 keys logged.
+   */
+  public static final String UPSERTS_UNCARRIED = "freshcache.cdc.upserts.uncarried";
+  /**
    * Gauge of WAL bytes the replication slot retains beyond its confirmed position (what
    * PostgreSQL may not recycle yet), read at most once a second:
    * {@code freshcache_cdc_slot_lag_bytes}; NaN while it cannot be read.

@@ -38,6 +38,7 @@ class CdcIngestConfigTest {
     assertThat(c.rules()).containsExactly(TableRule.parse("public.products=catalog:product:{id}"));
     assertThat(c.pollInterval()).isEqualTo(CdcIngestConfig.DEFAULT_POLL_INTERVAL);
     assertThat(c.maxBatchSize()).isEqualTo(CdcIngestConfig.DEFAULT_MAX_BATCH_SIZE);
+    assertThat(c.maxEventBytes()).isEqualTo(900_000);
     assertThat(c.offsetFlushInterval()).isEqualTo(Duration.ofSeconds(1));
     assertThat(c.startupTimeout()).isEqualTo(Duration.ofSeconds(30));
     assertThat(c.jdbcUrl()).isEqualTo("jdbc:postgresql://127.0.0.1:5433/shop");
@@ -64,6 +65,7 @@ class CdcIngestConfigTest {
     env.put("CDC_STARTUP_TIMEOUT_MS", "5000");
     env.put("CDC_HTTP_PORT", "0");
     env.put("CDC_OFFSET_TOPIC", "fc.offsets");
+    env.put("CDC_MAX_EVENT_BYTES", "4096");
 
     CdcIngestConfig c = CdcIngestConfig.fromEnv(env);
 
@@ -78,6 +80,7 @@ class CdcIngestConfigTest {
         .isEqualTo(CdcIngestConfig.OffsetStorage.FILE);
     assertThat(c.offsetTopic()).isEqualTo("fc.offsets");
     assertThat(c.httpPort()).isZero();
+    assertThat(c.maxEventBytes()).isEqualTo(4096);
     assertThat(c.topic()).isEqualTo("fc.changes");
     assertThat(c.tables()).containsExactly("public.products", "shop.lines");
     assertThat(c.pollInterval()).isEqualTo(Duration.ofMillis(25));
@@ -104,6 +107,7 @@ class CdcIngestConfigTest {
       "CDC_OFFSET_FLUSH_INTERVAL_MS | -1               | must be >= 0 ms",
       "CDC_STARTUP_TIMEOUT_MS | 0                      | must be >= 1 ms",
       "CDC_HTTP_PORT        | -1                       | must be a port in 0..65535",
+      "CDC_MAX_EVENT_BYTES  | 100                      | must be in 1024..67108864 but was '100'",
       "CDC_OFFSET_STORAGE   | redis                    | must be kafka or file",
       "CDC_OFFSET_TOPIC     | a topic                  | must match",
   })
@@ -231,7 +235,7 @@ class CdcIngestConfigTest {
             own.password(), own.kafkaBootstrapServers(), own.connectorName(), "other",
             own.publicationName(), own.offsetStorage(), own.offsetTopic(), own.offsetFile(),
             own.topic(), own.rules(), own.pollInterval(), own.maxBatchSize(),
-            own.offsetFlushInterval(), own.startupTimeout(), own.httpPort()));
+            own.offsetFlushInterval(), own.startupTimeout(), own.httpPort(), own.maxEventBytes()));
   }
 
   @Test

@@ -224,6 +224,48 @@ class MappingIT {
     assertThat(ingest.isRunning()).isTrue();
   }
 
+  /**
+   * Issue 8, item 4: an upsert rule on a row whose event exceeds Kafka's request size used to
+   * fail its send, stop the engine, and fail again on the same change after every restart.
+   */
+  @Test
+  void aRowTooBigToCarryBecomesAnInvalidationAndLaterChangesStillFlow() throws Exception {
+    CdcIngest ingest = start(config("""
+        tables:
+          public.cdc_it_products:
+            key: cdcit:product:{id}
+            operation: upsert
+            codec: json
+            ttl: 60000
+            columns: [id, name, version]
+            version: column:version
+        """).build());
+    long big = base + 1;
+    long small = base + 2;
+    StringBuilder text = new StringBuilder(2 << 20);
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    while (text.length() < 2 << 20) {
+      text.append((char) ('a' + random.nextInt(26)));
+    }
+    sql("INSERT INTO public.cdc_it_products (id, name, version) VALUES (?, ?, 1)", big,
+        text.toString());
+    sql("INSERT INTO public.cdc_it_products (id, name, version) VALUES (?, 'small', 1)", small);
+    sql("UPDATE public.cdc_it_products SET name = 'shrunk', version = 2 WHERE id = ?", big);
+
+    List<EventTail.Received> all = tail.await(3, r -> true, WAIT);
+    List<CacheEvent> bigEvents = all.stream().filter(r -> r.key().equals("cdcit:product:" + big))
+        .map(EventTail.Received::event).collect(Collectors.toList());
+    assertThat(bigEvents).extracting(e -> e.op() + "@" + e.version())
+        .containsExactly("INVALIDATE@1", "UPSERT@2");
+    assertThat(bigEvents.get(0).payload()).isNull();
+    assertThat(bigEvents.get(0).created()).as("the invalidation keeps the insert's flag").isTrue();
+    assertThat(payload(bigEvents.get(1))).containsEntry("name", "shrunk");
+    assertThat(event(all, "cdcit:product:" + small).op()).isEqualTo(CacheEvent.Op.UPSERT);
+    assertThat(ingest.meterRegistry().get(CdcMetricNames.UPSERTS_UNCARRIED).tag("reason", "size")
+        .functionCounter().count()).isEqualTo(1);
+    assertThat(ingest.isRunning()).isTrue();
+  }
+
   private static CacheEvent event(List<EventTail.Received> received, String key) {
     return received.stream().filter(r -> r.key().equals(key)).findFirst().orElseThrow().event();
   }

@@ -19,6 +19,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.InterruptException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.connect.source.SourceRecord;
 
 /**
@@ -48,6 +49,13 @@ import org.apache.kafka.connect.source.SourceRecord;
  * event of any key of that partition. A single copy would be ordered only against the keys of its
  * own partition. Counted as {@code partitions} events of op {@code invalidate_namespace}.
  *
+ * <p>Upserts that cannot be carried: an upsert whose record would exceed the event limit (the
+ * configured {@code maxEventBytes}, capped by the topic's {@code max.message.bytes}) is sent as
+ * an invalidation of its key instead, counted and logged once per key ({@link UncarriedUpserts});
+ * so is one that Kafka refuses as too large after all (see {@code awaitAcks}). One big row must
+ * never stop the capture: before, its send failed, the engine stopped, and after every restart it
+ * failed again on the same change.
+ *
  * <p>Stopping: the engine's close interrupts the thread that runs this handler, so a batch whose
  * acknowledgements were still outstanding would stay unmarked and be produced again after the
  * restart. {@link #drain(Duration)} is therefore called before the engine is closed: it lets the
@@ -57,11 +65,15 @@ import org.apache.kafka.connect.source.SourceRecord;
  */
 final class AckThenCommitConsumer
     implements DebeziumEngine.ChangeConsumer<RecordChangeEvent<SourceRecord>> {
+  /** Room for the record and batch headers around a record's key and value, bytes. */
+  static final int RECORD_OVERHEAD_BYTES = 512;
 
   private final RowChangeMapper mapper;
   private final Producer<String, byte[]> producer;
   private final String topic;
   private final int partitions;
+  /** Largest record an upsert may be sent as; larger ones are sent as invalidations. */
+  private final int maxEventBytes;
   private final Clock clock;
   private final CdcMeters meters;
   private final AtomicLong eventsProduced = new AtomicLong();
@@ -76,13 +88,16 @@ final class AckThenCommitConsumer
   /**
    * @param partitions the topic's partition count, read at start: a namespace invalidation goes
    *     to each of them
+   * @param maxEventBytes the largest record ({@link #recordSize}) an upsert is sent as; larger
+   *     upserts are sent as invalidations of their key
    */
   AckThenCommitConsumer(RowChangeMapper mapper, Producer<String, byte[]> producer, String topic,
-      int partitions, Clock clock, CdcMeters meters) {
+      int partitions, int maxEventBytes, Clock clock, CdcMeters meters) {
     this.mapper = mapper;
     this.producer = producer;
     this.topic = topic;
     this.partitions = partitions;
+    this.maxEventBytes = maxEventBytes;
     this.clock = clock;
     this.meters = meters;
   }
@@ -129,11 +144,19 @@ final class AckThenCommitConsumer
     }
   }
 
+  /** One record sent: its event, its partition (null: by key), and its table for the meters. */
+  private record Sent(CacheEvent event, byte[] json, Integer partition, String table) {
+    String what() {
+      return event.op().wireName() + " " + event.key() + " at version " + event.version()
+          + (partition == null ? "" : " to partition " + partition);
+    }
+  }
+
   private void produceAndMark(List<RecordChangeEvent<SourceRecord>> records,
       DebeziumEngine.RecordCommitter<RecordChangeEvent<SourceRecord>> committer)
       throws InterruptedException {
     List<Future<RecordMetadata>> sends = new ArrayList<>();
-    List<String> what = new ArrayList<>();
+    List<Sent> sent = new ArrayList<>();
     List<RowChangeMapper.Mapped> batch = new ArrayList<>();
     for (RecordChangeEvent<SourceRecord> record : records) {
       RowChangeMapper.Mapped mapped;
@@ -147,31 +170,34 @@ final class AckThenCommitConsumer
         continue;
       }
       batch.add(mapped);
-      for (CacheEvent event : mapped.events()) {
-        String key = event.key().toString();
-        String op = event.op().wireName();
+      for (CacheEvent planned : mapped.events()) {
+        CacheEvent event = planned;
         byte[] json = CacheEventJson.write(event);
+        long size = recordSize(event, json);
+        if (event.op() == CacheEvent.Op.UPSERT && size > maxEventBytes) {
+          event = mapper.uncarried().invalidateInstead(event, UncarriedUpserts.Reason.SIZE,
+              "event of " + size + " bytes, limit " + maxEventBytes);
+          json = CacheEventJson.write(event);
+        }
         if (event.op() == CacheEvent.Op.INVALIDATE_NAMESPACE) {
           for (int p = 0; p < partitions; p++) {
-            sends.add(send(new ProducerRecord<>(topic, p, key, json), key, op, event.version()));
-            what.add(op + " " + key + " at version " + event.version() + " to partition " + p);
+            send(new Sent(event, json, p, mapped.table()), sends, sent);
           }
         } else {
-          sends.add(send(new ProducerRecord<>(topic, key, json), key, op, event.version()));
-          what.add(op + " " + key + " at version " + event.version());
+          send(new Sent(event, json, null, mapped.table()), sends, sent);
         }
       }
     }
     meters.batch(records.size());
     if (!sends.isEmpty()) {
       producer.flush();
-      awaitAcks(sends, what);
+      awaitAcks(sends, sent);
       eventsProduced.addAndGet(sends.size());
       long ackedMicros = micros(clock.instant());
+      for (Sent s : sent) {
+        meters.produced(s.table(), s.event().op().wireName(), 1);
+      }
       for (RowChangeMapper.Mapped m : batch) {
-        for (CacheEvent e : m.events()) {
-          meters.produced(m.table(), e.op().wireName(), copies(e));
-        }
         if (m.commitTsMicros() > 0) {
           meters.lagMicros(ackedMicros - m.commitTsMicros());
         }
@@ -187,9 +213,13 @@ final class AckThenCommitConsumer
     committer.markBatchFinished();
   }
 
-  /** @return how many records {@code event} is sent as: one per partition for a namespace */
-  private int copies(CacheEvent event) {
-    return event.op() == CacheEvent.Op.INVALIDATE_NAMESPACE ? partitions : 1;
+  /**
+   * An upper bound of what a record of {@code json} keyed by the event's key takes in a produce
+   * request, which is what the producer's {@code max.request.size} and the topic's
+   * {@code max.message.bytes} limit (before compression, so the bound errs on the safe side).
+   */
+  static long recordSize(CacheEvent event, byte[] json) {
+    return json.length + (long) event.key().toString().length() * 4 + RECORD_OVERHEAD_BYTES;
   }
 
   /** Tombstones are never forwarded; telling the engine so stops it from producing them. */
@@ -210,30 +240,57 @@ final class AckThenCommitConsumer
     return mapper.skippedRows();
   }
 
-  private Future<RecordMetadata> send(ProducerRecord<String, byte[]> record, String key, String op,
-      long version) {
+  private void send(Sent s, List<Future<RecordMetadata>> sends, List<Sent> sent) {
+    String key = s.event().key().toString();
+    ProducerRecord<String, byte[]> record = s.partition() == null
+        ? new ProducerRecord<>(topic, key, s.json())
+        : new ProducerRecord<>(topic, s.partition(), key, s.json());
     try {
-      return producer.send(record);
+      sends.add(producer.send(record));
+      sent.add(s);
     } catch (InterruptException e) {
       throw e; // keeps the interrupt flag set, as the producer left it
     } catch (KafkaException e) {
       meters.error("delivery");
-      throw new EventDeliveryException(key, "could not send the " + op + " event at version "
-          + version + " to " + topic + " (" + e.getMessage()
-          + "); its change stays uncommitted and is captured again after a restart", e);
+      throw new EventDeliveryException(key, "could not send the " + s.what() + " to " + topic
+          + " (" + e.getMessage() + "); its change stays uncommitted and is captured again after a"
+          + " restart", e);
     }
   }
 
-  private void awaitAcks(List<Future<RecordMetadata>> sends, List<String> what)
+  /**
+   * Waits for every acknowledgement. An upsert that Kafka refuses as too large (the topic's limit
+   * was lowered after start, or the estimate fell short) is sent again as an invalidation of its
+   * key, and that one is awaited: one row never stops the capture. Other events of the same key
+   * later in the batch were sent before that invalidation; it carries the upsert's version, so
+   * the writer finds it stale behind a newer version, or, at an equal version behind a delete,
+   * it only invalidates again. Behind a re-insert whose version started again lower it raises the
+   * fence above the new row, which makes that row uncacheable (never stale) until its version
+   * passes the old one: a limit accepted for a case this rare.
+   */
+  private void awaitAcks(List<Future<RecordMetadata>> sends, List<Sent> sent)
       throws InterruptedException {
     for (int i = 0; i < sends.size(); i++) {
       try {
         sends.get(i).get();
       } catch (ExecutionException e) {
+        Sent s = sent.get(i);
+        if (e.getCause() instanceof RecordTooLargeException
+            && s.event().op() == CacheEvent.Op.UPSERT) {
+          CacheEvent instead = mapper.uncarried().invalidateInstead(s.event(),
+              UncarriedUpserts.Reason.SIZE, "Kafka refused it: " + e.getCause().getMessage());
+          Sent again = new Sent(instead, CacheEventJson.write(instead), s.partition(), s.table());
+          List<Future<RecordMetadata>> one = new ArrayList<>(1);
+          List<Sent> oneSent = new ArrayList<>(1);
+          send(again, one, oneSent);
+          producer.flush();
+          awaitAcks(one, oneSent);
+          sent.set(i, again);
+          continue;
+        }
         meters.error("delivery");
-        String w = what.get(i);
-        throw new EventDeliveryException(w.substring(w.indexOf(' ') + 1).split(" ")[0],
-            "Kafka did not acknowledge the " + w + " (" + e.getCause().getMessage()
+        throw new EventDeliveryException(s.event().key().toString(),
+            "Kafka did not acknowledge the " + s.what() + " (" + e.getCause().getMessage()
             + "); its change stays uncommitted and is captured again after a restart",
             e.getCause());
       }

@@ -55,6 +55,15 @@ final class CdcMeters {
         RowChangeMapper::upsertsInvalidated)
         .description("Upserts sent as invalidations (unchanged TOAST value)").tags(tags)
         .register(registry);
+    UncarriedUpserts uncarried = mapper.uncarried();
+    FunctionCounter.builder(CdcMetricNames.UPSERTS_UNCARRIED, uncarried,
+        UncarriedUpserts::tooLarge)
+        .description("Upserts sent as invalidations because they could not be carried")
+        .tags(tags).tag("reason", UncarriedUpserts.Reason.SIZE.tag()).register(registry);
+    FunctionCounter.builder(CdcMetricNames.UPSERTS_UNCARRIED, uncarried,
+        UncarriedUpserts::codecFailed)
+        .description("Upserts sent as invalidations because they could not be carried")
+        .tags(tags).tag("reason", UncarriedUpserts.Reason.CODEC.tag()).register(registry);
     Gauge.builder(CdcMetricNames.SLOT_LAG, slot, s -> {
       long bytes = s.state().lagBytes();
       return bytes < 0 ? Double.NaN : bytes;

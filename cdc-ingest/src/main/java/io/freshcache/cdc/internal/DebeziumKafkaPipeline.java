@@ -80,14 +80,14 @@ public final class DebeziumKafkaPipeline implements AutoCloseable {
   private final DebeziumEngine<RecordChangeEvent<SourceRecord>> engine;
 
   private DebeziumKafkaPipeline(CdcIngestConfig config, Producer<String, byte[]> producer,
-      int partitions, MeterRegistry registry, Clock clock) {
+      Preflight.TopicInfo topic, MeterRegistry registry, Clock clock) {
     this.config = config;
     this.producer = producer;
     this.mapper = new RowChangeMapper(config.connectorName(), config.rules(), clock);
     this.meters = new CdcMeters(registry, config.connectorName());
     this.slotProbe = new SlotProbe(config);
-    this.consumer = new AckThenCommitConsumer(mapper, producer, config.topic(), partitions, clock,
-        meters);
+    this.consumer = new AckThenCommitConsumer(mapper, producer, config.topic(),
+        topic.partitions(), maxEventBytes(config, topic), clock, meters);
     meters.bind(mapper, slotProbe, this::isRunning);
     this.engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
         .using(EngineProperties.of(config))
@@ -112,7 +112,7 @@ public final class DebeziumKafkaPipeline implements AutoCloseable {
    */
   public static DebeziumKafkaPipeline start(CdcIngestConfig config, MeterRegistry registry) {
     Preflight.checkDatabase(config);
-    int partitions = Preflight.checkTopic(config);
+    Preflight.TopicInfo topic = Preflight.checkTopic(config);
     if (config.offsetStorage() == CdcIngestConfig.OffsetStorage.KAFKA) {
       Preflight.ensureOffsetTopic(config);
     } else {
@@ -134,8 +134,7 @@ public final class DebeziumKafkaPipeline implements AutoCloseable {
     }
     DebeziumKafkaPipeline pipeline;
     try {
-      pipeline = new DebeziumKafkaPipeline(config, producer, partitions, registry,
-          Clock.systemUTC());
+      pipeline = new DebeziumKafkaPipeline(config, producer, topic, registry, Clock.systemUTC());
     } catch (RuntimeException e) {
       producer.close(Duration.ZERO);
       throw new CdcStartupException("cannot build the Debezium engine: " + e.getMessage(), e);
@@ -155,6 +154,14 @@ public final class DebeziumKafkaPipeline implements AutoCloseable {
     return EngineProperties.of(c);
   }
 
+  /**
+   * The largest record an upsert is sent as: the configured limit, lowered to the topic's
+   * {@code max.message.bytes} (the producer's {@code max.request.size} is set above it).
+   */
+  static int maxEventBytes(CdcIngestConfig c, Preflight.TopicInfo topic) {
+    return Math.min(c.maxEventBytes(), topic.maxMessageBytes());
+  }
+
   static Properties producerProperties(CdcIngestConfig c) {
     Properties p = new Properties();
     p.setProperty(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, c.kafkaBootstrapServers());
@@ -165,6 +172,9 @@ public final class DebeziumKafkaPipeline implements AutoCloseable {
     p.setProperty(ProducerConfig.LINGER_MS_CONFIG, "5");
     p.setProperty(ProducerConfig.BATCH_SIZE_CONFIG, Integer.toString(256 * 1024));
     p.setProperty(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+    // never the limit that refuses an event: maxEventBytes turns larger upserts into invalidations
+    p.setProperty(ProducerConfig.MAX_REQUEST_SIZE_CONFIG,
+        Integer.toString(Math.max(1 << 20, c.maxEventBytes() + (64 << 10))));
     p.setProperty(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
     p.setProperty(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
     return p;

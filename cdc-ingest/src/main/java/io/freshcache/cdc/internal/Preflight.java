@@ -20,10 +20,12 @@ import java.util.concurrent.TimeoutException;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
@@ -148,9 +150,15 @@ final class Preflight {
   }
 
   /**
-   * @return the topic's partition count
+   * The event topic as the broker describes it.
+   *
+   * @param partitions its partition count
+   * @param maxMessageBytes its {@code max.message.bytes}, the largest record batch it accepts
    */
-  static int checkTopic(CdcIngestConfig c) {
+  record TopicInfo(int partitions, int maxMessageBytes) {}
+
+  /** @return the topic's partition count and record size limit, once its offsets answer */
+  static TopicInfo checkTopic(CdcIngestConfig c) {
     Duration timeout = c.startupTimeout();
     Admin admin = Admin.create(adminProperties(c));
     try {
@@ -160,9 +168,15 @@ final class Preflight {
           .collect(Collectors.toMap(tp -> new TopicPartition(c.topic(), tp.partition()),
               tp -> OffsetSpec.latest()));
       admin.listOffsets(latest).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-      LOG.info("Kafka {}: topic {} has {} partitions", c.kafkaBootstrapServers(), c.topic(),
-          topic.partitions().size());
-      return topic.partitions().size();
+      ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, c.topic());
+      ConfigEntry maxMessage = admin.describeConfigs(List.of(resource)).all()
+          .get(timeout.toMillis(), TimeUnit.MILLISECONDS).get(resource)
+          .get(TopicConfig.MAX_MESSAGE_BYTES_CONFIG);
+      int maxMessageBytes = maxMessage == null || maxMessage.value() == null ? Integer.MAX_VALUE
+          : Integer.parseInt(maxMessage.value());
+      LOG.info("Kafka {}: topic {} has {} partitions, max.message.bytes {}",
+          c.kafkaBootstrapServers(), c.topic(), topic.partitions().size(), maxMessageBytes);
+      return new TopicInfo(topic.partitions().size(), maxMessageBytes);
     } catch (ExecutionException e) {
       if (e.getCause() instanceof UnknownTopicOrPartitionException) {
         throw new CdcStartupException("Kafka topic " + c.topic() + " does not exist on "

@@ -5,6 +5,7 @@ import io.freshcache.cdc.TableRule;
 import io.freshcache.protocol.CacheEvent;
 import io.freshcache.protocol.CacheKey;
 import io.freshcache.protocol.CacheScripts;
+import io.freshcache.protocol.CodecException;
 import io.freshcache.protocol.Codecs;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -41,7 +42,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Upserts carry the after-image ({@link RowImages}) encoded with the rule's codec. An update
  * whose image lacks an unchanged TOAST value cannot be written whole, so it invalidates instead
- * (counted). Deletes are {@code delete} for every rule.
+ * (counted). A row the codec cannot encode invalidates likewise ({@link UncarriedUpserts},
+ * counted and logged once per key) rather than stopping the capture. Deletes are {@code delete}
+ * for every rule.
  *
  * <p>Versions: the change's LSN, or the rule's row-version column (after-image; before-image for
  * deletes, which is why such tables need {@code REPLICA IDENTITY FULL}). An insert's event
@@ -85,6 +88,7 @@ final class RowChangeMapper {
   private final AtomicLong skippedRows = new AtomicLong();
   private final AtomicLong truncatesIgnored = new AtomicLong();
   private final AtomicLong upsertsInvalidated = new AtomicLong();
+  private final UncarriedUpserts uncarried = new UncarriedUpserts();
 
   RowChangeMapper(String connectorName, List<TableRule> rules, Clock clock) {
     this.connectorName = connectorName;
@@ -106,6 +110,11 @@ final class RowChangeMapper {
   /** @return upserts sent as invalidations because their after-image was incomplete */
   long upsertsInvalidated() {
     return upsertsInvalidated.get();
+  }
+
+  /** @return the counter and log of upserts that could not be carried (codec or size) */
+  UncarriedUpserts uncarried() {
+    return uncarried;
   }
 
   /**
@@ -193,9 +202,17 @@ final class RowChangeMapper {
     if (rule.operation() == TableRule.Operation.UPSERT && image != null) {
       RowImages.Image payload = RowImages.payload(image, rule);
       if (payload.complete()) {
+        byte[] encoded;
+        try {
+          encoded = Codecs.byName(rule.codec()).encode(payload.values());
+        } catch (CodecException e) {
+          CacheEvent upsert = new CacheEvent(CacheEvent.Op.UPSERT, key, version,
+              rule.ttl().toMillis(), rule.schema(), rule.codec(), new byte[0], source, now);
+          return uncarried.invalidateInstead(upsert, UncarriedUpserts.Reason.CODEC,
+              "codec " + rule.codec() + ": " + e.getMessage());
+        }
         return new CacheEvent(CacheEvent.Op.UPSERT, key, version, rule.ttl().toMillis(),
-            rule.schema(), rule.codec(), Codecs.byName(rule.codec()).encode(payload.values()),
-            source, now);
+            rule.schema(), rule.codec(), encoded, source, now);
       }
       upsertsInvalidated.incrementAndGet();
       LOG.debug("Update of {} at LSN {} lacks an unchanged TOAST value: invalidating {}",

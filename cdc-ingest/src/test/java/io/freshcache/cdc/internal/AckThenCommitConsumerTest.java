@@ -62,7 +62,8 @@ class AckThenCommitConsumerTest {
       MeterRegistry registry) {
     return new AckThenCommitConsumer(new RowChangeMapper("pg-main",
         TableRule.parseAll("public.products=catalog:product:{id}"), Clock.systemUTC()),
-        producer, "freshcache.changes", 3, Clock.systemUTC(), new CdcMeters(registry, "pg-main"));
+        producer, "freshcache.changes", 3, 900_000, Clock.systemUTC(),
+        new CdcMeters(registry, "pg-main"));
   }
 
   private static List<RecordChangeEvent<SourceRecord>> batch(SourceRecord... records) {
@@ -160,6 +161,77 @@ class AckThenCommitConsumerTest {
         .isInstanceOf(EventDeliveryException.class)
         .hasMessageContaining("not present in metadata");
     assertThat(committer.calls).isEmpty();
+  }
+
+  private static AckThenCommitConsumer upsertConsumer(MockProducer<String, byte[]> producer,
+      MeterRegistry registry, int maxEventBytes) {
+    RowChangeMapper mapper = new RowChangeMapper("pg-main", io.freshcache.cdc.RulesFile.parse("""
+        tables:
+          public.products:
+            key: catalog:product:{id}
+            operation: upsert
+            ttl: 60000
+        """, "test"), Clock.systemUTC());
+    CdcMeters meters = new CdcMeters(registry, "pg-main");
+    meters.bind(mapper, null, () -> true);
+    return new AckThenCommitConsumer(mapper, producer, "freshcache.changes", 3, maxEventBytes,
+        Clock.systemUTC(), meters);
+  }
+
+  /** Issue 8, item 4: an upsert too big for the limit is sent as an invalidation, counted. */
+  @Test
+  void anUpsertOverTheLimitIsSentAsAnInvalidationOfItsKey() throws Exception {
+    MockProducer<String, byte[]> producer =
+        new MockProducer<>(true, null, new StringSerializer(), new ByteArraySerializer());
+    MeterRegistry registry = new SimpleMeterRegistry();
+    RecordingCommitter committer = new RecordingCommitter();
+
+    upsertConsumer(producer, registry, 2048).handleBatch(batch(
+        change("public.products", "c", null, row(1, "a", "x".repeat(4000)), 100),
+        change("public.products", "u", null, row(2, "b", "fits"), 101),
+        change("public.products", "u", null, row(1, "a", "x".repeat(4000)), 102)), committer);
+
+    assertThat(producer.history()).extracting(r -> r.key() + " " + CacheEventJson.read(r.value()).op())
+        .containsExactly("catalog:product:1 INVALIDATE", "catalog:product:2 UPSERT",
+            "catalog:product:1 INVALIDATE");
+    CacheEvent first = CacheEventJson.read(producer.history().get(0).value());
+    assertThat(first.version()).isEqualTo(100);
+    assertThat(first.created()).isTrue();
+    assertThat(committer.calls).containsExactly("processed 100", "processed 101", "processed 102",
+        "batch finished");
+    assertThat(registry.get(CdcMetricNames.UPSERTS_UNCARRIED).tag("reason", "size")
+        .functionCounter().count()).isEqualTo(2);
+    assertThat(registry.get(CdcMetricNames.EVENTS_PRODUCED).tag("op", "invalidate").counter()
+        .count()).isEqualTo(2);
+  }
+
+  /** Kafka refusing an upsert as too large (a topic limit lowered after start) is survived too. */
+  @Test
+  void anUpsertKafkaRefusesAsTooLargeIsSentAgainAsAnInvalidation() throws Exception {
+    MockProducer<String, byte[]> producer =
+        new MockProducer<>(true, null, new StringSerializer(), new ByteArraySerializer()) {
+          @Override
+          public synchronized java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata> send(
+              ProducerRecord<String, byte[]> record, org.apache.kafka.clients.producer.Callback callback) {
+            if (record.value().length > 1000) {
+              return java.util.concurrent.CompletableFuture.failedFuture(
+                  new org.apache.kafka.common.errors.RecordTooLargeException("The message is "
+                      + record.value().length + " bytes when serialized"));
+            }
+            return super.send(record, callback);
+          }
+        };
+    MeterRegistry registry = new SimpleMeterRegistry();
+    RecordingCommitter committer = new RecordingCommitter();
+
+    upsertConsumer(producer, registry, 900_000).handleBatch(batch(
+        change("public.products", "u", null, row(1, "a", "x".repeat(4000)), 100)), committer);
+
+    assertThat(producer.history()).singleElement()
+        .satisfies(r -> assertThat(CacheEventJson.read(r.value()).op()).isEqualTo(CacheEvent.Op.INVALIDATE));
+    assertThat(committer.calls).containsExactly("processed 100", "batch finished");
+    assertThat(registry.get(CdcMetricNames.UPSERTS_UNCARRIED).tag("reason", "size")
+        .functionCounter().count()).isEqualTo(1);
   }
 
   @Test
