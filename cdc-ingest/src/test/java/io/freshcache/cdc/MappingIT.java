@@ -266,6 +266,38 @@ class MappingIT {
     assertThat(ingest.isRunning()).isTrue();
   }
 
+  /**
+   * Issue 8, item 6: cdc-ingest read the partition count once at start, so partitions added while
+   * it ran got no copy of a truncate's namespace invalidation.
+   */
+  @Test
+  void aTruncateReachesPartitionsAddedWhileRunning() throws Exception {
+    String table = "public.cdc_it_grow_" + suffix;
+    dropTables.add(table);
+    sql("CREATE TABLE " + table + " (id bigint PRIMARY KEY)");
+    CdcIngest ingest = start(config("tables:\n  " + table + ":\n    key: cdcit:grow:{id}\n")
+        .build());
+    sql("INSERT INTO " + table + " VALUES (1)");
+    tail.await(1, r -> r.key().equals("cdcit:grow:1"), WAIT);
+
+    try (org.apache.kafka.clients.admin.Admin admin = EventTail.admin()) {
+      admin.createPartitions(Map.of(topic, org.apache.kafka.clients.admin.NewPartitions.increaseTo(5)))
+          .all().get(30, java.util.concurrent.TimeUnit.SECONDS);
+      org.awaitility.Awaitility.await().atMost(WAIT).until(() -> admin.describeTopics(List.of(topic))
+          .allTopicNames().get().get(topic).partitions().size() == 5);
+    }
+    tail.close();
+    tail = new EventTail(topic);
+    sql("INSERT INTO " + table + " VALUES (2)");
+    sql("TRUNCATE " + table);
+
+    List<EventTail.Received> namespace = tail.await(5, r -> r.key().equals("cdcit:grow:*"), WAIT);
+    assertThat(namespace).extracting(EventTail.Received::partition)
+        .containsExactlyInAnyOrder(0, 1, 2, 3, 4);
+    assertThat(tail.received()).extracting(EventTail.Received::key).contains("cdcit:grow:2");
+    assertThat(ingest.isRunning()).isTrue();
+  }
+
   private static CacheEvent event(List<EventTail.Received> received, String key) {
     return received.stream().filter(r -> r.key().equals(key)).findFirst().orElseThrow().event();
   }

@@ -43,7 +43,8 @@ import org.apache.kafka.connect.source.SourceRecord;
  *
  * <p>A truncate's {@link CacheEvent.Op#INVALIDATE_NAMESPACE} event (key {@code service:entity:*})
  * is sent once to every partition of the topic, with the partition given explicitly, the same
- * bytes each time. Each key's events live in one partition (the record key is the cache key), so
+ * bytes each time; the partition count is read again right before ({@link TopicPartitionCount}
+ * explains why, and why keys moving to added partitions stay coherent). Each key's events live in one partition (the record key is the cache key), so
  * the copy in a key's partition comes after every earlier event of that key: when a writer reaches
  * it, it has applied them all, and dropping the namespace there cannot be overtaken by an older
  * event of any key of that partition. A single copy would be ordered only against the keys of its
@@ -71,7 +72,7 @@ final class AckThenCommitConsumer
   private final RowChangeMapper mapper;
   private final Producer<String, byte[]> producer;
   private final String topic;
-  private final int partitions;
+  private final TopicPartitionCount partitions;
   /** Largest record an upsert may be sent as; larger ones are sent as invalidations. */
   private final int maxEventBytes;
   private final Clock clock;
@@ -86,13 +87,13 @@ final class AckThenCommitConsumer
   private boolean draining;
 
   /**
-   * @param partitions the topic's partition count, read at start: a namespace invalidation goes
-   *     to each of them
+   * @param partitions the topic's partition count, read again before each namespace
+   *     invalidation, which goes to each partition
    * @param maxEventBytes the largest record ({@link #recordSize}) an upsert is sent as; larger
    *     upserts are sent as invalidations of their key
    */
   AckThenCommitConsumer(RowChangeMapper mapper, Producer<String, byte[]> producer, String topic,
-      int partitions, int maxEventBytes, Clock clock, CdcMeters meters) {
+      TopicPartitionCount partitions, int maxEventBytes, Clock clock, CdcMeters meters) {
     this.mapper = mapper;
     this.producer = producer;
     this.topic = topic;
@@ -180,7 +181,8 @@ final class AckThenCommitConsumer
           json = CacheEventJson.write(event);
         }
         if (event.op() == CacheEvent.Op.INVALIDATE_NAMESPACE) {
-          for (int p = 0; p < partitions; p++) {
+          int count = partitions.forFanOut(event.key().toString());
+          for (int p = 0; p < count; p++) {
             send(new Sent(event, json, p, mapped.table()), sends, sent);
           }
         } else {
@@ -189,6 +191,7 @@ final class AckThenCommitConsumer
       }
     }
     meters.batch(records.size());
+    partitions.refreshIfDue();
     if (!sends.isEmpty()) {
       producer.flush();
       awaitAcks(sends, sent);

@@ -27,6 +27,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
 import io.micrometer.core.instrument.MeterRegistry;
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -73,6 +74,8 @@ public final class DebeziumKafkaPipeline implements AutoCloseable {
   private final AckThenCommitConsumer consumer;
   private final CdcMeters meters;
   private final SlotProbe slotProbe;
+  /** Reads the event topic's partition count before each truncate fan-out. */
+  private final Admin admin;
   private final ExecutorService engineThread;
   private final CompletableFuture<Void> tasksStarted = new CompletableFuture<>();
   private final CompletableFuture<Void> terminated = new CompletableFuture<>();
@@ -80,14 +83,16 @@ public final class DebeziumKafkaPipeline implements AutoCloseable {
   private final DebeziumEngine<RecordChangeEvent<SourceRecord>> engine;
 
   private DebeziumKafkaPipeline(CdcIngestConfig config, Producer<String, byte[]> producer,
-      Preflight.TopicInfo topic, MeterRegistry registry, Clock clock) {
+      Admin admin, Preflight.TopicInfo topic, MeterRegistry registry, Clock clock) {
     this.config = config;
     this.producer = producer;
     this.mapper = new RowChangeMapper(config.connectorName(), config.rules(), clock);
     this.meters = new CdcMeters(registry, config.connectorName());
     this.slotProbe = new SlotProbe(config);
+    this.admin = admin;
     this.consumer = new AckThenCommitConsumer(mapper, producer, config.topic(),
-        topic.partitions(), maxEventBytes(config, topic), clock, meters);
+        TopicPartitionCount.of(config.topic(), topic.partitions(), admin, producer,
+            config.startupTimeout()), maxEventBytes(config, topic), clock, meters);
     meters.bind(mapper, slotProbe, this::isRunning);
     this.engine = DebeziumEngine.create(ChangeEventFormat.of(Connect.class))
         .using(EngineProperties.of(config))
@@ -133,10 +138,16 @@ public final class DebeziumKafkaPipeline implements AutoCloseable {
           + e.getMessage(), e);
     }
     DebeziumKafkaPipeline pipeline;
+    Admin admin = null;
     try {
-      pipeline = new DebeziumKafkaPipeline(config, producer, topic, registry, Clock.systemUTC());
+      admin = Admin.create(Preflight.adminProperties(config));
+      pipeline = new DebeziumKafkaPipeline(config, producer, admin, topic, registry,
+          Clock.systemUTC());
     } catch (RuntimeException e) {
       producer.close(Duration.ZERO);
+      if (admin != null) {
+        admin.close(Duration.ZERO);
+      }
       throw new CdcStartupException("cannot build the Debezium engine: " + e.getMessage(), e);
     }
     LOG.info("Starting Debezium engine {} on slot {}, publication {}, tables {}; events to {}",
@@ -311,6 +322,7 @@ public final class DebeziumKafkaPipeline implements AutoCloseable {
     } finally {
       engineThread.shutdown();
       producer.close(Duration.ofSeconds(10));
+      admin.close(Duration.ofSeconds(2));
       slotProbe.close();
       state.set(State.CLOSED);
       LOG.info("Stopped {}: {} events produced", config.connectorName(), eventsProduced());

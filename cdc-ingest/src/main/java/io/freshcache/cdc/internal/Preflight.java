@@ -263,7 +263,7 @@ final class Preflight {
         + " did not answer within " + timeout.toMillis() + " ms", e);
   }
 
-  private static Properties adminProperties(CdcIngestConfig c) {
+  static Properties adminProperties(CdcIngestConfig c) {
     Properties p = new Properties();
     p.setProperty(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, c.kafkaBootstrapServers());
     p.setProperty(AdminClientConfig.CLIENT_ID_CONFIG, "freshcache-cdc-preflight-" + c.connectorName());

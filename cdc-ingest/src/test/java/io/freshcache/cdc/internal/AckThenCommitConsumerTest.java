@@ -62,8 +62,12 @@ class AckThenCommitConsumerTest {
       MeterRegistry registry) {
     return new AckThenCommitConsumer(new RowChangeMapper("pg-main",
         TableRule.parseAll("public.products=catalog:product:{id}"), Clock.systemUTC()),
-        producer, "freshcache.changes", 3, 900_000, Clock.systemUTC(),
+        producer, "freshcache.changes", fixedPartitions(3), 900_000, Clock.systemUTC(),
         new CdcMeters(registry, "pg-main"));
+  }
+
+  private static TopicPartitionCount fixedPartitions(int n) {
+    return new TopicPartitionCount("freshcache.changes", n, () -> n, () -> n);
   }
 
   private static List<RecordChangeEvent<SourceRecord>> batch(SourceRecord... records) {
@@ -125,6 +129,41 @@ class AckThenCommitConsumerTest {
         .counter().count()).isEqualTo(1);
   }
 
+  /** Issue 8, item 6: partitions added after start get their copy of a truncate. */
+  @Test
+  void aTruncateGoesToPartitionsAddedAfterStart() throws Exception {
+    MockProducer<String, byte[]> producer =
+        new MockProducer<>(true, null, new StringSerializer(), new ByteArraySerializer());
+    java.util.concurrent.atomic.AtomicInteger broker = new java.util.concurrent.atomic.AtomicInteger(3);
+    AckThenCommitConsumer handler = new AckThenCommitConsumer(new RowChangeMapper("pg-main",
+        TableRule.parseAll("public.products=catalog:product:{id}"), Clock.systemUTC()), producer,
+        "freshcache.changes", new TopicPartitionCount("freshcache.changes", 3, broker::get, () -> 3),
+        900_000, Clock.systemUTC(), new CdcMeters(new SimpleMeterRegistry(), "pg-main"));
+
+    broker.set(5);
+    handler.handleBatch(batch(change("public.products", "t", null, null, 101)),
+        new RecordingCommitter());
+
+    assertThat(producer.history()).extracting(ProducerRecord::partition).containsExactly(0, 1, 2, 3, 4);
+  }
+
+  @Test
+  void aPartitionCountThatCannotBeReadFailsTheTruncatesBatchUnmarked() {
+    MockProducer<String, byte[]> producer =
+        new MockProducer<>(true, null, new StringSerializer(), new ByteArraySerializer());
+    AckThenCommitConsumer handler = new AckThenCommitConsumer(new RowChangeMapper("pg-main",
+        TableRule.parseAll("public.products=catalog:product:{id}"), Clock.systemUTC()), producer,
+        "freshcache.changes", new TopicPartitionCount("freshcache.changes", 3, () -> {
+          throw new IllegalStateException("broker down");
+        }, () -> 3), 900_000, Clock.systemUTC(), new CdcMeters(new SimpleMeterRegistry(), "pg-main"));
+    RecordingCommitter committer = new RecordingCommitter();
+
+    assertThatThrownBy(() -> handler.handleBatch(
+        batch(change("public.products", "t", null, null, 101)), committer))
+        .isInstanceOf(EventDeliveryException.class).hasMessageContaining("broker down");
+    assertThat(committer.calls).isEmpty();
+  }
+
   @Test
   void aFailedSendMarksNothingAndThrows() {
     MockProducer<String, byte[]> producer =
@@ -174,7 +213,7 @@ class AckThenCommitConsumerTest {
         """, "test"), Clock.systemUTC());
     CdcMeters meters = new CdcMeters(registry, "pg-main");
     meters.bind(mapper, null, () -> true);
-    return new AckThenCommitConsumer(mapper, producer, "freshcache.changes", 3, maxEventBytes,
+    return new AckThenCommitConsumer(mapper, producer, "freshcache.changes", fixedPartitions(3), maxEventBytes,
         Clock.systemUTC(), meters);
   }
 
