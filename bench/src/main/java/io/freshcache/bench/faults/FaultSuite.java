@@ -187,6 +187,10 @@ public final class FaultSuite {
       require(await(Duration.ofSeconds(90), () -> changeLog.unapplied() == 0),
           "the seed rows applied (" + changeLog.unapplied() + " not)");
       log("seed applied at %.1f s", since(System.nanoTime()));
+      Readers rd = readers;
+      if (!await(Duration.ofSeconds(60), () -> rd.nearSubscribed())) {
+        problems.add("a near-cache client was not subscribed to the notices 60 s after start");
+      }
       readers.start();
       sql.start();
 
@@ -327,19 +331,27 @@ public final class FaultSuite {
     c.step("stop cache-writer", () -> { if (writer != null) { writer.stop(Duration.ofSeconds(20)); } });
     c.step("stop cdc-ingest", () -> { if (cdc != null) { cdc.stop(Duration.ofSeconds(20)); } });
     c.step("stop the topic reader", () -> { if (tracker != null) { tracker.close(); } });
-    c.step("dev/stack up", () -> stack.run("up"));
+    boolean[] up = new boolean[1];
+    c.step("dev/stack up", () -> {
+      stack.run("up");
+      up[0] = true;
+    });
     c.step("drop slot and publication", () -> Topics.dropSlot(tables, slot));
     c.step("drop the tables", () -> { if (tablesCreated) { tables.drop(); } });
     c.step("delete topics and group", () -> Topics.delete(kafka, List.of(topic, dlq), group));
     c.step("delete the run's Redis keys", () -> Topics.deleteRedisKeys(stack.redisPorts(), "{fsuite:*" + run + ":*"));
-    boolean healthy = false;
-    try {
-      healthy = stack.healthy();
-    } catch (Exception e) {
-      problems.add("dev/stack status: " + e);
-    }
+    // `dev/stack up` returns 0 only once every component is up and ready (it waits up to its
+    // ready timeout; `status` gives Kafka 5 s, which a loaded 2-core machine can exceed)
+    boolean healthy = up[0] && stack.redisPorts().stream().allMatch(p -> {
+      try {
+        return stack.alive(p);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    });
     if (!healthy) {
-      problems.add("the stack is not healthy at the end (dev/stack status)");
+      problems.add("the stack is not healthy at the end (dev/stack up failed or a Redis node is down)");
     }
     if (r == null) {
       return null;
@@ -449,7 +461,7 @@ public final class FaultSuite {
         Supervised joiner = new Supervised("cache-writer-joiner", o.repo().resolve("cache-writer/bin/cache-writer"),
             writerEnv, "WRITER_HTTP_PORT", o.workDir().resolve(run), Duration.ofSeconds(1), false);
         try {
-          boolean joined = await(Duration.ofSeconds(60), () -> Topics.members(kafka, group) >= 2);
+          boolean joined = await(Duration.ofSeconds(120), () -> Topics.members(kafka, group) >= 2);
           double joinedAt = (System.nanoTime() - start) / 1e9;
           long hold = o.randomSchedule() ? 5 + random.nextInt(15) : 5;
           LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(hold));

@@ -102,6 +102,17 @@ final class Readers implements AutoCloseable {
     }
   }
 
+  /** @return whether every client with a near cache is subscribed to the notice channels */
+  boolean nearSubscribed() {
+    for (int i = 0; i < clients.size(); i++) {
+      if (modes.get(i).nearCache()
+          && clients.get(i).meters().get("cache.near.subscribed").gauge().value() != 1) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   /** Starts the reader threads; thread {@code i} reads through client {@code i % clients}. */
   void start() {
     for (int r = 0; r < threads; r++) {
