@@ -333,7 +333,7 @@ public final class FaultSuite {
     c.step("stop the topic reader", () -> { if (tracker != null) { tracker.close(); } });
     boolean[] up = new boolean[1];
     c.step("dev/stack up", () -> {
-      stack.run("up");
+      stack.up();
       up[0] = true;
     });
     c.step("drop slot and publication", () -> Topics.dropSlot(tables, slot));
@@ -402,7 +402,7 @@ public final class FaultSuite {
 
   private void restartRedisNode(boolean now) throws Exception {
     if (redisDownPort > 0 && (now || System.nanoTime() >= redisUpAt)) {
-      stack.run("up", "redis");
+      stack.up("redis");
       log("redis node %d restarted after %.1f s down", redisDownPort, (System.nanoTime() - redisDownSince) / 1e9);
       redisDownPort = -1;
     }
@@ -448,13 +448,13 @@ public final class FaultSuite {
         boolean hard = o.randomSchedule() && kafkaRestarts++ % 2 == 1;
         stack.run(hard ? "kill" : "down", "kafka");
         LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(2));
-        stack.run("up", "kafka");
+        stack.up("kafka");
         detail = (hard ? "kill -9" : "SIGTERM") + ", up again after " + secs(start);
       }
       case POSTGRES_RESTART -> {
         stack.run("down", "postgres");
         LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(1));
-        stack.run("up", "postgres");
+        stack.up("postgres");
         detail = "pg_ctl stop -m fast, up again after " + secs(start);
       }
       case REBALANCE -> {

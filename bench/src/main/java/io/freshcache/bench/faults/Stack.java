@@ -30,6 +30,27 @@ final class Stack {
     return redisPorts;
   }
 
+  /**
+   * {@code dev/stack up components...}, tried three times: on a loaded 2-core machine a broker
+   * can take longer than dev/stack's ready timeout to come back, and the suite must not stop
+   * (and leave the component down) for that.
+   */
+  void up(String... components) throws IOException, InterruptedException {
+    String[] args = new String[components.length + 1];
+    args[0] = "up";
+    System.arraycopy(components, 0, args, 1, components.length);
+    for (int attempt = 1; ; attempt++) {
+      try {
+        run(args);
+        return;
+      } catch (IOException e) {
+        if (attempt == 3) {
+          throw e;
+        }
+      }
+    }
+  }
+
   /** Runs {@code dev/stack args...}; fails with the end of its output if it exits non-zero. */
   void run(String... args) throws IOException, InterruptedException {
     List<String> cmd = new ArrayList<>();
@@ -39,8 +60,11 @@ final class Stack {
         StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     Path out = Files.createTempFile("fault-suite-stack", ".log");
     try {
-      Process p = new ProcessBuilder(cmd).directory(repo.toFile()).redirectErrorStream(true)
-          .redirectOutput(out.toFile()).start();
+      ProcessBuilder pb = new ProcessBuilder(cmd).directory(repo.toFile()).redirectErrorStream(true)
+          .redirectOutput(out.toFile());
+      // the ready timeout per component: 60 s by default, which a restarted broker exceeded here
+      pb.environment().putIfAbsent("FRESHCACHE_READY_TIMEOUT_S", "120");
+      Process p = pb.start();
       if (!p.waitFor(300, TimeUnit.SECONDS)) {
         p.destroyForcibly();
         throw new IOException("dev/stack " + String.join(" ", args) + " did not finish in 300 s");
