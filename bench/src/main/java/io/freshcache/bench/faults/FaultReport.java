@@ -27,6 +27,9 @@ public final class FaultReport {
         .append(" reader threads at ").append(o.readsPerSecond()).append(" reads/s through ")
         .append(o.clients()).append(" clients (").append(String.join(", ", r.clientModes())).append(").\n\n");
 
+    if (!o.without().isEmpty()) {
+      b.append("Left out of the schedule: ").append(o.without()).append(".\n\n");
+    }
     b.append("## Verdict\n\n| check | value | must be |\n|---|---|---|\n");
     b.append(row("stale entries after drain (Redis + near caches + other client reads)",
         r.staleAfterDrain() + " (" + r.staleRedis().size() + " + " + r.staleNear().size() + " + "

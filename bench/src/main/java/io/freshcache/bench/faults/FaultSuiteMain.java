@@ -3,12 +3,16 @@ package io.freshcache.bench.faults;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.EnumSet;
 import java.util.HashMap;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Command line of the suite: {@code bench/bin/fault-suite [--duration 10m] [--short] [--seed N]
- * [--rows 300] [--writes 30] [--reads 400] [--grace-ms 1000] [--report FILE]}. Without
+ * [--rows 300] [--writes 30] [--reads 400] [--grace-ms 1000] [--without oversize_row,...]
+ * [--report FILE]}. Without
  * {@code --short} it runs the random schedule for {@code --duration} (default 10m). Exits 0 if
  * both zero counts hold, 1 otherwise.
  */
@@ -35,7 +39,7 @@ public final class FaultSuiteMain {
         Integer.parseInt(m.getOrDefault("writes", Integer.toString(d.writesPerSecond()))), d.readerThreads(),
         Integer.parseInt(m.getOrDefault("reads", Integer.toString(d.readsPerSecond()))), d.clients(),
         Duration.ofMillis(Long.parseLong(m.getOrDefault("grace-ms", Long.toString(d.grace().toMillis())))),
-        random ? Duration.ofSeconds(120) : d.drainTimeout(), repo, d.workDir());
+        random ? Duration.ofSeconds(120) : d.drainTimeout(), repo, d.workDir(), without(m.get("without")));
     FaultSuite.Result r = new FaultSuite(o).run();
     String command = "`bench/bin/fault-suite " + String.join(" ", args) + "`";
     String md = FaultReport.markdown(r, command);
@@ -47,6 +51,16 @@ public final class FaultSuiteMain {
       System.out.println("report written to " + report);
     }
     System.exit(r.staleAfterDrain() == 0 && r.staleBeyondWindow() == 0 ? 0 : 1);
+  }
+
+  static Set<FaultKind> without(String list) {
+    Set<FaultKind> kinds = EnumSet.noneOf(FaultKind.class);
+    if (list != null) {
+      for (String k : list.split(",")) {
+        kinds.add(FaultKind.valueOf(k.trim().toUpperCase(Locale.ROOT).replace('-', '_')));
+      }
+    }
+    return kinds;
   }
 
   static Duration duration(String s) {
