@@ -82,12 +82,15 @@ public final class CacheClient implements AutoCloseable {
   private final JitteredTtl jitter = new JitteredTtl(() -> ThreadLocalRandom.current().nextDouble());
   private final Clock clock = Clock.systemUTC();
   private volatile WritePublisher publisher;
+  /** Test seam: runs between this client's first near-cache drop and the Redis apply. */
+  volatile Runnable beforeApply = () -> { };
 
   private CacheClient(CacheClientConfig config, MeterRegistry registry) {
     this.config = config;
     this.meters = new ClientMeters(registry);
     this.codec = new EntryCodec(config.encryptionKey());
-    this.near = new NearCache(config.nearCacheMaxEntries(), () -> meters.nearFlushes().increment());
+    this.near = new NearCache(config.nearCacheMaxEntries(), () -> meters.nearFlushes().increment(),
+        () -> meters.nearNotices().increment());
     AtomicInteger n = new AtomicInteger();
     this.loaderPool = new ThreadPoolExecutor(config.loaderThreads(), config.loaderThreads(), 60,
         TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
@@ -258,13 +261,15 @@ public final class CacheClient implements AutoCloseable {
   /**
    * Drops {@code key}'s cached value (every schema version, in Redis and in every near cache) and
    * revokes any lease, so a reader loading it now cannot store what it read. Does not raise the
-   * version fence. Other clients' near caches are told by a notice; if sending it fails, they
-   * drop the key at the latest after their near-cache TTL.
+   * version fence. This client's near cache drops the key before and after the Redis apply;
+   * other clients' near caches are told by a notice, tried twice.
    *
    * @param key the logical key, {@code service:entity:identifier}
    * @throws IllegalArgumentException if {@code key} is not a valid key
    * @throws CacheUnavailableException if Redis could not be reached; retry, or publish the
    *     invalidation with {@link #publishInvalidate}
+   * @throws NoticeFailedException (a {@link CacheUnavailableException}) if Redis applied the
+   *     invalidation but the near-cache notice could not be sent; retry (it is idempotent)
    */
   public void invalidate(String key) {
     apply(CacheKey.parse(key), CacheEvent.Op.INVALIDATE, Versioned.NO_VERSION, null, config.defaultPolicy());
@@ -281,6 +286,8 @@ public final class CacheClient implements AutoCloseable {
    * @return {@code true} if applied, {@code false} if a newer version was already applied
    * @throws IllegalArgumentException if {@code key} is invalid or {@code version} negative
    * @throws CacheUnavailableException if Redis could not be reached
+   * @throws NoticeFailedException (a {@link CacheUnavailableException}) if Redis applied the
+   *     invalidation but the near-cache notice could not be sent; retry (it is idempotent)
    */
   public boolean invalidate(String key, long version) {
     checkVersion(version);
@@ -454,6 +461,14 @@ public final class CacheClient implements AutoCloseable {
     return link.breaker().getState();
   }
 
+  /**
+   * The near-cache entry of {@code key} under {@code policy}'s schema, for tests that compare
+   * every near entry with the source of truth.
+   */
+  Object nearPeek(String key, CachePolicy policy) {
+    return near.peek(CacheKey.parse(key), policy.schemaVersion());
+  }
+
   /** @return the registry holding this client's meters */
   public MeterRegistry meters() {
     return meters.registry();
@@ -498,6 +513,7 @@ public final class CacheClient implements AutoCloseable {
   private boolean apply(CacheKey k, CacheEvent.Op op, long version, byte[][] upsert, CachePolicy policy) {
     long t0 = System.nanoTime();
     near.drop(k);
+    beforeApply.run();
     RedisAdvancedClusterCommands<byte[], byte[]> cmds;
     try {
       cmds = link.connectionOrThrow().sync();
@@ -512,7 +528,10 @@ public final class CacheClient implements AutoCloseable {
           bytes(CacheScripts.schemaField(policy.schemaVersion())),
           bytes(Long.toString(policy.fenceTtl().toMillis())), bytes(k.valueKeyPrefix()));
       link.success(System.nanoTime() - t0);
-      notifyNearCaches(cmds, k);
+      // a local read that captured the near-cache epoch after the first drop may have read the
+      // old value from Redis before the apply: this second drop makes its store fail
+      near.drop(k);
+      notifyNearCaches(cmds, k, op);
       meters.invalidateLatency().record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
       return r == CacheScripts.APPLY_APPLIED;
     } catch (RedisException e) {
@@ -521,16 +540,31 @@ public final class CacheClient implements AutoCloseable {
     }
   }
 
-  private void notifyNearCaches(RedisAdvancedClusterCommands<byte[], byte[]> cmds, CacheKey k) {
+  /**
+   * Tells every near cache to drop {@code k}; tried twice.
+   *
+   * @throws NoticeFailedException if both attempts failed: Redis holds the change, but other
+   *     clients' near caches may keep the old value until their near-cache TTL
+   */
+  private void notifyNearCaches(RedisAdvancedClusterCommands<byte[], byte[]> cmds, CacheKey k, CacheEvent.Op op) {
     int ch = NoticeChannels.indexOf(k);
-    try {
-      ScriptRunner.run(cmds, CacheScripts.NOTIFY, ScriptOutputType.INTEGER,
-          new byte[][] {bytes(NoticeChannels.sequenceKey(ch))}, bytes(NoticeChannels.channel(ch)),
-          NoticeChannels.body(List.of(k)));
-    } catch (RedisException e) {
-      // near caches then drop the key at the latest after their near-cache TTL
-      log.debug("near-cache notice for {} failed: {}", k, e.toString());
+    RedisException last = null;
+    for (int attempt = 0; attempt < 2; attempt++) {
+      try {
+        ScriptRunner.run(cmds, CacheScripts.NOTIFY, ScriptOutputType.INTEGER,
+            new byte[][] {bytes(NoticeChannels.sequenceKey(ch))}, bytes(NoticeChannels.channel(ch)),
+            NoticeChannels.body(List.of(k)));
+        return;
+      } catch (RedisException e) {
+        last = e;
+      }
     }
+    meters.noticeFailures().increment();
+    log.warn("{} of {} applied in Redis, but its near-cache notice failed twice; other clients'"
+        + " near caches may keep the old value until their near-cache TTL: {}", op.wireName(), k, last.toString());
+    throw new NoticeFailedException(k.toString(), op.wireName() + " applied in Redis, but the near-cache"
+        + " notice failed (" + last.getMessage() + "); other clients' near caches may keep the old value"
+        + " until their near-cache TTL; retry, or publish the invalidation", last);
   }
 
   private WritePublisher publisher() {

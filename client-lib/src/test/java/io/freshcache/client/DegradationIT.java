@@ -212,7 +212,7 @@ class DegradationIT {
     }
   }
 
-  static void stack(String... args) throws IOException, InterruptedException {
+  static Path repoRoot() {
     Path root = Path.of("").toAbsolutePath();
     while (root != null && !Files.isExecutable(root.resolve("dev/stack"))) {
       root = root.getParent();
@@ -220,6 +220,11 @@ class DegradationIT {
     if (root == null) {
       throw new IllegalStateException("dev/stack not found above " + Path.of("").toAbsolutePath());
     }
+    return root;
+  }
+
+  static void stack(String... args) throws IOException, InterruptedException {
+    Path root = repoRoot();
     List<String> cmd = new ArrayList<>();
     cmd.add(root.resolve("dev/stack").toString());
     cmd.addAll(List.of(args));
