@@ -10,6 +10,7 @@ import io.freshcache.client.internal.LoaderBudget;
 import io.freshcache.client.internal.NearCache;
 import io.freshcache.client.internal.ReadContext;
 import io.freshcache.client.internal.RedisLink;
+import io.freshcache.client.internal.ReplicaAckGate;
 import io.freshcache.client.internal.ScriptRunner;
 import io.freshcache.client.internal.SyncReads;
 import io.freshcache.client.internal.WritePublisher;
@@ -81,6 +82,7 @@ public final class CacheClient implements AutoCloseable {
   private final EntryCodec codec;
   private final JitteredTtl jitter = new JitteredTtl(() -> ThreadLocalRandom.current().nextDouble());
   private final Clock clock = Clock.systemUTC();
+  private final ReplicaAckGate acks;
   private volatile WritePublisher publisher;
   /** Test seam: runs between this client's first near-cache drop and the Redis apply. */
   volatile Runnable beforeApply = () -> { };
@@ -102,6 +104,7 @@ public final class CacheClient implements AutoCloseable {
     RateLimiter limiter = RateLimiter.of("freshcache-loader",
         LoaderBudget.config(config.loaderRateLimit(), config.loaderRateLimitWait()));
     this.link = new RedisLink(config);
+    this.acks = new ReplicaAckGate(config.replicaAcks(), config.effectiveReplicaAckTimeout().toMillis());
     this.ctx = new ReadContext(link, codec, meters, near, jitter,
         new XFetch(() -> ThreadLocalRandom.current().nextDouble()), limiter, loaderPool, clock);
     this.syncReads = new SyncReads(ctx);
@@ -262,7 +265,9 @@ public final class CacheClient implements AutoCloseable {
    * Drops {@code key}'s cached value (every schema version, in Redis and in every near cache) and
    * revokes any lease, so a reader loading it now cannot store what it read. Does not raise the
    * version fence. This client's near cache drops the key before and after the Redis apply;
-   * other clients' near caches are told by a notice, tried twice.
+   * other clients' near caches are told by a notice, tried twice. Returns once
+   * {@link CacheClientConfig#replicaAcks()} replicas of the key's master acknowledged the change
+   * ({@code WAIT}, default one), so a failover of that master cannot lose it.
    *
    * @param key the logical key, {@code service:entity:identifier}
    * @throws IllegalArgumentException if {@code key} is not a valid key
@@ -270,6 +275,10 @@ public final class CacheClient implements AutoCloseable {
    *     invalidation with {@link #publishInvalidate}
    * @throws NoticeFailedException (a {@link CacheUnavailableException}) if Redis applied the
    *     invalidation but the near-cache notice could not be sent; retry (it is idempotent)
+   * @throws ReplicaAckTimeoutException (a {@link CacheUnavailableException}) if the master applied
+   *     the invalidation and near caches were notified, but fewer than
+   *     {@link CacheClientConfig#replicaAcks()} replicas acknowledged it in time, so a failover
+   *     now could lose it; retry (it is idempotent) or publish it with {@link #publishInvalidate}
    */
   public void invalidate(String key) {
     apply(CacheKey.parse(key), CacheEvent.Op.INVALIDATE, Versioned.NO_VERSION, null, config.defaultPolicy());
@@ -288,6 +297,10 @@ public final class CacheClient implements AutoCloseable {
    * @throws CacheUnavailableException if Redis could not be reached
    * @throws NoticeFailedException (a {@link CacheUnavailableException}) if Redis applied the
    *     invalidation but the near-cache notice could not be sent; retry (it is idempotent)
+   * @throws ReplicaAckTimeoutException (a {@link CacheUnavailableException}) if the master applied
+   *     the invalidation and near caches were notified, but fewer than
+   *     {@link CacheClientConfig#replicaAcks()} replicas acknowledged it in time, so a failover
+   *     now could lose it; retry (it is idempotent) or publish it with {@link #publishInvalidate}
    */
   public boolean invalidate(String key, long version) {
     checkVersion(version);
@@ -306,7 +319,9 @@ public final class CacheClient implements AutoCloseable {
    * cache write fails after the database write succeeded, the key is invalidated; if that fails
    * too, the invalidation is published to Kafka when configured (cache-writer applies it once
    * Redis is back), and otherwise a {@link CacheUnavailableException} reports that the entry may
-   * be stale until its TTL.
+   * be stale until its TTL. "Fails" includes a write the master applied but no replica
+   * acknowledged in time ({@link CacheClientConfig#replicaAcks()}): a failover could lose it, so
+   * it is followed by the same invalidation, publication or {@link ReplicaAckTimeoutException}.
    *
    * @param key the logical key, {@code service:entity:identifier}
    * @param value the value to cache, not null; encoded with the policy's codec
@@ -520,24 +535,50 @@ public final class CacheClient implements AutoCloseable {
     } catch (RedisLink.Unavailable u) {
       throw new CacheUnavailableException(k.toString(), op.wireName() + " failed: " + u.getMessage(), u);
     }
+    RedisLink.MasterWrite<Long> w;
     try {
-      long r = ScriptRunner.<Long>run(cmds, CacheScripts.APPLY, ScriptOutputType.INTEGER,
+      // on the master's own connection, then WAIT on that connection: see RedisLink.writeOnMaster
+      w = link.writeOnMaster(k.fenceKey(), node -> ScriptRunner.<Long>run(node, CacheScripts.APPLY,
+          ScriptOutputType.INTEGER,
           new byte[][] {bytes(k.fenceKey()), bytes(k.leaseKey()), bytes(k.valueKey(policy.schemaVersion()))},
           bytes(CacheScripts.opArg(op)), bytes(Long.toString(version)),
           upsert == null ? new byte[0] : upsert[0], upsert == null ? bytes("0") : upsert[1],
           bytes(CacheScripts.schemaField(policy.schemaVersion())),
-          bytes(Long.toString(policy.fenceTtl().toMillis())), bytes(k.valueKeyPrefix()));
+          bytes(Long.toString(policy.fenceTtl().toMillis())), bytes(k.valueKeyPrefix())),
+          acks.required(), acks::waitMs);
       link.success(System.nanoTime() - t0);
-      // a local read that captured the near-cache epoch after the first drop may have read the
-      // old value from Redis before the apply: this second drop makes its store fail
-      near.drop(k);
-      notifyNearCaches(cmds, k, op);
-      meters.invalidateLatency().record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
-      return r == CacheScripts.APPLY_APPLIED;
-    } catch (RedisException e) {
-      link.failure(System.nanoTime() - t0, e);
+    } catch (RedisException | RedisLink.Unavailable e) {
+      if (e instanceof RedisException re) {
+        link.failure(System.nanoTime() - t0, re);
+      }
       throw new CacheUnavailableException(k.toString(), op.wireName() + " failed: " + e.getMessage(), e);
     }
+    // a local read that captured the near-cache epoch after the first drop may have read the
+    // old value from Redis before the apply: this second drop makes its store fail
+    near.drop(k);
+    boolean acked = acks.required() == 0 || acks.record(w.node(), w.acks());
+    try {
+      notifyNearCaches(cmds, k, op);
+    } catch (NoticeFailedException nf) {
+      if (!acked) {
+        ReplicaAckTimeoutException e = notAcknowledged(k, op, w);
+        e.addSuppressed(nf);
+        throw e;
+      }
+      throw nf;
+    }
+    meters.invalidateLatency().record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+    if (!acked) {
+      throw notAcknowledged(k, op, w);
+    }
+    return w.result() == CacheScripts.APPLY_APPLIED;
+  }
+
+  private ReplicaAckTimeoutException notAcknowledged(CacheKey k, CacheEvent.Op op, RedisLink.MasterWrite<Long> w) {
+    meters.replicaAckTimeouts().increment();
+    return new ReplicaAckTimeoutException(k.toString(), op.wireName() + " applied on master " + w.node()
+        + " and near caches notified, but " + w.acks() + " of " + acks.required() + " replicas acknowledged it"
+        + " in time; a failover now could lose it: retry, or publish the invalidation", w.acks(), acks.required());
   }
 
   /**

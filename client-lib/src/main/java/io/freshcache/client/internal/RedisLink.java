@@ -4,16 +4,20 @@ import io.freshcache.client.CacheClientConfig;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
 import io.lettuce.core.ReadFrom;
+import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.sync.RedisCommands;
 import io.lettuce.core.cluster.ClusterClientOptions;
 import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
 import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.SlotHash;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.async.RedisAdvancedClusterAsyncCommands;
 import io.lettuce.core.cluster.api.sync.RedisAdvancedClusterCommands;
+import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.codec.ByteArrayCodec;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -24,6 +28,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.ToLongFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -287,6 +292,71 @@ public final class RedisLink implements AutoCloseable {
    */
   public void failure(long nanos, Throwable t) {
     breaker.onError(nanos, TimeUnit.NANOSECONDS, t);
+  }
+
+  /**
+   * What a write on a slot's master produced.
+   *
+   * @param <T> the write's result type
+   * @param result the write's result
+   * @param acks replicas that acknowledged it ({@code WAIT}), or {@link Long#MAX_VALUE} if none
+   *     were asked for
+   * @param node the master that executed it, {@code host:port}
+   */
+  public record MasterWrite<T>(T result, long acks, String node) {}
+
+  /**
+   * Runs {@code write} on the master of {@code slotKey}'s slot over that node's own connection,
+   * then, if {@code replicas > 0}, {@code WAIT replicas waitMs} on the same connection.
+   *
+   * <p>Why the node connection: {@code WAIT} counts the writes of the connection it is sent on.
+   * Routed through the cluster connection without a key it would go to any node and report that
+   * node's replicas. Lettuce's cluster connection sends a slot's writes over the node connection
+   * keyed by the master's host and port with intent WRITE ({@code PooledClusterConnectionProvider
+   * .getWriteConnection}), which is the connection {@code getConnection(host, port)} returns, so
+   * this shares it rather than opening another. A node connection does not follow {@code MOVED}:
+   * a redirect (a failover or resharding the client has not seen yet) is followed here, to at most
+   * three nodes.
+   *
+   * @param <T> the write's result type
+   * @param slotKey any physical key of the entry (they share one slot)
+   * @param write the write, given the node's sync commands
+   * @param replicas replicas to wait for, 0 for none
+   * @param waitMs the {@code WAIT} timeout for a node ({@code host:port}), ms, positive
+   * @return the result, the replicas that acknowledged it, and the node
+   * @throws Unavailable if not connected
+   * @throws RedisException if the write or the {@code WAIT} failed
+   */
+  public <T> MasterWrite<T> writeOnMaster(String slotKey,
+      Function<RedisCommands<byte[], byte[]>, T> write, int replicas, ToLongFunction<String> waitMs) {
+    StatefulRedisClusterConnection<byte[], byte[]> c = connectionOrThrow();
+    int slot = SlotHash.getSlot(slotKey);
+    RedisClusterNode master = c.getPartitions().getMasterBySlot(slot);
+    if (master == null) {
+      throw new RedisException("no master known for slot " + slot + " of " + slotKey);
+    }
+    String host = master.getUri().getHost();
+    int port = master.getUri().getPort();
+    for (int hop = 0; ; hop++) {
+      RedisCommands<byte[], byte[]> node = c.getConnection(host, port).sync();
+      T result;
+      try {
+        result = write.apply(node);
+      } catch (RedisCommandExecutionException e) {
+        String m = e.getMessage();
+        if (hop < 2 && m != null && m.startsWith("MOVED ")) {
+          String target = m.substring(m.lastIndexOf(' ') + 1);
+          int colon = target.lastIndexOf(':');
+          host = target.substring(0, colon);
+          port = Integer.parseInt(target.substring(colon + 1));
+          continue;
+        }
+        throw e;
+      }
+      String name = host + ":" + port;
+      long acks = replicas > 0 ? node.waitForReplication(replicas, waitMs.applyAsLong(name)) : Long.MAX_VALUE;
+      return new MasterWrite<>(result, acks, name);
+    }
   }
 
   /** Releases a permit for a call that was not made. */
