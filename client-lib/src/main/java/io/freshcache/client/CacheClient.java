@@ -111,13 +111,15 @@ public final class CacheClient implements AutoCloseable {
     this.asyncReads = new AsyncReads(ctx);
     link.onConnect(l -> loaderPool.execute(() -> near.subscribe(l)));
     meters.gauge("redis.connections.active", "open Redis command connections", () -> link.connected() ? 1 : 0);
-    meters.gauge("cache.circuit.state", "0 closed, 1 open, 2 half-open, 3 other",
-        () -> switch (link.breaker().getState()) {
+    meters.gauge("cache.circuit.state", "worst state of the masters' breakers: 0 closed, 1 open, 2 half-open, 3 other",
+        () -> switch (link.circuitState()) {
           case CLOSED -> 0;
           case OPEN -> 1;
           case HALF_OPEN -> 2;
           default -> 3;
         });
+    meters.gauge("cache.circuit.open", "masters whose breaker is not closed",
+        () -> link.circuitStates().values().stream().filter(st -> st != CircuitBreaker.State.CLOSED).count());
     meters.gauge("cache.near.size", "near-cache entries", near::size);
     meters.gauge("cache.near.subscribed", "1 while near caching is on (notices subscribed)",
         () -> near.subscribed() ? 1 : 0);
@@ -142,8 +144,11 @@ public final class CacheClient implements AutoCloseable {
    * {@code redis_connections_active}, {@code cache_lease_granted_total},
    * {@code cache_lease_busy_total}, {@code cache_loader_calls_total}, {@code cache_fallbacks_total},
    * {@code cache_load_shed_total}, {@code cache_fill_rejected_total}, {@code cache_oversize_total},
-   * {@code cache_early_refresh_total}, {@code cache_circuit_state}, {@code cache_near_size},
-   * {@code cache_near_subscribed}, {@code cache_near_flushes_total}.
+   * {@code cache_early_refresh_total}, {@code cache_circuit_state} (worst state of the masters'
+   * breakers), {@code cache_circuit_open} (masters whose breaker is not closed),
+   * {@code cache_near_size}, {@code cache_near_subscribed}, {@code cache_near_flushes_total},
+   * {@code cache_near_notices_total}, {@code cache_notice_failures_total},
+   * {@code cache_replica_ack_timeouts_total}.
    *
    * @param config the settings, not null
    * @param registry where the meters are registered, not null
@@ -471,9 +476,24 @@ public final class CacheClient implements AutoCloseable {
     }
   }
 
-  /** @return the circuit breaker's state */
+  /**
+   * The breakers' state as one value. There is one circuit breaker per Redis master (a failed
+   * master bypasses only its own slots; see {@link #circuitStates()}); this is the worst of the
+   * current masters' states.
+   *
+   * @return {@code OPEN} if any current master's breaker is open, else {@code HALF_OPEN} if any
+   *     is half-open, else {@code CLOSED}
+   */
   public CircuitBreaker.State circuitState() {
-    return link.breaker().getState();
+    return link.circuitState();
+  }
+
+  /**
+   * @return the circuit breaker state of each current master (from the client's view of the
+   *     topology), by {@code host:port}; empty while not connected
+   */
+  public java.util.Map<String, CircuitBreaker.State> circuitStates() {
+    return link.circuitStates();
   }
 
   /**
@@ -546,10 +566,10 @@ public final class CacheClient implements AutoCloseable {
           bytes(CacheScripts.schemaField(policy.schemaVersion())),
           bytes(Long.toString(policy.fenceTtl().toMillis())), bytes(k.valueKeyPrefix())),
           acks.required(), acks::waitMs);
-      link.success(System.nanoTime() - t0);
+      link.report(k.fenceKey(), t0, null);
     } catch (RedisException | RedisLink.Unavailable e) {
       if (e instanceof RedisException re) {
-        link.failure(System.nanoTime() - t0, re);
+        link.report(k.fenceKey(), t0, re);
       }
       throw new CacheUnavailableException(k.toString(), op.wireName() + " failed: " + e.getMessage(), e);
     }

@@ -27,13 +27,13 @@ import java.util.Objects;
  *   <tr><td>{@code REDIS_CONNECT_TIMEOUT_MS}</td><td>connect timeout, ms</td><td>1000</td></tr>
  *   <tr><td>{@code REDIS_TOPOLOGY_REFRESH_MS}</td><td>periodic cluster topology refresh, ms</td>
  *       <td>1000</td></tr>
- *   <tr><td>{@code CIRCUIT_BREAKER_THRESHOLD}</td><td>Redis failure rate that opens the breaker,
- *       percent ({@code 5} or {@code 5%})</td><td>5</td></tr>
+ *   <tr><td>{@code CIRCUIT_BREAKER_THRESHOLD}</td><td>failure rate of a master's calls that opens
+ *       its breaker, percent ({@code 5} or {@code 5%}); see "Circuit breakers" below</td><td>5</td></tr>
  *   <tr><td>{@code CIRCUIT_BREAKER_TIMEOUT}</td><td>time open before half-open: seconds or
  *       ISO-8601</td><td>10</td></tr>
  *   <tr><td>{@code CIRCUIT_BREAKER_SLOW_CALL_MS}</td><td>a Redis call slower than this counts as
  *       slow; 80% slow calls in 10 s open the breaker</td><td>2 × the slowest of 21 round trips
- *       measured at start, at least 100 ms</td></tr>
+ *       measured at start, at least 250 ms</td></tr>
  *   <tr><td>{@code LOADER_RATE_LIMIT}</td><td>loader calls per second allowed while Redis is
  *       bypassed (breaker open or Redis failing)</td><td>200</td></tr>
  *   <tr><td>{@code LOADER_RATE_LIMIT_WAIT_MS}</td><td>how long a bypassed read waits for that
@@ -53,6 +53,17 @@ import java.util.Objects;
  *   <tr><td>{@code REDIS_REPLICA_ACK_TIMEOUT_MS}</td><td>how long to wait for them, ms; capped
  *       at half the command timeout</td><td>200</td></tr>
  * </table>
+ *
+ * <p><b>Circuit breakers.</b> There is one breaker per Redis master, so a failed master sends
+ * only the reads of its own slots to the loader. Each judges its node's calls of the last 10 s
+ * once there are 50; connection errors, timeouts and {@code CLUSTERDOWN}/{@code LOADING}/
+ * {@code MASTERDOWN}/{@code TRYAGAIN} replies count as failures, other error replies do not (the
+ * node answered). A timeout or slow call during which the client JVM itself was stalled for a
+ * quarter of the call or more (CPU starvation, a GC pause, a stopped process: measured by a
+ * sleeping daemon thread) is not counted. After a promotion the slots map to the new master's
+ * breaker as soon as the client's topology shows it; an open breaker whose node reconnects, or
+ * any open breaker after a topology change, turns half-open at once instead of waiting out
+ * {@code CIRCUIT_BREAKER_TIMEOUT}.
  *
  * <p><b>Replica acknowledgement.</b> Redis replicates asynchronously: a master that fails before
  * its replica received an invalidation takes the invalidation with it, and the promoted replica
@@ -78,7 +89,7 @@ import java.util.Objects;
  *     circuit breaker
  * @param circuitBreakerTimeout how long the breaker stays open before letting probes through
  * @param slowCallThreshold a Redis call slower than this is slow; {@code null} = twice the
- *     slowest of 21 round trips measured at start, at least 100 ms
+ *     slowest of 21 round trips measured at start, at least 250 ms
  * @param loaderRateLimit loader calls per second while Redis is bypassed
  * @param loaderRateLimitWait how long a bypassed read waits for the rate limiter
  * @param nearCacheMaxEntries near-cache size bound
@@ -604,7 +615,7 @@ public record CacheClientConfig(List<String> redisNodes, String redisPassword, b
 
     /**
      * @param threshold slow-call threshold, positive, or {@code null} (the default) for twice the
-     *     slowest of 21 round trips measured at connect, at least 100 ms
+     *     slowest of 21 round trips measured at connect, at least 250 ms
      * @return this builder
      */
     public Builder slowCallThreshold(Duration threshold) {

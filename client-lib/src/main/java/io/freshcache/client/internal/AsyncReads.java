@@ -9,7 +9,6 @@ import io.freshcache.protocol.CacheKey;
 import io.freshcache.protocol.CacheScripts;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.cluster.api.async.RedisAdvancedClusterAsyncCommands;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -64,22 +63,22 @@ public final class AsyncReads {
     }
     long nearEpoch = ctx.epoch(k); // before the Redis read: see NearCache
     boolean replica = ctx.readsReplica(policy);
-    RedisAdvancedClusterAsyncCommands<byte[], byte[]> cmds;
+    RedisLink.Permit permit;
     try {
-      cmds = replica ? ctx.link.acquireReplicaAsync() : ctx.link.acquireAsync();
+      permit = ctx.link.acquire(k.valueKey(policy.schemaVersion()), replica);
     } catch (RedisLink.Unavailable u) {
       return bypass(k, m, loader, u);
     }
     long t0 = System.nanoTime();
-    return cmds.get(bytes(k.valueKey(policy.schemaVersion()))).toCompletableFuture()
+    return permit.async().get(bytes(k.valueKey(policy.schemaVersion()))).toCompletableFuture()
         .<CompletableFuture<T>>handle((raw, err) -> {
           long dt = System.nanoTime() - t0;
           if (err != null) {
             Throwable cause = unwrap(err);
-            ctx.link.failure(dt, cause);
+            permit.failure(cause);
             return bypass(k, m, loader, cause);
           }
-          ctx.link.success(dt);
+          permit.success();
           if (raw != null) {
             EntryCodec.Decoded d = ctx.decode(k, policy, raw, type);
             if (d != null) {
@@ -134,21 +133,20 @@ public final class AsyncReads {
   private <T> CompletableFuture<ReadContext.Loaded<T>> leaseLoop(CacheKey k, Class<T> type, CachePolicy policy,
       ClientMeters.Entity m, VersionedLoader<? extends T> loader, byte[] token, long deadline, long backoffMs,
       int busySeen, int errors) {
-    RedisAdvancedClusterAsyncCommands<byte[], byte[]> cmds;
+    RedisLink.Permit permit;
     try {
-      cmds = ctx.link.acquireAsync();
+      permit = ctx.link.acquire(k.leaseKey(), false);
     } catch (RedisLink.Unavailable u) {
       return bypass(k, m, loader, u).thenApply(ReadContext.Loaded::notCacheable);
     }
     byte[][] keys = {bytes(k.valueKey(policy.schemaVersion())), bytes(k.leaseKey())};
     long t0 = System.nanoTime();
-    CompletableFuture<List<Object>> lease = ScriptRunner.runAsync(cmds, CacheScripts.GET_OR_LEASE,
+    CompletableFuture<List<Object>> lease = ScriptRunner.runAsync(permit.async(), CacheScripts.GET_OR_LEASE,
         ScriptOutputType.MULTI, keys, token, bytes(Long.toString(policy.leaseTime().toMillis())));
     return lease.<CompletableFuture<ReadContext.Loaded<T>>>handle((r, err) -> {
-      long dt = System.nanoTime() - t0;
       if (err != null) {
         Throwable cause = unwrap(err);
-        ctx.link.failure(dt, cause);
+        permit.failure(cause);
         // while another caller holds the lease, one failed poll is no reason to load as well
         if (busySeen == 0 || errors + 1 > MAX_ERRORS_WHILE_WAITING || System.nanoTime() >= deadline) {
           return bypass(k, m, loader, cause).thenApply(ReadContext.Loaded::notCacheable);
@@ -156,7 +154,7 @@ public final class AsyncReads {
         return later(backoffMs).thenCompose(x ->
             leaseLoop(k, type, policy, m, loader, token, deadline, backoffMs, busySeen, errors + 1));
       }
-      ctx.link.success(dt);
+      permit.success();
       long status = (Long) r.get(0);
       if (status == CacheScripts.LEASE_VALUE) {
         EntryCodec.Decoded d = ctx.decode(k, policy, (byte[]) r.get(1), type);

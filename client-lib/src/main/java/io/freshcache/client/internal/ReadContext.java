@@ -255,7 +255,7 @@ public final class ReadContext {
     byte[] token = newToken();
     String ok;
     try {
-      ok = link.call(c -> c.set(bytes(k.leaseKey()), token, SetArgs.Builder.nx().px(policy.leaseTime().toMillis())));
+      ok = link.call(k.leaseKey(), c -> c.set(bytes(k.leaseKey()), token, SetArgs.Builder.nx().px(policy.leaseTime().toMillis())));
     } catch (RedisLink.Unavailable | RedisException ex) {
       return;
     }
@@ -319,7 +319,7 @@ public final class ReadContext {
    */
   boolean fillSync(CacheKey k, CachePolicy policy, ClientMeters.Entity m, byte[] token, Versioned<?> loaded, Fill fill) {
     try {
-      long r = link.call(c -> ScriptRunner.<Long>run(c, CacheScripts.FILL, ScriptOutputType.INTEGER,
+      long r = link.call(k.leaseKey(), c -> ScriptRunner.<Long>run(c, CacheScripts.FILL, ScriptOutputType.INTEGER,
           fillKeys(k, policy), fillArgs(token, loaded, fill, policy)));
       if (r != CacheScripts.FILL_OK) {
         m.fillRejected.increment();
@@ -336,7 +336,7 @@ public final class ReadContext {
   /** Gives the lease back; failures are ignored (the lease expires by itself). */
   void release(CacheKey k, byte[] token) {
     try {
-      link.call(c -> ScriptRunner.run(c, CacheScripts.RELEASE, ScriptOutputType.INTEGER,
+      link.call(k.leaseKey(), c -> ScriptRunner.run(c, CacheScripts.RELEASE, ScriptOutputType.INTEGER,
           new byte[][] {bytes(k.leaseKey())}, token));
     } catch (RedisLink.Unavailable | RedisException e) {
       // the lease expires by itself

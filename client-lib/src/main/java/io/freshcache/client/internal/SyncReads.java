@@ -69,7 +69,7 @@ public final class SyncReads {
     boolean replica = ctx.readsReplica(policy);
     byte[] raw;
     try {
-      raw = ctx.link.call(replica, c -> c.get(valueKey));
+      raw = ctx.link.call(valueKeyName, replica, c -> c.get(valueKey));
     } catch (RedisLink.Unavailable | RedisException e) {
       return ctx.bypass(k, m, loader, e);
     }
@@ -112,7 +112,7 @@ public final class SyncReads {
     while (true) {
       List<Object> r;
       try {
-        r = ctx.link.call(c -> ScriptRunner.run(c, CacheScripts.GET_OR_LEASE, ScriptOutputType.MULTI,
+        r = ctx.link.call(k.leaseKey(), c -> ScriptRunner.run(c, CacheScripts.GET_OR_LEASE, ScriptOutputType.MULTI,
             keys, token, leaseMs));
       } catch (RedisLink.Unavailable u) {
         return ReadContext.Loaded.notCacheable(ctx.bypass(k, m, loader, u));
