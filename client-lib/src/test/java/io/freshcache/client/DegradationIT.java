@@ -53,6 +53,9 @@ class DegradationIT {
       keys.add("test:degrade:" + RUN + "-" + i);
     }
     try (CacheClient client = CacheClient.create(config)) {
+      // on a loaded machine the first connect can outlast the 300 ms command timeout (the
+      // client then connects in the background); warm up once it is connected
+      await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(client::ping);
       for (String k : keys) {
         client.getOrLoad(k, String.class, CachePolicy.PRODUCT_CATALOG, () -> {
           loads.incrementAndGet();

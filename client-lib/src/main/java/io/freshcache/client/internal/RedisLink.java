@@ -69,6 +69,8 @@ public final class RedisLink implements AutoCloseable {
   private static final int MIN_CALLS = 50;
   /** Share of slow calls that opens the breaker: a sustained slowdown, not a burst's tail. */
   private static final float SLOW_CALL_RATE_PERCENT = 80;
+  /** Period of the probes of breakers that are not closed. */
+  private static final long PROBE_MS = 200;
 
   /** Redis is not usable now: disconnected, or the breaker is open. */
   public static final class Unavailable extends RuntimeException {
@@ -82,6 +84,7 @@ public final class RedisLink implements AutoCloseable {
   private final CacheClientConfig config;
   private final RedisClusterClient client;
   private final ScheduledExecutorService reconnector;
+  private final ScheduledExecutorService prober;
   private final List<Consumer<RedisLink>> onConnect = new ArrayList<>();
   private volatile StatefulRedisClusterConnection<byte[], byte[]> connection;
   private volatile StatefulRedisClusterConnection<byte[], byte[]> replicaConnection;
@@ -135,8 +138,57 @@ public final class RedisLink implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
+    this.prober = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "freshcache-breaker-probe");
+      t.setDaemon(true);
+      return t;
+    });
+    prober.scheduleWithFixedDelay(this::probeBreakers, PROBE_MS, PROBE_MS, TimeUnit.MILLISECONDS);
     if (!tryConnect()) {
       scheduleReconnect(Duration.ofMillis(200));
+    }
+  }
+
+  /**
+   * A breaker that is not closed needs calls to close again, and the reads of its slots may be
+   * few (or none while they are served elsewhere): so every {@value #PROBE_MS} ms each current
+   * master whose breaker is not closed gets a {@code PING} under its breaker when the breaker
+   * permits one (half-open, or open past its wait). Five good probes close it within about a
+   * second of the node answering again; a failed probe opens it again.
+   */
+  private void probeBreakers() {
+    StatefulRedisClusterConnection<byte[], byte[]> c = connection;
+    if (c == null || closed) {
+      return;
+    }
+    try {
+      for (RedisClusterNode n : c.getPartitions()) {
+        if (!n.is(RedisClusterNode.NodeFlag.UPSTREAM) || n.getSlots().isEmpty()) {
+          continue;
+        }
+        String node = n.getUri().getHost() + ":" + n.getUri().getPort();
+        CircuitBreaker b = breakers.of(node);
+        if (b.getState() == CircuitBreaker.State.CLOSED || !b.tryAcquirePermission()) {
+          continue;
+        }
+        long t0 = System.nanoTime();
+        try {
+          c.getConnection(n.getUri().getHost(), n.getUri().getPort()).async().ping()
+              .get(config.commandTimeout().toMillis(), TimeUnit.MILLISECONDS);
+          breakers.success(b, t0, System.nanoTime());
+        } catch (java.util.concurrent.ExecutionException e) {
+          breakers.failure(b, t0, System.nanoTime(), e.getCause() == null ? e : e.getCause());
+        } catch (java.util.concurrent.TimeoutException e) {
+          breakers.failure(b, t0, System.nanoTime(),
+              new io.lettuce.core.RedisCommandTimeoutException("probe of " + node + " timed out"));
+        } catch (RedisException e) {
+          breakers.failure(b, t0, System.nanoTime(), e);
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (RuntimeException e) {
+      log.debug("breaker probe failed: {}", e.toString());
     }
   }
 
@@ -488,6 +540,7 @@ public final class RedisLink implements AutoCloseable {
   public void close() {
     closed = true;
     events.dispose();
+    prober.shutdownNow();
     reconnector.shutdownNow();
     StatefulRedisClusterConnection<byte[], byte[]> c = connection;
     if (c != null) {
