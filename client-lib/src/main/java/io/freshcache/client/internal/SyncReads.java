@@ -22,7 +22,11 @@ import java.util.concurrent.locks.LockSupport;
  * again, until the lease time is over, then load without filling (within the loader rate
  * limiter's budget). The script re-checks the value, so a caller that missed just before
  * another's fill gets that value instead of a second lease.
- * Any Redis failure or an open breaker sends the read to the loader through the rate limiter —
+ * The near cache takes a result only under the rule in {@link NearCache}: a master hit, or a
+ * flight whose fill Redis accepted, stored under the epoch captured before the Redis read (the
+ * flight's key includes that epoch).
+ * Any Redis failure or an open breaker of the key's master sends the read to the loader through
+ * the rate limiter —
  * except while waiting on another caller's lease, where up to two failed polls are retried: that
  * caller is loading, and a timeout on a busy machine should not add a second load.
  */
