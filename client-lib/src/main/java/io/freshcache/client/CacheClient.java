@@ -10,6 +10,7 @@ import io.freshcache.client.internal.LoaderBudget;
 import io.freshcache.client.internal.NearCache;
 import io.freshcache.client.internal.ReadContext;
 import io.freshcache.client.internal.RedisLink;
+import io.freshcache.client.internal.ReplicaAckGate;
 import io.freshcache.client.internal.ScriptRunner;
 import io.freshcache.client.internal.SyncReads;
 import io.freshcache.client.internal.WritePublisher;
@@ -81,13 +82,17 @@ public final class CacheClient implements AutoCloseable {
   private final EntryCodec codec;
   private final JitteredTtl jitter = new JitteredTtl(() -> ThreadLocalRandom.current().nextDouble());
   private final Clock clock = Clock.systemUTC();
+  private final ReplicaAckGate acks;
   private volatile WritePublisher publisher;
+  /** Test seam: runs between this client's first near-cache drop and the Redis apply. */
+  volatile Runnable beforeApply = () -> { };
 
   private CacheClient(CacheClientConfig config, MeterRegistry registry) {
     this.config = config;
     this.meters = new ClientMeters(registry);
     this.codec = new EntryCodec(config.encryptionKey());
-    this.near = new NearCache(config.nearCacheMaxEntries(), () -> meters.nearFlushes().increment());
+    this.near = new NearCache(config.nearCacheMaxEntries(), () -> meters.nearFlushes().increment(),
+        () -> meters.nearNotices().increment());
     AtomicInteger n = new AtomicInteger();
     this.loaderPool = new ThreadPoolExecutor(config.loaderThreads(), config.loaderThreads(), 60,
         TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
@@ -99,19 +104,22 @@ public final class CacheClient implements AutoCloseable {
     RateLimiter limiter = RateLimiter.of("freshcache-loader",
         LoaderBudget.config(config.loaderRateLimit(), config.loaderRateLimitWait()));
     this.link = new RedisLink(config);
+    this.acks = new ReplicaAckGate(config.replicaAcks(), config.effectiveReplicaAckTimeout().toMillis());
     this.ctx = new ReadContext(link, codec, meters, near, jitter,
         new XFetch(() -> ThreadLocalRandom.current().nextDouble()), limiter, loaderPool, clock);
     this.syncReads = new SyncReads(ctx);
     this.asyncReads = new AsyncReads(ctx);
     link.onConnect(l -> loaderPool.execute(() -> near.subscribe(l)));
     meters.gauge("redis.connections.active", "open Redis command connections", () -> link.connected() ? 1 : 0);
-    meters.gauge("cache.circuit.state", "0 closed, 1 open, 2 half-open, 3 other",
-        () -> switch (link.breaker().getState()) {
+    meters.gauge("cache.circuit.state", "worst state of the masters' breakers: 0 closed, 1 open, 2 half-open, 3 other",
+        () -> switch (link.circuitState()) {
           case CLOSED -> 0;
           case OPEN -> 1;
           case HALF_OPEN -> 2;
           default -> 3;
         });
+    meters.gauge("cache.circuit.open", "masters whose breaker is not closed",
+        () -> link.circuitStates().values().stream().filter(st -> st != CircuitBreaker.State.CLOSED).count());
     meters.gauge("cache.near.size", "near-cache entries", near::size);
     meters.gauge("cache.near.subscribed", "1 while near caching is on (notices subscribed)",
         () -> near.subscribed() ? 1 : 0);
@@ -136,8 +144,11 @@ public final class CacheClient implements AutoCloseable {
    * {@code redis_connections_active}, {@code cache_lease_granted_total},
    * {@code cache_lease_busy_total}, {@code cache_loader_calls_total}, {@code cache_fallbacks_total},
    * {@code cache_load_shed_total}, {@code cache_fill_rejected_total}, {@code cache_oversize_total},
-   * {@code cache_early_refresh_total}, {@code cache_circuit_state}, {@code cache_near_size},
-   * {@code cache_near_subscribed}, {@code cache_near_flushes_total}.
+   * {@code cache_early_refresh_total}, {@code cache_circuit_state} (worst state of the masters'
+   * breakers), {@code cache_circuit_open} (masters whose breaker is not closed),
+   * {@code cache_near_size}, {@code cache_near_subscribed}, {@code cache_near_flushes_total},
+   * {@code cache_near_notices_total}, {@code cache_notice_failures_total},
+   * {@code cache_replica_ack_timeouts_total}.
    *
    * @param config the settings, not null
    * @param registry where the meters are registered, not null
@@ -258,13 +269,21 @@ public final class CacheClient implements AutoCloseable {
   /**
    * Drops {@code key}'s cached value (every schema version, in Redis and in every near cache) and
    * revokes any lease, so a reader loading it now cannot store what it read. Does not raise the
-   * version fence. Other clients' near caches are told by a notice; if sending it fails, they
-   * drop the key at the latest after their near-cache TTL.
+   * version fence. This client's near cache drops the key before and after the Redis apply;
+   * other clients' near caches are told by a notice, tried twice. Returns once
+   * {@link CacheClientConfig#replicaAcks()} replicas of the key's master acknowledged the change
+   * ({@code WAIT}, default one), so a failover of that master cannot lose it.
    *
    * @param key the logical key, {@code service:entity:identifier}
    * @throws IllegalArgumentException if {@code key} is not a valid key
    * @throws CacheUnavailableException if Redis could not be reached; retry, or publish the
    *     invalidation with {@link #publishInvalidate}
+   * @throws NoticeFailedException (a {@link CacheUnavailableException}) if Redis applied the
+   *     invalidation but the near-cache notice could not be sent; retry (it is idempotent)
+   * @throws ReplicaAckTimeoutException (a {@link CacheUnavailableException}) if the master applied
+   *     the invalidation and near caches were notified, but fewer than
+   *     {@link CacheClientConfig#replicaAcks()} replicas acknowledged it in time, so a failover
+   *     now could lose it; retry (it is idempotent) or publish it with {@link #publishInvalidate}
    */
   public void invalidate(String key) {
     apply(CacheKey.parse(key), CacheEvent.Op.INVALIDATE, Versioned.NO_VERSION, null, config.defaultPolicy());
@@ -281,6 +300,12 @@ public final class CacheClient implements AutoCloseable {
    * @return {@code true} if applied, {@code false} if a newer version was already applied
    * @throws IllegalArgumentException if {@code key} is invalid or {@code version} negative
    * @throws CacheUnavailableException if Redis could not be reached
+   * @throws NoticeFailedException (a {@link CacheUnavailableException}) if Redis applied the
+   *     invalidation but the near-cache notice could not be sent; retry (it is idempotent)
+   * @throws ReplicaAckTimeoutException (a {@link CacheUnavailableException}) if the master applied
+   *     the invalidation and near caches were notified, but fewer than
+   *     {@link CacheClientConfig#replicaAcks()} replicas acknowledged it in time, so a failover
+   *     now could lose it; retry (it is idempotent) or publish it with {@link #publishInvalidate}
    */
   public boolean invalidate(String key, long version) {
     checkVersion(version);
@@ -299,7 +324,9 @@ public final class CacheClient implements AutoCloseable {
    * cache write fails after the database write succeeded, the key is invalidated; if that fails
    * too, the invalidation is published to Kafka when configured (cache-writer applies it once
    * Redis is back), and otherwise a {@link CacheUnavailableException} reports that the entry may
-   * be stale until its TTL.
+   * be stale until its TTL. "Fails" includes a write the master applied but no replica
+   * acknowledged in time ({@link CacheClientConfig#replicaAcks()}): a failover could lose it, so
+   * it is followed by the same invalidation, publication or {@link ReplicaAckTimeoutException}.
    *
    * @param key the logical key, {@code service:entity:identifier}
    * @param value the value to cache, not null; encoded with the policy's codec
@@ -449,9 +476,32 @@ public final class CacheClient implements AutoCloseable {
     }
   }
 
-  /** @return the circuit breaker's state */
+  /**
+   * The breakers' state as one value. There is one circuit breaker per Redis master (a failed
+   * master bypasses only its own slots; see {@link #circuitStates()}); this is the worst of the
+   * current masters' states.
+   *
+   * @return {@code OPEN} if any current master's breaker is open, else {@code HALF_OPEN} if any
+   *     is half-open, else {@code CLOSED}
+   */
   public CircuitBreaker.State circuitState() {
-    return link.breaker().getState();
+    return link.circuitState();
+  }
+
+  /**
+   * @return the circuit breaker state of each current master (from the client's view of the
+   *     topology), by {@code host:port}; empty while not connected
+   */
+  public java.util.Map<String, CircuitBreaker.State> circuitStates() {
+    return link.circuitStates();
+  }
+
+  /**
+   * The near-cache entry of {@code key} under {@code policy}'s schema, for tests that compare
+   * every near entry with the source of truth.
+   */
+  Object nearPeek(String key, CachePolicy policy) {
+    return near.peek(CacheKey.parse(key), policy.schemaVersion());
   }
 
   /** @return the registry holding this client's meters */
@@ -498,39 +548,84 @@ public final class CacheClient implements AutoCloseable {
   private boolean apply(CacheKey k, CacheEvent.Op op, long version, byte[][] upsert, CachePolicy policy) {
     long t0 = System.nanoTime();
     near.drop(k);
+    beforeApply.run();
     RedisAdvancedClusterCommands<byte[], byte[]> cmds;
     try {
       cmds = link.connectionOrThrow().sync();
     } catch (RedisLink.Unavailable u) {
       throw new CacheUnavailableException(k.toString(), op.wireName() + " failed: " + u.getMessage(), u);
     }
+    RedisLink.MasterWrite<Long> w;
     try {
-      long r = ScriptRunner.<Long>run(cmds, CacheScripts.APPLY, ScriptOutputType.INTEGER,
+      // on the master's own connection, then WAIT on that connection: see RedisLink.writeOnMaster
+      w = link.writeOnMaster(k.fenceKey(), node -> ScriptRunner.<Long>run(node, CacheScripts.APPLY,
+          ScriptOutputType.INTEGER,
           new byte[][] {bytes(k.fenceKey()), bytes(k.leaseKey()), bytes(k.valueKey(policy.schemaVersion()))},
           bytes(CacheScripts.opArg(op)), bytes(Long.toString(version)),
           upsert == null ? new byte[0] : upsert[0], upsert == null ? bytes("0") : upsert[1],
           bytes(CacheScripts.schemaField(policy.schemaVersion())),
-          bytes(Long.toString(policy.fenceTtl().toMillis())), bytes(k.valueKeyPrefix()));
-      link.success(System.nanoTime() - t0);
-      notifyNearCaches(cmds, k);
-      meters.invalidateLatency().record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
-      return r == CacheScripts.APPLY_APPLIED;
-    } catch (RedisException e) {
-      link.failure(System.nanoTime() - t0, e);
+          bytes(Long.toString(policy.fenceTtl().toMillis())), bytes(k.valueKeyPrefix())),
+          acks.required(), acks::waitMs);
+      link.report(k.fenceKey(), t0, null);
+    } catch (RedisException | RedisLink.Unavailable e) {
+      if (e instanceof RedisException re) {
+        link.report(k.fenceKey(), t0, re);
+      }
       throw new CacheUnavailableException(k.toString(), op.wireName() + " failed: " + e.getMessage(), e);
     }
+    // a local read that captured the near-cache epoch after the first drop may have read the
+    // old value from Redis before the apply: this second drop makes its store fail
+    near.drop(k);
+    boolean acked = acks.required() == 0 || acks.record(w.node(), w.acks());
+    try {
+      notifyNearCaches(cmds, k, op);
+    } catch (NoticeFailedException nf) {
+      if (!acked) {
+        ReplicaAckTimeoutException e = notAcknowledged(k, op, w);
+        e.addSuppressed(nf);
+        throw e;
+      }
+      throw nf;
+    }
+    meters.invalidateLatency().record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
+    if (!acked) {
+      throw notAcknowledged(k, op, w);
+    }
+    return w.result() == CacheScripts.APPLY_APPLIED;
   }
 
-  private void notifyNearCaches(RedisAdvancedClusterCommands<byte[], byte[]> cmds, CacheKey k) {
+  private ReplicaAckTimeoutException notAcknowledged(CacheKey k, CacheEvent.Op op, RedisLink.MasterWrite<Long> w) {
+    meters.replicaAckTimeouts().increment();
+    return new ReplicaAckTimeoutException(k.toString(), op.wireName() + " applied on master " + w.node()
+        + " and near caches notified, but " + w.acks() + " of " + acks.required() + " replicas acknowledged it"
+        + " in time; a failover now could lose it: retry, or publish the invalidation", w.acks(), acks.required());
+  }
+
+  /**
+   * Tells every near cache to drop {@code k}; tried twice.
+   *
+   * @throws NoticeFailedException if both attempts failed: Redis holds the change, but other
+   *     clients' near caches may keep the old value until their near-cache TTL
+   */
+  private void notifyNearCaches(RedisAdvancedClusterCommands<byte[], byte[]> cmds, CacheKey k, CacheEvent.Op op) {
     int ch = NoticeChannels.indexOf(k);
-    try {
-      ScriptRunner.run(cmds, CacheScripts.NOTIFY, ScriptOutputType.INTEGER,
-          new byte[][] {bytes(NoticeChannels.sequenceKey(ch))}, bytes(NoticeChannels.channel(ch)),
-          NoticeChannels.body(List.of(k)));
-    } catch (RedisException e) {
-      // near caches then drop the key at the latest after their near-cache TTL
-      log.debug("near-cache notice for {} failed: {}", k, e.toString());
+    RedisException last = null;
+    for (int attempt = 0; attempt < 2; attempt++) {
+      try {
+        ScriptRunner.run(cmds, CacheScripts.NOTIFY, ScriptOutputType.INTEGER,
+            new byte[][] {bytes(NoticeChannels.sequenceKey(ch))}, bytes(NoticeChannels.channel(ch)),
+            NoticeChannels.body(List.of(k)));
+        return;
+      } catch (RedisException e) {
+        last = e;
+      }
     }
+    meters.noticeFailures().increment();
+    log.warn("{} of {} applied in Redis, but its near-cache notice failed twice; other clients'"
+        + " near caches may keep the old value until their near-cache TTL: {}", op.wireName(), k, last.toString());
+    throw new NoticeFailedException(k.toString(), op.wireName() + " applied in Redis, but the near-cache"
+        + " notice failed (" + last.getMessage() + "); other clients' near caches may keep the old value"
+        + " until their near-cache TTL; retry, or publish the invalidation", last);
   }
 
   private WritePublisher publisher() {

@@ -27,13 +27,13 @@ import java.util.Objects;
  *   <tr><td>{@code REDIS_CONNECT_TIMEOUT_MS}</td><td>connect timeout, ms</td><td>1000</td></tr>
  *   <tr><td>{@code REDIS_TOPOLOGY_REFRESH_MS}</td><td>periodic cluster topology refresh, ms</td>
  *       <td>1000</td></tr>
- *   <tr><td>{@code CIRCUIT_BREAKER_THRESHOLD}</td><td>Redis failure rate that opens the breaker,
- *       percent ({@code 5} or {@code 5%})</td><td>5</td></tr>
+ *   <tr><td>{@code CIRCUIT_BREAKER_THRESHOLD}</td><td>failure rate of a master's calls that opens
+ *       its breaker, percent ({@code 5} or {@code 5%}); see "Circuit breakers" below</td><td>5</td></tr>
  *   <tr><td>{@code CIRCUIT_BREAKER_TIMEOUT}</td><td>time open before half-open: seconds or
  *       ISO-8601</td><td>10</td></tr>
  *   <tr><td>{@code CIRCUIT_BREAKER_SLOW_CALL_MS}</td><td>a Redis call slower than this counts as
  *       slow; 80% slow calls in 10 s open the breaker</td><td>2 × the slowest of 21 round trips
- *       measured at start, at least 100 ms</td></tr>
+ *       measured at start, at least 250 ms</td></tr>
  *   <tr><td>{@code LOADER_RATE_LIMIT}</td><td>loader calls per second allowed while Redis is
  *       bypassed (breaker open or Redis failing)</td><td>200</td></tr>
  *   <tr><td>{@code LOADER_RATE_LIMIT_WAIT_MS}</td><td>how long a bypassed read waits for that
@@ -47,7 +47,35 @@ import java.util.Objects;
  *       policies with {@code encrypted}; never logged</td><td>none</td></tr>
  *   <tr><td>{@code CACHE_LOADER_THREADS}</td><td>threads running loaders of async reads</td>
  *       <td>8</td></tr>
+ *   <tr><td>{@code REDIS_REPLICA_ACKS}</td><td>replicas that must acknowledge an
+ *       {@code invalidate} or {@code writeThrough} ({@code WAIT}) before it returns; {@code 0}
+ *       = do not wait</td><td>1</td></tr>
+ *   <tr><td>{@code REDIS_REPLICA_ACK_TIMEOUT_MS}</td><td>how long to wait for them, ms; capped
+ *       at half the command timeout</td><td>200</td></tr>
  * </table>
+ *
+ * <p><b>Circuit breakers.</b> There is one breaker per Redis master, so a failed master sends
+ * only the reads of its own slots to the loader. Each judges its node's calls of the last 10 s
+ * once there are 50; connection errors, timeouts and {@code CLUSTERDOWN}/{@code LOADING}/
+ * {@code MASTERDOWN}/{@code TRYAGAIN} replies count as failures, other error replies do not (the
+ * node answered). A timeout or slow call during which the client JVM itself was stalled for a
+ * quarter of the call or more (CPU starvation, a GC pause, a stopped process: measured by a
+ * sleeping daemon thread) is not counted. After a promotion the slots map to the new master's
+ * breaker as soon as the client's topology shows it; an open breaker whose node reconnects, or
+ * any open breaker after a topology change, turns half-open at once instead of waiting out
+ * {@code CIRCUIT_BREAKER_TIMEOUT}.
+ *
+ * <p><b>Replica acknowledgement.</b> Redis replicates asynchronously: a master that fails before
+ * its replica received an invalidation takes the invalidation with it, and the promoted replica
+ * serves the old value until its TTL. So {@code invalidate} and {@code writeThrough} send
+ * {@code WAIT replicaAcks timeout} on the master connection that carried the write (WAIT counts
+ * that connection's writes). If fewer replicas acknowledge in time, the change is still applied on
+ * the master and near caches are notified, and the call throws
+ * {@link ReplicaAckTimeoutException} (a {@link CacheUnavailableException}): retry it (it is
+ * idempotent) or publish the invalidation through Kafka. After a wait timed out on a node, the
+ * next second of writes to that node only checks (a 1 ms {@code WAIT}) instead of waiting again,
+ * so a master that lost its replica does not make every write slow; it still reports every
+ * unacknowledged write. {@code cache.replica.ack.timeouts} counts them.
  *
  * @param redisNodes seed nodes as {@code host:port}, at least one
  * @param redisPassword the password, or {@code null}
@@ -61,7 +89,7 @@ import java.util.Objects;
  *     circuit breaker
  * @param circuitBreakerTimeout how long the breaker stays open before letting probes through
  * @param slowCallThreshold a Redis call slower than this is slow; {@code null} = twice the
- *     slowest of 21 round trips measured at start, at least 100 ms
+ *     slowest of 21 round trips measured at start, at least 250 ms
  * @param loaderRateLimit loader calls per second while Redis is bypassed
  * @param loaderRateLimitWait how long a bypassed read waits for the rate limiter
  * @param nearCacheMaxEntries near-cache size bound
@@ -69,13 +97,17 @@ import java.util.Objects;
  * @param writesTopic the topic of published writes
  * @param encryptionKey the AES key for encrypted policies, or {@code null}
  * @param loaderThreads threads that run the loaders of async reads
+ * @param replicaAcks replicas that must acknowledge an invalidation or write-through before it
+ *     returns, 0 to not wait
+ * @param replicaAckTimeout how long to wait for those acknowledgements (capped at half the
+ *     command timeout)
  */
 public record CacheClientConfig(List<String> redisNodes, String redisPassword, boolean tls,
     CachePolicy defaultPolicy, Duration commandTimeout, Duration connectTimeout,
     Duration topologyRefreshPeriod, double circuitBreakerThreshold, Duration circuitBreakerTimeout,
     Duration slowCallThreshold, int loaderRateLimit, Duration loaderRateLimitWait,
     long nearCacheMaxEntries, String kafkaBootstrapServers, String writesTopic,
-    byte[] encryptionKey, int loaderThreads) {
+    byte[] encryptionKey, int loaderThreads, int replicaAcks, Duration replicaAckTimeout) {
 
   /** Default seed nodes: the local stack that {@code dev/stack} starts. */
   public static final String DEFAULT_REDIS_NODES =
@@ -100,6 +132,10 @@ public record CacheClientConfig(List<String> redisNodes, String redisPassword, b
   public static final String DEFAULT_WRITES_TOPIC = "freshcache.writes";
   /** Default number of async loader threads. */
   public static final int DEFAULT_LOADER_THREADS = 8;
+  /** Default number of replicas that acknowledge an invalidation or write-through: 1. */
+  public static final int DEFAULT_REPLICA_ACKS = 1;
+  /** Default wait for replica acknowledgements: 200 ms. */
+  public static final Duration DEFAULT_REPLICA_ACK_TIMEOUT = Duration.ofMillis(200);
   /** Default policy: one hour, named {@code default}. */
   public static final CachePolicy DEFAULT_POLICY = CachePolicy.of("default", Duration.ofSeconds(3600));
 
@@ -126,6 +162,9 @@ public record CacheClientConfig(List<String> redisNodes, String redisPassword, b
    * @param writesTopic the topic of published writes, not null
    * @param encryptionKey an AES key of 16, 24 or 32 bytes, or {@code null}; the array is copied
    * @param loaderThreads threads that run the loaders of async reads, in 1..1024
+   * @param replicaAcks replicas that must acknowledge an invalidation or write-through, in
+   *     0..16 (0: do not wait)
+   * @param replicaAckTimeout how long to wait for them, not null, positive
    * @throws NullPointerException if a setting that must not be null is null
    * @throws IllegalArgumentException naming the setting and the bad value
    */
@@ -178,6 +217,57 @@ public record CacheClientConfig(List<String> redisNodes, String redisPassword, b
     if (loaderThreads < 1 || loaderThreads > 1024) {
       throw new IllegalArgumentException("loaderThreads must be in 1..1024 but was " + loaderThreads);
     }
+    if (replicaAcks < 0 || replicaAcks > 16) {
+      throw new IllegalArgumentException("replicaAcks must be in 0..16 but was " + replicaAcks);
+    }
+    Objects.requireNonNull(replicaAckTimeout, "replicaAckTimeout");
+    positive("replicaAckTimeout", replicaAckTimeout);
+  }
+
+  /**
+   * The settings before replica acknowledgement existed, with {@link #DEFAULT_REPLICA_ACKS} and
+   * {@link #DEFAULT_REPLICA_ACK_TIMEOUT}; kept for source compatibility. Prefer {@link #builder()}.
+   *
+   * @param redisNodes see the canonical constructor
+   * @param redisPassword see the canonical constructor
+   * @param tls see the canonical constructor
+   * @param defaultPolicy see the canonical constructor
+   * @param commandTimeout see the canonical constructor
+   * @param connectTimeout see the canonical constructor
+   * @param topologyRefreshPeriod see the canonical constructor
+   * @param circuitBreakerThreshold see the canonical constructor
+   * @param circuitBreakerTimeout see the canonical constructor
+   * @param slowCallThreshold see the canonical constructor
+   * @param loaderRateLimit see the canonical constructor
+   * @param loaderRateLimitWait see the canonical constructor
+   * @param nearCacheMaxEntries see the canonical constructor
+   * @param kafkaBootstrapServers see the canonical constructor
+   * @param writesTopic see the canonical constructor
+   * @param encryptionKey see the canonical constructor
+   * @param loaderThreads see the canonical constructor
+   * @throws NullPointerException if a setting that must not be null is null
+   * @throws IllegalArgumentException naming the setting and the bad value
+   */
+  public CacheClientConfig(List<String> redisNodes, String redisPassword, boolean tls,
+      CachePolicy defaultPolicy, Duration commandTimeout, Duration connectTimeout,
+      Duration topologyRefreshPeriod, double circuitBreakerThreshold, Duration circuitBreakerTimeout,
+      Duration slowCallThreshold, int loaderRateLimit, Duration loaderRateLimitWait,
+      long nearCacheMaxEntries, String kafkaBootstrapServers, String writesTopic,
+      byte[] encryptionKey, int loaderThreads) {
+    this(redisNodes, redisPassword, tls, defaultPolicy, commandTimeout, connectTimeout,
+        topologyRefreshPeriod, circuitBreakerThreshold, circuitBreakerTimeout, slowCallThreshold,
+        loaderRateLimit, loaderRateLimitWait, nearCacheMaxEntries, kafkaBootstrapServers, writesTopic,
+        encryptionKey, loaderThreads, DEFAULT_REPLICA_ACKS, DEFAULT_REPLICA_ACK_TIMEOUT);
+  }
+
+  /**
+   * @return the {@code WAIT} timeout actually used: {@link #replicaAckTimeout()}, at most half
+   *     the command timeout (so the {@code WAIT} never times out as a command), at least 1 ms
+   */
+  public Duration effectiveReplicaAckTimeout() {
+    Duration half = commandTimeout.dividedBy(2);
+    Duration d = replicaAckTimeout.compareTo(half) < 0 ? replicaAckTimeout : half;
+    return d.toMillis() < 1 ? Duration.ofMillis(1) : d;
   }
 
   /** @return a copy of the encryption key, or {@code null} */
@@ -206,6 +296,8 @@ public record CacheClientConfig(List<String> redisNodes, String redisPassword, b
     b.writesTopic = writesTopic;
     b.encryptionKey = encryptionKey;
     b.loaderThreads = loaderThreads;
+    b.replicaAcks = replicaAcks;
+    b.replicaAckTimeout = replicaAckTimeout;
     return b;
   }
 
@@ -328,6 +420,20 @@ public record CacheClientConfig(List<String> redisNodes, String redisPassword, b
       b.encryptionKey(raw);
     }
     b.loaderThreads((int) envLong(env, "CACHE_LOADER_THREADS", DEFAULT_LOADER_THREADS, 1024));
+    String acks = env.get("REDIS_REPLICA_ACKS");
+    if (acks != null && !acks.isBlank()) {
+      try {
+        int n = Integer.parseInt(acks.trim());
+        if (n < 0 || n > 16) {
+          throw new NumberFormatException();
+        }
+        b.replicaAcks(n);
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("REDIS_REPLICA_ACKS must be an integer in 0..16 but was '"
+            + acks + "'", e);
+      }
+    }
+    b.replicaAckTimeout(envMillis(env, "REDIS_REPLICA_ACK_TIMEOUT_MS", DEFAULT_REPLICA_ACK_TIMEOUT));
     return b.build();
   }
 
@@ -343,7 +449,8 @@ public record CacheClientConfig(List<String> redisNodes, String redisPassword, b
         + ", loaderRateLimit=" + loaderRateLimit + "/s, loaderRateLimitWait=" + loaderRateLimitWait
         + ", nearCacheMaxEntries=" + nearCacheMaxEntries + ", kafka=" + kafkaBootstrapServers
         + ", writesTopic=" + writesTopic + ", encryptionKey=" + (encryptionKey == null ? "none" : "****")
-        + ", loaderThreads=" + loaderThreads + "]";
+        + ", loaderThreads=" + loaderThreads + ", replicaAcks=" + replicaAcks
+        + ", replicaAckTimeout=" + replicaAckTimeout + "]";
   }
 
   @Override
@@ -460,8 +567,31 @@ public record CacheClientConfig(List<String> redisNodes, String redisPassword, b
     private String writesTopic = DEFAULT_WRITES_TOPIC;
     private byte[] encryptionKey;
     private int loaderThreads = DEFAULT_LOADER_THREADS;
+    private int replicaAcks = DEFAULT_REPLICA_ACKS;
+    private Duration replicaAckTimeout = DEFAULT_REPLICA_ACK_TIMEOUT;
 
     private Builder() {}
+
+    /**
+     * @param replicas replicas that must acknowledge an invalidation or write-through
+     *     ({@code WAIT}) before it returns, in 0..16, 0 to not wait; default
+     *     {@value CacheClientConfig#DEFAULT_REPLICA_ACKS}. See the class comment.
+     * @return this builder
+     */
+    public Builder replicaAcks(int replicas) {
+      this.replicaAcks = replicas;
+      return this;
+    }
+
+    /**
+     * @param timeout how long to wait for those acknowledgements, positive, capped at half the
+     *     command timeout; default {@link CacheClientConfig#DEFAULT_REPLICA_ACK_TIMEOUT}
+     * @return this builder
+     */
+    public Builder replicaAckTimeout(Duration timeout) {
+      this.replicaAckTimeout = timeout;
+      return this;
+    }
 
     /**
      * @param percent failure rate that opens the breaker, (0, 100]; default
@@ -485,7 +615,7 @@ public record CacheClientConfig(List<String> redisNodes, String redisPassword, b
 
     /**
      * @param threshold slow-call threshold, positive, or {@code null} (the default) for twice the
-     *     slowest of 21 round trips measured at connect, at least 100 ms
+     *     slowest of 21 round trips measured at connect, at least 250 ms
      * @return this builder
      */
     public Builder slowCallThreshold(Duration threshold) {
@@ -640,7 +770,7 @@ public record CacheClientConfig(List<String> redisNodes, String redisPassword, b
       return new CacheClientConfig(redisNodes, redisPassword, tls, defaultPolicy, commandTimeout,
           connectTimeout, topologyRefreshPeriod, circuitBreakerThreshold, circuitBreakerTimeout,
           slowCallThreshold, loaderRateLimit, loaderRateLimitWait, nearCacheMaxEntries,
-          kafkaBootstrapServers, writesTopic, encryptionKey, loaderThreads);
+          kafkaBootstrapServers, writesTopic, encryptionKey, loaderThreads, replicaAcks, replicaAckTimeout);
     }
   }
 }

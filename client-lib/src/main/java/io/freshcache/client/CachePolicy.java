@@ -44,7 +44,8 @@ import java.util.regex.Pattern;
  * @param negativeTtl how long a "not found" is cached; {@link Duration#ZERO} (the default) caches
  *     nothing for missing rows
  * @param replicaReads whether hits may be read from replicas (possibly stale by the replication
- *     lag); lease and fence state are always read from masters. Default false
+ *     lag); lease and fence state are always read from masters. With {@code nearCache} on, near
+ *     misses read the master while the near cache is in use. Default false
  * @param nearCache whether decoded values are also kept in the client's in-process near cache,
  *     dropped by invalidation notices. Default false
  * @param nearCacheTtl how long a near-cache entry lives at most; never longer than {@code ttl}.
@@ -385,7 +386,10 @@ public record CachePolicy(String name, Duration ttl, double jitter, int schemaVe
     }
 
     /**
-     * @param v whether hits may read replicas; default false
+     * @param v whether hits may read replicas; default false. With {@link #nearCache()} on
+     *     as well, reads after a near miss go to the master while the near cache is in use (a
+     *     replica can lag behind a notice the near cache already handled, so its value could not
+     *     be near-cached safely), and to replicas only while it is not
      * @return this builder
      */
     public Builder replicaReads(boolean v) {

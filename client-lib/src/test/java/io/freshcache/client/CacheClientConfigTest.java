@@ -48,6 +48,23 @@ class CacheClientConfigTest {
   }
 
   @Test
+  void replicaAcknowledgementIsOnByDefaultAndConfigurable() {
+    CacheClientConfig d = CacheClientConfig.fromEnv(Map.of());
+    assertThat(d.replicaAcks()).isEqualTo(1);
+    assertThat(d.effectiveReplicaAckTimeout()).isEqualTo(Duration.ofMillis(200));
+    CacheClientConfig c = CacheClientConfig.fromEnv(Map.of("REDIS_REPLICA_ACKS", "0",
+        "REDIS_REPLICA_ACK_TIMEOUT_MS", "900"));
+    assertThat(c.replicaAcks()).isZero();
+    assertThat(c.replicaAckTimeout()).isEqualTo(Duration.ofMillis(900));
+    assertThat(c.effectiveReplicaAckTimeout()).as("capped at half the command timeout").isEqualTo(Duration.ofMillis(250));
+    assertThatThrownBy(() -> CacheClientConfig.fromEnv(Map.of("REDIS_REPLICA_ACKS", "-1")))
+        .hasMessageContaining("REDIS_REPLICA_ACKS").hasMessageContaining("'-1'");
+    assertThatThrownBy(() -> CacheClientConfig.fromEnv(Map.of("REDIS_REPLICA_ACK_TIMEOUT_MS", "soon")))
+        .hasMessageContaining("REDIS_REPLICA_ACK_TIMEOUT_MS").hasMessageContaining("'soon'");
+    assertThat(c.toBuilder().build()).isEqualTo(c);
+  }
+
+  @Test
   void policyPresetsMatchTheSeed() {
     assertThat(CachePolicy.USER_PROFILES.ttl()).isEqualTo(Duration.ofSeconds(300));
     assertThat(CachePolicy.PRODUCT_CATALOG.ttl()).isEqualTo(Duration.ofSeconds(3600));

@@ -53,6 +53,9 @@ class DegradationIT {
       keys.add("test:degrade:" + RUN + "-" + i);
     }
     try (CacheClient client = CacheClient.create(config)) {
+      // on a loaded machine the first connect can outlast the 300 ms command timeout (the
+      // client then connects in the background); warm up once it is connected
+      await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(client::ping);
       for (String k : keys) {
         client.getOrLoad(k, String.class, CachePolicy.PRODUCT_CATALOG, () -> {
           loads.incrementAndGet();
@@ -212,7 +215,7 @@ class DegradationIT {
     }
   }
 
-  static void stack(String... args) throws IOException, InterruptedException {
+  static Path repoRoot() {
     Path root = Path.of("").toAbsolutePath();
     while (root != null && !Files.isExecutable(root.resolve("dev/stack"))) {
       root = root.getParent();
@@ -220,6 +223,11 @@ class DegradationIT {
     if (root == null) {
       throw new IllegalStateException("dev/stack not found above " + Path.of("").toAbsolutePath());
     }
+    return root;
+  }
+
+  static void stack(String... args) throws IOException, InterruptedException {
+    Path root = repoRoot();
     List<String> cmd = new ArrayList<>();
     cmd.add(root.resolve("dev/stack").toString());
     cmd.addAll(List.of(args));

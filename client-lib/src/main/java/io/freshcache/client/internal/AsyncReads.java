@@ -9,7 +9,6 @@ import io.freshcache.protocol.CacheKey;
 import io.freshcache.protocol.CacheScripts;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.cluster.api.async.RedisAdvancedClusterAsyncCommands;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -54,7 +53,6 @@ public final class AsyncReads {
   public <T> CompletableFuture<T> get(CacheKey k, Class<T> type, CachePolicy policy,
       VersionedLoader<? extends T> loader) {
     ClientMeters.Entity m = ctx.meters.entity(policy.name());
-    long epoch = 0;
     if (ctx.near != null && policy.nearCache()) {
       Object v = ctx.near.get(k, policy.schemaVersion());
       if (v != null && ReadContext.isA(type, v)) { // cached for this type (a key read as two is not)
@@ -62,25 +60,25 @@ public final class AsyncReads {
         return CompletableFuture.completedFuture((T) v);
       }
       m.nearMisses.increment();
-      epoch = ctx.near.epoch(k);
     }
-    RedisAdvancedClusterAsyncCommands<byte[], byte[]> cmds;
+    long nearEpoch = ctx.epoch(k); // before the Redis read: see NearCache
+    boolean replica = ctx.readsReplica(policy);
+    RedisLink.Permit permit;
     try {
-      cmds = policy.replicaReads() ? ctx.link.acquireReplicaAsync() : ctx.link.acquireAsync();
+      permit = ctx.link.acquire(k.valueKey(policy.schemaVersion()), replica);
     } catch (RedisLink.Unavailable u) {
       return bypass(k, m, loader, u);
     }
     long t0 = System.nanoTime();
-    long nearEpoch = epoch;
-    return cmds.get(bytes(k.valueKey(policy.schemaVersion()))).toCompletableFuture()
+    return permit.async().get(bytes(k.valueKey(policy.schemaVersion()))).toCompletableFuture()
         .<CompletableFuture<T>>handle((raw, err) -> {
           long dt = System.nanoTime() - t0;
           if (err != null) {
             Throwable cause = unwrap(err);
-            ctx.link.failure(dt, cause);
+            permit.failure(cause);
             return bypass(k, m, loader, cause);
           }
-          ctx.link.success(dt);
+          permit.success();
           if (raw != null) {
             EntryCodec.Decoded d = ctx.decode(k, policy, raw, type);
             if (d != null) {
@@ -90,28 +88,33 @@ public final class AsyncReads {
                 return CompletableFuture.<T>completedFuture(null);
               }
               ctx.maybeRefreshEarly(k, policy, m, d.envelope(), loader);
-              ctx.nearPut(k, policy, d.value(), nearEpoch);
+              if (!replica) {
+                ctx.nearPut(k, policy, d.value(), nearEpoch);
+              }
               return CompletableFuture.completedFuture((T) d.value());
             }
           }
           m.redisMisses.increment();
-          return this.<T>flight(k, type, policy, m, loader).thenApply(v -> {
-            ctx.nearPut(k, policy, v, nearEpoch);
+          return this.<T>flight(k, type, policy, m, loader, nearEpoch).thenApply(r -> {
+            if (r.nearCacheable()) {
+              ctx.nearPut(k, policy, r.value(), nearEpoch);
+            }
             ctx.meters.missLatency().record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
-            return v;
+            return r.value();
           });
         })
         .thenCompose(f -> f);
   }
 
   @SuppressWarnings("unchecked")
-  private <T> CompletableFuture<T> flight(CacheKey k, Class<T> type, CachePolicy policy,
-      ClientMeters.Entity m, VersionedLoader<? extends T> loader) {
-    String id = ReadContext.flightId(k.valueKey(policy.schemaVersion()), type);
+  private <T> CompletableFuture<ReadContext.Loaded<T>> flight(CacheKey k, Class<T> type, CachePolicy policy,
+      ClientMeters.Entity m, VersionedLoader<? extends T> loader, long epoch) {
+    // one flight per key, type and epoch: every caller of a flight captured the same epoch
+    String id = ReadContext.flightId(k.valueKey(policy.schemaVersion()), type, epoch);
     CompletableFuture<Object> mine = new CompletableFuture<>();
     CompletableFuture<Object> existing = flights.putIfAbsent(id, mine);
     if (existing != null) {
-      return (CompletableFuture<T>) existing;
+      return (CompletableFuture<ReadContext.Loaded<T>>) (CompletableFuture<?>) existing;
     }
     long deadline = System.nanoTime() + policy.leaseTime().toNanos();
     leaseLoop(k, type, policy, m, loader, ReadContext.newToken(), deadline, FIRST_BACKOFF_MS, 0, 0)
@@ -123,43 +126,43 @@ public final class AsyncReads {
             mine.complete(v);
           }
         });
-    return (CompletableFuture<T>) mine;
+    return (CompletableFuture<ReadContext.Loaded<T>>) (CompletableFuture<?>) mine;
   }
 
   @SuppressWarnings("unchecked")
-  private <T> CompletableFuture<T> leaseLoop(CacheKey k, Class<T> type, CachePolicy policy,
+  private <T> CompletableFuture<ReadContext.Loaded<T>> leaseLoop(CacheKey k, Class<T> type, CachePolicy policy,
       ClientMeters.Entity m, VersionedLoader<? extends T> loader, byte[] token, long deadline, long backoffMs,
       int busySeen, int errors) {
-    RedisAdvancedClusterAsyncCommands<byte[], byte[]> cmds;
+    RedisLink.Permit permit;
     try {
-      cmds = ctx.link.acquireAsync();
+      permit = ctx.link.acquire(k.leaseKey(), false);
     } catch (RedisLink.Unavailable u) {
-      return bypass(k, m, loader, u);
+      return bypass(k, m, loader, u).thenApply(ReadContext.Loaded::notCacheable);
     }
     byte[][] keys = {bytes(k.valueKey(policy.schemaVersion())), bytes(k.leaseKey())};
     long t0 = System.nanoTime();
-    CompletableFuture<List<Object>> lease = ScriptRunner.runAsync(cmds, CacheScripts.GET_OR_LEASE,
+    CompletableFuture<List<Object>> lease = ScriptRunner.runAsync(permit.async(), CacheScripts.GET_OR_LEASE,
         ScriptOutputType.MULTI, keys, token, bytes(Long.toString(policy.leaseTime().toMillis())));
-    return lease.<CompletableFuture<T>>handle((r, err) -> {
-      long dt = System.nanoTime() - t0;
+    return lease.<CompletableFuture<ReadContext.Loaded<T>>>handle((r, err) -> {
       if (err != null) {
         Throwable cause = unwrap(err);
-        ctx.link.failure(dt, cause);
+        permit.failure(cause);
         // while another caller holds the lease, one failed poll is no reason to load as well
         if (busySeen == 0 || errors + 1 > MAX_ERRORS_WHILE_WAITING || System.nanoTime() >= deadline) {
-          return bypass(k, m, loader, cause);
+          return bypass(k, m, loader, cause).thenApply(ReadContext.Loaded::notCacheable);
         }
         return later(backoffMs).thenCompose(x ->
             leaseLoop(k, type, policy, m, loader, token, deadline, backoffMs, busySeen, errors + 1));
       }
-      ctx.link.success(dt);
+      permit.success();
       long status = (Long) r.get(0);
       if (status == CacheScripts.LEASE_VALUE) {
         EntryCodec.Decoded d = ctx.decode(k, policy, (byte[]) r.get(1), type);
         if (d != null) {
-          return CompletableFuture.completedFuture(d.notFound() ? null : (T) d.value());
+          // a master hit
+          return CompletableFuture.completedFuture(ReadContext.Loaded.cacheable(d.notFound() ? null : (T) d.value()));
         }
-        return this.<T>loadOnPool(k, m, loader).thenApply(v -> (T) v.value());
+        return this.<T>loadOnPool(k, m, loader).thenApply(v -> ReadContext.Loaded.notCacheable((T) v.value()));
       }
       if (status == CacheScripts.LEASE_GRANTED) {
         m.leaseGranted.increment();
@@ -168,7 +171,8 @@ public final class AsyncReads {
       m.leaseBusy.increment();
       long now = System.nanoTime();
       if (now >= deadline) {
-        return CompletableFuture.supplyAsync(() -> (T) ctx.loadAfterLeaseWait(k, m, loader), ctx.loaderPool);
+        return CompletableFuture.supplyAsync(
+            () -> ReadContext.Loaded.notCacheable((T) ctx.loadAfterLeaseWait(k, m, loader)), ctx.loaderPool);
       }
       long leftMs = Math.max(FIRST_BACKOFF_MS, (Long) r.get(1));
       long waitMs = Math.min(Math.min(backoffMs, leftMs), TimeUnit.NANOSECONDS.toMillis(deadline - now) + 1);
@@ -183,8 +187,8 @@ public final class AsyncReads {
     return CompletableFuture.runAsync(() -> { }, delayed);
   }
 
-  private <T> CompletableFuture<T> loadAndFill(CacheKey k, CachePolicy policy, ClientMeters.Entity m,
-      byte[] token, VersionedLoader<? extends T> loader) {
+  private <T> CompletableFuture<ReadContext.Loaded<T>> loadAndFill(CacheKey k, CachePolicy policy,
+      ClientMeters.Entity m, byte[] token, VersionedLoader<? extends T> loader) {
     return CompletableFuture.supplyAsync(() -> ctx.loadAndFill(k, policy, m, token, loader), ctx.loaderPool);
   }
 

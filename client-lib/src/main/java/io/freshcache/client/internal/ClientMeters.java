@@ -39,10 +39,19 @@ public final class ClientMeters {
   public static final String EARLY_REFRESH = "cache.early.refresh";
   /** Near-cache flushes (gap or reconnect). */
   public static final String NEAR_FLUSH = "cache.near.flushes";
+  /** Near-cache notices received. */
+  public static final String NEAR_NOTICES = "cache.near.notices";
+  /** Invalidation notices this client failed to publish. */
+  public static final String NOTICE_FAILURES = "cache.notice.failures";
+  /** Writes (invalidate, write-through) no replica acknowledged within the timeout. */
+  public static final String REPLICA_ACK_TIMEOUTS = "cache.replica.ack.timeouts";
 
   private final MeterRegistry registry;
   private final ConcurrentHashMap<String, Entity> entities = new ConcurrentHashMap<>();
   private final Counter nearFlushes;
+  private final Counter nearNotices;
+  private final Counter noticeFailures;
+  private final Counter replicaAckTimeouts;
   private final Timer getLatency;
   private final Timer missLatency;
   private final Timer invalidateLatency;
@@ -94,6 +103,9 @@ public final class ClientMeters {
   public ClientMeters(MeterRegistry registry) {
     this.registry = registry;
     this.nearFlushes = Counter.builder(NEAR_FLUSH).register(registry);
+    this.nearNotices = Counter.builder(NEAR_NOTICES).register(registry);
+    this.noticeFailures = Counter.builder(NOTICE_FAILURES).register(registry);
+    this.replicaAckTimeouts = Counter.builder(REPLICA_ACK_TIMEOUTS).register(registry);
     this.getLatency = timer("get");
     this.missLatency = timer("load");
     this.invalidateLatency = timer("invalidate");
@@ -132,6 +144,21 @@ public final class ClientMeters {
   /** @return the near-cache flush counter */
   public Counter nearFlushes() {
     return nearFlushes;
+  }
+
+  /** @return the counter of near-cache notices received */
+  public Counter nearNotices() {
+    return nearNotices;
+  }
+
+  /** @return the counter of notices this client failed to publish */
+  public Counter noticeFailures() {
+    return noticeFailures;
+  }
+
+  /** @return the counter of writes no replica acknowledged in time */
+  public Counter replicaAckTimeouts() {
+    return replicaAckTimeouts;
   }
 
   /**

@@ -29,7 +29,14 @@ import java.util.concurrent.atomic.AtomicLongArray;
  *   <li>A read that goes to Redis captures its channel's epoch first (bumped by every notice and
  *       flush of the channel) and stores its result only if the epoch is unchanged afterwards.
  *       Otherwise a notice that arrived between the Redis read and the store would be undone by
- *       the store.</li>
+ *       the store. The read paths add the rest of the rule: only a master hit or a load whose
+ *       fill Redis accepted is stored (a rejected fill is old data by definition, and a replica
+ *       can lag behind a notice already handled), and a load in flight is shared only by callers
+ *       that captured the same epoch (the flight's key includes it), so no caller stores a load
+ *       that started before a notice it has seen.</li>
+ *   <li>The client's own invalidation drops the key before and after the Redis apply: a local
+ *       read that captured the epoch between the two drops read Redis before the apply, and its
+ *       store fails on the second bump.</li>
  *   <li>A namespace notice ({@code *service:entity}, after a truncate) arrives on every channel
  *       and drops every entry of that entity.</li>
  *   <li>Entries live at most the policy's near-cache TTL, which bounds staleness even if the
@@ -46,15 +53,18 @@ public final class NearCache implements AutoCloseable {
   private final AtomicLongArray lastSeq = new AtomicLongArray(NoticeChannels.COUNT);
   private final AtomicLongArray epochs = new AtomicLongArray(NoticeChannels.COUNT);
   private final Runnable onFlush;
+  private final Runnable onNoticeSeen;
   private volatile StatefulRedisClusterPubSubConnection<byte[], byte[]> pubSub;
   private volatile boolean subscribed;
 
   /**
    * @param maxEntries size bound
    * @param onFlush called on every flush (gap or reconnect), for metrics
+   * @param onNoticeSeen called for every notice received, after it was handled, for metrics
    */
-  public NearCache(long maxEntries, Runnable onFlush) {
+  public NearCache(long maxEntries, Runnable onFlush, Runnable onNoticeSeen) {
     this.onFlush = onFlush;
+    this.onNoticeSeen = onNoticeSeen;
     this.cache = Caffeine.newBuilder()
         .maximumSize(maxEntries)
         .expireAfter(Expiry.<Key, Entry>writing((k, e) -> Duration.ofNanos(e.ttlNanos())))
@@ -70,6 +80,19 @@ public final class NearCache implements AutoCloseable {
     if (!subscribed) {
       return null;
     }
+    Entry e = cache.getIfPresent(new Key(key, schema));
+    return e == null ? null : e.value();
+  }
+
+  /**
+   * The entry held for {@code key}, whether or not notices are being received; for tests that
+   * compare every entry with the source of truth.
+   *
+   * @param key the logical key
+   * @param schema the policy's schema version
+   * @return the value held, or {@code null}
+   */
+  public Object peek(CacheKey key, int schema) {
     Entry e = cache.getIfPresent(new Key(key, schema));
     return e == null ? null : e.value();
   }
@@ -235,6 +258,14 @@ public final class NearCache implements AutoCloseable {
     if (ch < 0) {
       return;
     }
+    try {
+      handleNotice(ch, message);
+    } finally {
+      onNoticeSeen.run();
+    }
+  }
+
+  private void handleNotice(int ch, byte[] message) {
     epochs.incrementAndGet(ch);
     NoticeChannels.Notice n;
     try {

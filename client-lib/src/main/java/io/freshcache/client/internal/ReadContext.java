@@ -173,6 +173,35 @@ public final class ReadContext {
   }
 
   /**
+   * The single-flight id of a read that captured near-cache {@code epoch} before its Redis read:
+   * a caller that has seen a notice (a newer epoch) never joins a load that started before it,
+   * whose result may be the data that notice replaced; it starts a flight of its own, which asks
+   * Redis for the lease again (revoked by the invalidation, so it loads afresh).
+   */
+  static String flightId(String valueKey, Class<?> type, long epoch) {
+    return flightId(valueKey, type) + '\u0000' + epoch;
+  }
+
+  /**
+   * @return the channel epoch of {@code k} to capture before a Redis read (0 without a near
+   *     cache); captured for every policy, as it also keys the single flight
+   */
+  long epoch(CacheKey k) {
+    return near == null ? 0 : near.epoch(k);
+  }
+
+  /**
+   * @return whether a read of {@code policy} after a near miss goes to a replica: only if the
+   *     policy allows it and the near cache is not in use for it (a replica can lag behind a
+   *     notice this client already handled, so a replica value could not be near-cached
+   *     safely; with the near cache on, its misses read the master and the near cache takes the
+   *     read load off Redis)
+   */
+  boolean readsReplica(CachePolicy policy) {
+    return policy.replicaReads() && !(near != null && policy.nearCache() && near.subscribed());
+  }
+
+  /**
    * @return whether {@code value} (not null) can be returned to a caller that asked for
    *     {@code type}; a primitive type accepts its wrapper
    */
@@ -192,10 +221,6 @@ public final class ReadContext {
     if (near != null && policy.nearCache() && value != null) {
       near.put(k, policy.schemaVersion(), value, epoch, policy.nearCacheTtl());
     }
-  }
-
-  long nearEpoch(CacheKey k, CachePolicy policy) {
-    return near != null && policy.nearCache() ? near.epoch(k) : 0;
   }
 
   /**
@@ -230,7 +255,7 @@ public final class ReadContext {
     byte[] token = newToken();
     String ok;
     try {
-      ok = link.call(c -> c.set(bytes(k.leaseKey()), token, SetArgs.Builder.nx().px(policy.leaseTime().toMillis())));
+      ok = link.call(k.leaseKey(), c -> c.set(bytes(k.leaseKey()), token, SetArgs.Builder.nx().px(policy.leaseTime().toMillis())));
     } catch (RedisLink.Unavailable | RedisException ex) {
       return;
     }
@@ -245,10 +270,31 @@ public final class ReadContext {
   }
 
   /**
+   * What a flight produced: the value for its callers, and whether it may enter the near cache
+   * (a master hit, or a load whose fill Redis accepted; never a bypass, a rejected or failed
+   * fill, or a load after a lease wait).
+   *
+   * @param <T> the value type
+   * @param value the value, or {@code null} if it does not exist
+   * @param nearCacheable whether the value may be stored in the near cache
+   */
+  record Loaded<T>(T value, boolean nearCacheable) {
+    static <T> Loaded<T> cacheable(T value) {
+      return new Loaded<>(value, true);
+    }
+
+    static <T> Loaded<T> notCacheable(T value) {
+      return new Loaded<>(value, false);
+    }
+  }
+
+  /**
    * The lease holder's part: load, then fill (or give the lease back if there is nothing to
    * store or the loader failed).
+   *
+   * @return the loaded value, near-cacheable only if the fill was accepted
    */
-  <T> T loadAndFill(CacheKey k, CachePolicy policy, ClientMeters.Entity m, byte[] token,
+  <T> Loaded<T> loadAndFill(CacheKey k, CachePolicy policy, ClientMeters.Entity m, byte[] token,
       VersionedLoader<? extends T> loader) {
     long start = System.nanoTime();
     Versioned<? extends T> loaded;
@@ -261,30 +307,36 @@ public final class ReadContext {
     Fill fill = prepareFill(k, policy, m, loaded, System.nanoTime() - start);
     if (fill == null) {
       release(k, token);
-    } else {
-      fillSync(k, policy, m, token, loaded, fill);
+      return Loaded.notCacheable(loaded.value());
     }
-    return loaded.value();
+    return new Loaded<>(loaded.value(), fillSync(k, policy, m, token, loaded, fill));
   }
 
-  /** Runs the fill script; failures are counted and logged, never thrown. */
-  void fillSync(CacheKey k, CachePolicy policy, ClientMeters.Entity m, byte[] token, Versioned<?> loaded, Fill fill) {
+  /**
+   * Runs the fill script; failures are counted and logged, never thrown.
+   *
+   * @return whether Redis accepted the fill
+   */
+  boolean fillSync(CacheKey k, CachePolicy policy, ClientMeters.Entity m, byte[] token, Versioned<?> loaded, Fill fill) {
     try {
-      long r = link.call(c -> ScriptRunner.<Long>run(c, CacheScripts.FILL, ScriptOutputType.INTEGER,
+      long r = link.call(k.leaseKey(), c -> ScriptRunner.<Long>run(c, CacheScripts.FILL, ScriptOutputType.INTEGER,
           fillKeys(k, policy), fillArgs(token, loaded, fill, policy)));
       if (r != CacheScripts.FILL_OK) {
         m.fillRejected.increment();
         log.debug("fill of {} rejected ({})", k, r == CacheScripts.FILL_FENCED ? "fenced" : "lease lost");
+        return false;
       }
+      return true;
     } catch (RedisLink.Unavailable | RedisException e) {
       log.debug("fill of {} failed: {}", k, e.toString());
+      return false;
     }
   }
 
   /** Gives the lease back; failures are ignored (the lease expires by itself). */
   void release(CacheKey k, byte[] token) {
     try {
-      link.call(c -> ScriptRunner.run(c, CacheScripts.RELEASE, ScriptOutputType.INTEGER,
+      link.call(k.leaseKey(), c -> ScriptRunner.run(c, CacheScripts.RELEASE, ScriptOutputType.INTEGER,
           new byte[][] {bytes(k.leaseKey())}, token));
     } catch (RedisLink.Unavailable | RedisException e) {
       // the lease expires by itself

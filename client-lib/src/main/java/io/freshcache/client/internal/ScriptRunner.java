@@ -3,8 +3,8 @@ package io.freshcache.client.internal;
 import io.freshcache.protocol.CacheScripts;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.api.sync.RedisScriptingCommands;
 import io.lettuce.core.cluster.api.async.RedisAdvancedClusterAsyncCommands;
-import io.lettuce.core.cluster.api.sync.RedisAdvancedClusterCommands;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
@@ -20,14 +20,14 @@ public final class ScriptRunner {
    * Runs {@code script} on the node that owns {@code keys[0]}'s slot.
    *
    * @param <T> the result type that {@code type} produces
-   * @param redis the sync commands
+   * @param redis the sync commands (of the cluster, or of one node)
    * @param script the script
    * @param type the script's output type
    * @param keys the script's keys, all in one slot
    * @param args the script's arguments
    * @return the script's result
    */
-  public static <T> T run(RedisAdvancedClusterCommands<byte[], byte[]> redis, CacheScripts.Script script,
+  public static <T> T run(RedisScriptingCommands<byte[], byte[]> redis, CacheScripts.Script script,
       ScriptOutputType type, byte[][] keys, byte[]... args) {
     try {
       return redis.evalsha(script.sha1(), type, keys, args);

@@ -22,7 +22,11 @@ import java.util.concurrent.locks.LockSupport;
  * again, until the lease time is over, then load without filling (within the loader rate
  * limiter's budget). The script re-checks the value, so a caller that missed just before
  * another's fill gets that value instead of a second lease.
- * Any Redis failure or an open breaker sends the read to the loader through the rate limiter —
+ * The near cache takes a result only under the rule in {@link NearCache}: a master hit, or a
+ * flight whose fill Redis accepted, stored under the epoch captured before the Redis read (the
+ * flight's key includes that epoch).
+ * Any Redis failure or an open breaker of the key's master sends the read to the loader through
+ * the rate limiter —
  * except while waiting on another caller's lease, where up to two failed polls are retried: that
  * caller is loading, and a timeout on a busy machine should not add a second load.
  */
@@ -55,7 +59,6 @@ public final class SyncReads {
   public <T> T get(CacheKey k, Class<T> type, CachePolicy policy, VersionedLoader<? extends T> loader) {
     long start = System.nanoTime();
     ClientMeters.Entity m = ctx.meters.entity(policy.name());
-    long epoch = 0;
     if (ctx.near != null && policy.nearCache()) {
       Object v = ctx.near.get(k, policy.schemaVersion());
       if (v != null && ReadContext.isA(type, v)) { // cached for this type (a key read as two is not)
@@ -63,13 +66,14 @@ public final class SyncReads {
         return (T) v;
       }
       m.nearMisses.increment();
-      epoch = ctx.near.epoch(k);
     }
+    long epoch = ctx.epoch(k); // before the Redis read: see NearCache
     String valueKeyName = k.valueKey(policy.schemaVersion());
     byte[] valueKey = bytes(valueKeyName);
+    boolean replica = ctx.readsReplica(policy);
     byte[] raw;
     try {
-      raw = ctx.link.call(policy.replicaReads(), c -> c.get(valueKey));
+      raw = ctx.link.call(valueKeyName, replica, c -> c.get(valueKey));
     } catch (RedisLink.Unavailable | RedisException e) {
       return ctx.bypass(k, m, loader, e);
     }
@@ -82,20 +86,25 @@ public final class SyncReads {
           return null;
         }
         ctx.maybeRefreshEarly(k, policy, m, d.envelope(), loader);
-        ctx.nearPut(k, policy, d.value(), epoch);
+        if (!replica) {
+          ctx.nearPut(k, policy, d.value(), epoch);
+        }
         return (T) d.value();
       }
     }
     m.redisMisses.increment();
-    long nearEpoch = epoch;
-    T v = flights.run(ReadContext.flightId(valueKeyName, type), () -> loadThroughLease(k, type, policy, m, loader));
-    ctx.nearPut(k, policy, v, nearEpoch);
+    // one flight per key, type and epoch: every caller of a flight captured the same epoch
+    ReadContext.Loaded<T> r = flights.run(ReadContext.flightId(valueKeyName, type, epoch),
+        () -> loadThroughLease(k, type, policy, m, loader));
+    if (r.nearCacheable()) {
+      ctx.nearPut(k, policy, r.value(), epoch);
+    }
     ctx.meters.missLatency().record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
-    return v;
+    return r.value();
   }
 
   @SuppressWarnings("unchecked")
-  private <T> T loadThroughLease(CacheKey k, Class<T> type, CachePolicy policy, ClientMeters.Entity m,
+  private <T> ReadContext.Loaded<T> loadThroughLease(CacheKey k, Class<T> type, CachePolicy policy, ClientMeters.Entity m,
       VersionedLoader<? extends T> loader) {
     byte[][] keys = {bytes(k.valueKey(policy.schemaVersion())), bytes(k.leaseKey())};
     byte[] token = ReadContext.newToken();
@@ -107,14 +116,14 @@ public final class SyncReads {
     while (true) {
       List<Object> r;
       try {
-        r = ctx.link.call(c -> ScriptRunner.run(c, CacheScripts.GET_OR_LEASE, ScriptOutputType.MULTI,
+        r = ctx.link.call(k.leaseKey(), c -> ScriptRunner.run(c, CacheScripts.GET_OR_LEASE, ScriptOutputType.MULTI,
             keys, token, leaseMs));
       } catch (RedisLink.Unavailable u) {
-        return ctx.bypass(k, m, loader, u);
+        return ReadContext.Loaded.notCacheable(ctx.bypass(k, m, loader, u));
       } catch (RedisException e) {
         // while another caller holds the lease, one failed poll is no reason to load as well
         if (busySeen == 0 || ++errors > MAX_ERRORS_WHILE_WAITING || System.nanoTime() >= deadline) {
-          return ctx.bypass(k, m, loader, e);
+          return ReadContext.Loaded.notCacheable(ctx.bypass(k, m, loader, e));
         }
         LockSupport.parkNanos(backoff);
         continue;
@@ -123,10 +132,10 @@ public final class SyncReads {
       if (status == CacheScripts.LEASE_VALUE) {
         EntryCodec.Decoded d = ctx.decode(k, policy, (byte[]) r.get(1), type);
         if (d != null) {
-          return d.notFound() ? null : (T) d.value();
+          return ReadContext.Loaded.cacheable(d.notFound() ? null : (T) d.value()); // a master hit
         }
         // unreadable entry: load without the lease; the next fill overwrites it
-        return ctx.callLoader(k, m, loader).value();
+        return ReadContext.Loaded.notCacheable(ctx.callLoader(k, m, loader).value());
       }
       if (status == CacheScripts.LEASE_GRANTED) {
         m.leaseGranted.increment();
@@ -136,13 +145,13 @@ public final class SyncReads {
       busySeen++;
       long now = System.nanoTime();
       if (now >= deadline) {
-        return ctx.loadAfterLeaseWait(k, m, loader);
+        return ReadContext.Loaded.notCacheable(ctx.loadAfterLeaseWait(k, m, loader));
       }
       long left = TimeUnit.MILLISECONDS.toNanos((Long) r.get(1));
       long sleep = Math.min(Math.min(backoff, Math.max(left, FIRST_BACKOFF_NANOS)), deadline - now);
       LockSupport.parkNanos(sleep / 2 + ThreadLocalRandom.current().nextLong(sleep / 2 + 1));
       if (Thread.currentThread().isInterrupted()) {
-        return ctx.callLoader(k, m, loader).value();
+        return ReadContext.Loaded.notCacheable(ctx.callLoader(k, m, loader).value());
       }
       backoff = Math.min(backoff * 2, MAX_BACKOFF_NANOS);
     }
