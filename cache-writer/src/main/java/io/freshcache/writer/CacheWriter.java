@@ -54,12 +54,15 @@ import org.slf4j.LoggerFactory;
  * Redis Cluster, tells near caches, and commits offsets only after Redis acknowledged both.
  *
  * <p>Each poll yields a batch. Records that are not valid events (undecodable, unknown op, bad
- * key, missing version, unknown codec, payload over {@link CacheWriterConfig#maxPayloadBytes()})
- * go to the dead-letter topic with headers naming the error and their origin
- * ({@code freshcache.error}, {@code freshcache.original.topic}, {@code .partition},
- * {@code .offset}); the valid ones are applied in one pipelined round through the fenced
- * {@code apply} script. The applied keys are then grouped by near-cache notice channel and each
- * channel gets one notice (sequence number and keys, see
+ * key, missing version) go to the dead-letter topic with headers naming the error and their
+ * origin ({@code freshcache.error}, {@code freshcache.original.topic}, {@code .partition},
+ * {@code .offset}). An event with a valid key that cannot be carried as it is (unknown codec,
+ * payload over {@link CacheWriterConfig#maxPayloadBytes()}) is dead-lettered too, for the record,
+ * and applied as an invalidation of its key at its version ({@link #downgraded()}): the value it
+ * carried cannot be cached, but the old value must not stay. The valid ones are applied in one pipelined round through the fenced
+ * {@code apply} script. The keys of the applied and of the stale events (a stale event means
+ * Redis holds something newer, which a near cache may not have seen) are then grouped by
+ * near-cache notice channel and each channel gets one notice (sequence number and keys, see
  * {@link io.freshcache.protocol.NoticeChannels}). Only when every event of a batch is applied,
  * its notices published and every dead letter acknowledged are the batch's offsets committed.
  * If Redis fails, the worker pauses its partitions, retries the same step with capped
@@ -207,6 +210,15 @@ public final class CacheWriter implements AutoCloseable {
   /** @return records sent to the dead-letter topic */
   public long deadLettered() {
     return metrics.deadLettered.get();
+  }
+
+  /**
+   * @return events that could not be applied as they were (an upsert whose payload is over
+   *     {@link CacheWriterConfig#maxPayloadBytes()} or whose codec is unknown) and were applied as
+   *     an invalidation of their key instead; each was also dead-lettered
+   */
+  public long downgraded() {
+    return metrics.downgraded.get();
   }
 
   /** @return retries after Redis failures (of an apply or of its notices) */
@@ -405,7 +417,7 @@ public final class CacheWriter implements AutoCloseable {
       noticed(published);
       complete(previous.offsets());
     }
-    unnoticed = new Applied(result.appliedKeys(), current.offsets());
+    unnoticed = new Applied(result.noticeKeys(), current.offsets());
   }
 
   /**
@@ -440,7 +452,7 @@ public final class CacheWriter implements AutoCloseable {
     }
     long t0 = System.nanoTime();
     FencedApplier.Result result = untilDone("apply", events.size(), () -> applier.apply(events));
-    noticed(untilDone("notify", result.appliedKeys().size(), () -> notices.publish(result.appliedKeys())));
+    noticed(untilDone("notify", result.noticeKeys().size(), () -> notices.publish(result.noticeKeys())));
     metrics.batchApplied(System.nanoTime() - t0);
     metrics.applied.addAndGet(result.applied());
     metrics.stale.addAndGet(result.stale());
@@ -498,14 +510,28 @@ public final class CacheWriter implements AutoCloseable {
     for (ConsumerRecord<byte[], byte[]> r : records) {
       TopicPartition tp = new TopicPartition(r.topic(), r.partition());
       offsets.put(tp, new OffsetAndMetadata(r.offset() + 1));
+      CacheEvent e;
       try {
-        events.add(decode(r));
-        partitions.add(tp);
+        e = decode(r);
       } catch (InvalidEventException | IllegalArgumentException ex) {
-        metrics.deadLettered.incrementAndGet();
-        log.warn("dead-lettering {}-{}@{}: {}", r.topic(), r.partition(), r.offset(), ex.getMessage());
-        deadLetters.send(r, ex);
+        deadLetter(r, ex);
+        continue;
       }
+      String uncarried = uncarried(e);
+      if (uncarried != null) {
+        // the value cannot be written, but the key is known and its cached value is now old:
+        // drop it (at the event's version, so the fence still orders it) and keep the record
+        deadLetter(r, new IllegalArgumentException(uncarried));
+        if (e.op() == CacheEvent.Op.INVALIDATE_NAMESPACE) {
+          continue; // carries no value; a bad codec field there is a producer's bug
+        }
+        metrics.downgraded.incrementAndGet();
+        log.warn("{} of {} at version {} cannot be carried ({}); invalidating the key instead", e.op().wireName(),
+            e.key(), e.version(), uncarried);
+        e = CacheEvent.invalidate(e.key(), e.version(), e.producedAtMs());
+      }
+      events.add(e);
+      partitions.add(tp);
     }
     return new Batch(events, partitions, offsets);
   }
@@ -547,15 +573,29 @@ public final class CacheWriter implements AutoCloseable {
     if (r.value() == null) {
       throw new IllegalArgumentException("record has no value");
     }
-    CacheEvent e = CacheEventJson.read(r.value());
+    return CacheEventJson.read(r.value());
+  }
+
+  /** @return why {@code e} cannot be applied as it is (unknown codec, payload too big), or null */
+  private String uncarried(CacheEvent e) {
     if (e.codec() != null) {
-      Codecs.byName(e.codec());
+      try {
+        Codecs.byName(e.codec());
+      } catch (IllegalArgumentException ex) {
+        return ex.getMessage();
+      }
     }
     if (e.payload() != null && e.payload().length > config.maxPayloadBytes()) {
-      throw new IllegalArgumentException("payload of " + e.key() + " has " + e.payload().length
-          + " bytes, over the limit of " + config.maxPayloadBytes());
+      return "payload of " + e.key() + " has " + e.payload().length + " bytes, over the limit of "
+          + config.maxPayloadBytes();
     }
-    return e;
+    return null;
+  }
+
+  private void deadLetter(ConsumerRecord<byte[], byte[]> r, RuntimeException ex) {
+    metrics.deadLettered.incrementAndGet();
+    log.warn("dead-lettering {}-{}@{}: {}", r.topic(), r.partition(), r.offset(), ex.getMessage());
+    deadLetters.send(r, ex);
   }
 
   /** Runs {@code step} until it succeeds, holding the partitions paused while it fails. */

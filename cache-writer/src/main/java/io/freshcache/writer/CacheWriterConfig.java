@@ -25,8 +25,8 @@ import java.util.Objects;
  *   <tr><td>{@code WRITER_SESSION_TIMEOUT_MS}</td><td>Kafka group session timeout, ms: how soon
  *       the partitions of a crashed worker move to the others (the broker allows 6000..300000
  *       by default)</td><td>10000</td></tr>
- *   <tr><td>{@code WRITER_MAX_PAYLOAD_BYTES}</td><td>largest upsert payload applied; larger ones are
- *       dead-lettered</td><td>{@value #DEFAULT_MAX_PAYLOAD_BYTES}</td></tr>
+ *   <tr><td>{@code WRITER_MAX_PAYLOAD_BYTES}</td><td>largest upsert payload applied; a larger one is
+ *       dead-lettered and its key invalidated</td><td>{@value #DEFAULT_MAX_PAYLOAD_BYTES}</td></tr>
  *   <tr><td>{@code WRITER_HTTP_PORT}</td><td>port of {@code /health} and {@code /metrics}; 0 turns
  *       HTTP off</td><td>{@value #DEFAULT_HTTP_PORT}</td></tr>
  *   <tr><td>{@code WRITER_SINK_*}</td><td>the write-behind sink, see {@link WriteBehindConfig}</td><td>off</td></tr>
@@ -43,8 +43,8 @@ import java.util.Objects;
  *     upserts
  * @param redisTimeout the Redis command timeout
  * @param sessionTimeout the Kafka group session timeout; a crashed worker's partitions move after it
- * @param maxPayloadBytes the largest upsert payload applied, 1..64 MiB; larger ones go to the
- *     dead-letter topic
+ * @param maxPayloadBytes the largest upsert payload applied, 1..64 MiB; a larger one goes to the
+ *     dead-letter topic and its key is invalidated
  * @param httpPort the port {@link CacheWriterMain} serves {@code /health} and {@code /metrics}
  *     on, 0 for none
  * @param sink the write-behind sink, or {@code null} for none

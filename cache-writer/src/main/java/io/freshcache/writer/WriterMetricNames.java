@@ -21,6 +21,13 @@ public final class WriterMetricNames {
    * {@code freshcache_writer_events_dead_lettered_total}.
    */
   public static final String EVENTS_DEAD_LETTERED = "freshcache.writer.events.dead.lettered";
+  /**
+   * Counter of events with a valid key that could not be carried as they were (an upsert whose
+   * payload is over {@link CacheWriterConfig#maxPayloadBytes()}, or whose codec is unknown) and
+   * were applied as an invalidation of their key instead; each is also counted in
+   * {@link #EVENTS_DEAD_LETTERED}: {@code freshcache_writer_events_downgraded_total}.
+   */
+  public static final String EVENTS_DOWNGRADED = "freshcache.writer.events.downgraded";
   /** Counter of batch retries after Redis failures: {@code freshcache_writer_batch_retries_total}. */
   public static final String BATCH_RETRIES = "freshcache.writer.batch.retries";
   /**

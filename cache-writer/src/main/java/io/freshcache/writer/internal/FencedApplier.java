@@ -44,18 +44,21 @@ public final class FencedApplier {
    *
    * @param applied events that changed the key's state
    * @param stale events skipped because a newer version is known
-   * @param appliedKeys the keys of the applied events, in batch order, with repeats
+   * @param noticeKeys the keys near caches must drop: those of the applied events and of the
+   *     stale ones, in batch order, with repeats. A stale event changed nothing in Redis, but
+   *     Redis already holds something newer than the event, which a near cache may not have seen
+   *     (its notice was lost, or it loaded an old value after it); so it is told all the same.
    */
-  public record Result(int applied, int stale, List<CacheKey> appliedKeys) {
+  public record Result(int applied, int stale, List<CacheKey> noticeKeys) {
     /**
      * Copies the key list.
      *
      * @param applied events that changed the key's state
      * @param stale events skipped because a newer version is known
-     * @param appliedKeys the keys of the applied events; not null
+     * @param noticeKeys the keys of the applied and the stale events; not null
      */
     public Result {
-      appliedKeys = List.copyOf(appliedKeys);
+      noticeKeys = List.copyOf(noticeKeys);
     }
   }
 
@@ -76,7 +79,7 @@ public final class FencedApplier {
    * Applies {@code events} in order: {@link #enqueue} with one flush, then {@link #await}.
    *
    * @param events the events, in the order to apply them
-   * @return how many were applied and stale, and the applied keys
+   * @return how many were applied and stale, and the keys to notice
    * @throws RetriableCacheException if any command failed or timed out; nothing of the batch may
    *     be considered applied
    */
@@ -102,7 +105,7 @@ public final class FencedApplier {
    * keys that met NOSCRIPT again with {@code EVAL}, in batch order; the rest is not sent twice.
    *
    * @param f the batch from {@link #enqueue}
-   * @return how many were applied and stale, and the applied keys
+   * @return how many were applied and stale, and the keys to notice
    * @throws RetriableCacheException if any command failed or timed out
    */
   public Result await(InFlight f) {
@@ -143,10 +146,10 @@ public final class FencedApplier {
     for (int i = 0; i < results.length; i++) {
       if (results[i] == CacheScripts.APPLY_APPLIED) {
         applied++;
-        keys.add(f.events.get(i).key());
       } else {
         stale++;
       }
+      keys.add(f.events.get(i).key());
     }
     return new Result(applied, stale, keys);
   }

@@ -27,6 +27,8 @@ public final class WriterMetrics {
   public final AtomicLong stale = new AtomicLong();
   /** Records dead-lettered. */
   public final AtomicLong deadLettered = new AtomicLong();
+  /** Events applied as an invalidation because they could not be carried as they were. */
+  public final AtomicLong downgraded = new AtomicLong();
   /** Batch retries. */
   public final AtomicLong retries = new AtomicLong();
   /** Notices published. */
@@ -57,6 +59,8 @@ public final class WriterMetrics {
     counter(WriterMetricNames.EVENTS_APPLIED, applied, "events applied to Redis");
     counter(WriterMetricNames.EVENTS_STALE, stale, "events older than the key's fence, skipped");
     counter(WriterMetricNames.EVENTS_DEAD_LETTERED, deadLettered, "records sent to the dead-letter topic");
+    counter(WriterMetricNames.EVENTS_DOWNGRADED, downgraded,
+        "events that could not be carried (payload too big, unknown codec), applied as an invalidation of their key");
     counter(WriterMetricNames.BATCH_RETRIES, retries, "batch retries after Redis failures");
     counter(WriterMetricNames.NOTICES_PUBLISHED, notices, "near-cache notices published");
     counter(WriterMetricNames.NOTICE_KEYS, noticeKeys, "keys named in near-cache notices");
