@@ -13,6 +13,7 @@ import io.freshcache.writer.internal.HealthProbe;
 import io.freshcache.writer.internal.NamespaceEvictor;
 import io.freshcache.writer.internal.NoticePublisher;
 import io.freshcache.writer.internal.PausedRetry;
+import io.freshcache.writer.internal.ReplicaAcks;
 import io.freshcache.writer.internal.Pipelining;
 import io.freshcache.writer.internal.WriterMetrics;
 import io.lettuce.core.RedisException;
@@ -130,7 +131,8 @@ public final class CacheWriter implements AutoCloseable {
       throw e;
     }
     connection.setTimeout(config.redisTimeout());
-    this.applier = new FencedApplier(connection, config.redisTimeout(), config.fenceTtl());
+    this.applier = new FencedApplier(connection, config.redisTimeout(), config.fenceTtl(),
+        new ReplicaAcks(connection, config.replicaAcks(), config.replicaAckTimeout(), config.redisTimeout()));
     this.notices = new NoticePublisher(connection, config.redisTimeout());
     this.evictor = new NamespaceEvictor(connection, config.redisTimeout());
     KafkaConsumer<byte[], byte[]> c = null;
