@@ -119,10 +119,17 @@ public final class CacheWriter implements AutoCloseable {
   /** Applied, notices not yet confirmed, offsets not yet committed; worker thread only. */
   private Applied unnoticed;
   private long stopDeadlineNanos = Long.MAX_VALUE;
+  /** When the oldest fetched, not yet applied batch was fetched (nanoTime), or {@link #NONE}. */
+  private volatile long unappliedSinceNanos = NONE;
+  /** Next offset after the last fetched record, per assigned partition; worker thread only. */
+  private final Map<TopicPartition, Long> fetchedTo = new HashMap<>();
+  /** First offset fetched since the partition was assigned; worker thread only. */
+  private final Map<TopicPartition, Long> firstFetched = new HashMap<>();
+  private static final long NONE = Long.MIN_VALUE;
 
   private CacheWriter(CacheWriterConfig config, MeterRegistry registry) {
     this.config = config;
-    this.metrics = new WriterMetrics(registry, config.groupId());
+    this.metrics = new WriterMetrics(registry, config.groupId(), this::oldestUnappliedNanos);
     this.redisClient = ClusterClients.create(config.redisNodes(), config.redisPassword(), config.redisTimeout());
     try {
       this.connection = redisClient.connect(ByteArrayCodec.INSTANCE);
@@ -241,9 +248,26 @@ public final class CacheWriter implements AutoCloseable {
     return metrics.lastCommitToApplyMs.get();
   }
 
-  /** @return records behind the end of the assigned partitions, as of the last poll */
+  /**
+   * @return records of the assigned partitions not yet applied, as of the last poll or retry:
+   *     those behind the end of each partition plus those fetched and not yet applied (and
+   *     noticed)
+   */
   public long consumerLag() {
     return metrics.totalLag();
+  }
+
+  /**
+   * @return how long the oldest event this worker fetched and has not yet applied has waited
+   *     since it was fetched, in milliseconds; 0 when every fetched event is applied
+   */
+  public long oldestUnappliedMs() {
+    return TimeUnit.NANOSECONDS.toMillis(oldestUnappliedNanos());
+  }
+
+  private long oldestUnappliedNanos() {
+    long since = unappliedSinceNanos;
+    return since == NONE ? 0 : Math.max(0, System.nanoTime() - since);
   }
 
   /** @return the number of partitions assigned to this worker now */
@@ -281,17 +305,20 @@ public final class CacheWriter implements AutoCloseable {
 
   /**
    * Probes Kafka and Redis (each with a timeout of about a second; answers are cached for a
-   * second). Safe to call from any thread.
+   * second) and tells whether fetched events get applied: the worker is not up while one has
+   * waited longer than {@link CacheWriterConfig#maxUnappliedAge()} (Redis unreachable, a shard
+   * without a master). Safe to call from any thread.
    *
    * @return the worker's health
    */
   public synchronized WriterHealth health() {
     if (healthClosed) {
-      return new WriterHealth(false, false, false, sink == null ? null : sink.databaseUp());
+      return new WriterHealth(false, false, false, false, oldestUnappliedMs(), sink == null ? null : sink.databaseUp());
     }
     if (health == null) {
       Supplier<Boolean> database = () -> sink == null ? null : sink.databaseUp();
-      health = new HealthProbe(redisClient, config.kafkaBootstrapServers(), this::isRunning, database);
+      health = new HealthProbe(redisClient, config.kafkaBootstrapServers(), this::isRunning, this::oldestUnappliedMs,
+          config.maxUnappliedAge().toMillis(), database);
     }
     return health.check();
   }
@@ -420,6 +447,12 @@ public final class CacheWriter implements AutoCloseable {
       complete(previous.offsets());
     }
     unnoticed = new Applied(result.noticeKeys(), current.offsets());
+    appliedAllBut(prefetched);
+  }
+
+  /** Every fetched batch is applied except {@code pending} (the prefetched one, or null). */
+  private void appliedAllBut(Batch pending) {
+    unappliedSinceNanos = pending == null ? NONE : pending.fetchedAtNanos();
   }
 
   /**
@@ -445,6 +478,7 @@ public final class CacheWriter implements AutoCloseable {
       }
     }
     applySegment(segment);
+    appliedAllBut(prefetched);
     complete(current.offsets());
   }
 
@@ -502,9 +536,18 @@ public final class CacheWriter implements AutoCloseable {
   private Batch fetch(Duration timeout) {
     ConsumerRecords<byte[], byte[]> records = consumer.poll(timeout);
     assigned.set(consumer.assignment().size());
+    long fetchedAt = System.nanoTime();
+    for (TopicPartition tp : records.partitions()) {
+      List<ConsumerRecord<byte[], byte[]>> rs = records.records(tp);
+      firstFetched.putIfAbsent(tp, rs.get(0).offset());
+      fetchedTo.put(tp, rs.get(rs.size() - 1).offset() + 1);
+    }
     updateLag();
     if (records.isEmpty()) {
       return null;
+    }
+    if (unappliedSinceNanos == NONE) {
+      unappliedSinceNanos = fetchedAt;
     }
     List<CacheEvent> events = new ArrayList<>(records.count());
     List<TopicPartition> partitions = new ArrayList<>(records.count());
@@ -535,7 +578,7 @@ public final class CacheWriter implements AutoCloseable {
       events.add(e);
       partitions.add(tp);
     }
-    return new Batch(events, partitions, offsets);
+    return new Batch(events, partitions, offsets, fetchedAt);
   }
 
   /**
@@ -543,7 +586,7 @@ public final class CacheWriter implements AutoCloseable {
    * are applied and noticed.
    */
   private record Batch(List<CacheEvent> events, List<TopicPartition> partitions,
-      Map<TopicPartition, OffsetAndMetadata> offsets) {
+      Map<TopicPartition, OffsetAndMetadata> offsets, long fetchedAtNanos) {
     boolean hasNamespaceInvalidation() {
       for (CacheEvent e : events) {
         if (e.op() == CacheEvent.Op.INVALIDATE_NAMESPACE) {
@@ -564,7 +607,7 @@ public final class CacheWriter implements AutoCloseable {
       }
       Map<TopicPartition, OffsetAndMetadata> o = new HashMap<>(offsets);
       o.keySet().removeAll(gone);
-      return new Batch(e, p, o);
+      return new Batch(e, p, o, fetchedAtNanos);
     }
   }
 
@@ -622,17 +665,35 @@ public final class CacheWriter implements AutoCloseable {
         log.warn("{} of {} events failed, retrying in {} ms: {}", what, size, retry.nextBackoffMs(),
             e.getMessage());
         retry.failed();
+        updateLag();
       }
     }
   }
 
+  /**
+   * Publishes each assigned partition's lag: the records behind its end, as the consumer knows
+   * it, plus the records fetched and not yet complete (applied, noticed, ready to commit); the
+   * consumer's own figure counts a fetched record as consumed, so a worker stuck on a batch
+   * would report no lag at all.
+   */
   private void updateLag() {
     for (TopicPartition tp : consumer.assignment()) {
       OptionalLong lag = consumer.currentLag(tp);
       if (lag.isPresent()) {
-        metrics.lag(tp, lag.getAsLong());
+        metrics.lag(tp, lag.getAsLong() + unfinished(tp));
       }
     }
+  }
+
+  /** @return records of {@code tp} fetched and not yet complete */
+  private long unfinished(TopicPartition tp) {
+    Long to = fetchedTo.get(tp);
+    if (to == null) {
+      return 0;
+    }
+    OffsetAndMetadata done = appliedOffsets.get(tp);
+    long from = done != null ? done.offset() : firstFetched.getOrDefault(tp, to);
+    return Math.max(0, to - from);
   }
 
   /**
@@ -718,6 +779,8 @@ public final class CacheWriter implements AutoCloseable {
       // only offsets of applied and noticed batches are ever recorded; the next owner starts after them
       commitSync(partitions);
       appliedOffsets.keySet().removeAll(partitions);
+      fetchedTo.keySet().removeAll(partitions);
+      firstFetched.keySet().removeAll(partitions);
       if (prefetched != null) {
         prefetched = prefetched.without(partitions);
       }
@@ -739,6 +802,8 @@ public final class CacheWriter implements AutoCloseable {
     @Override
     public void onPartitionsLost(Collection<TopicPartition> partitions) {
       appliedOffsets.keySet().removeAll(partitions);
+      fetchedTo.keySet().removeAll(partitions);
+      firstFetched.keySet().removeAll(partitions);
       if (prefetched != null) {
         prefetched = prefetched.without(partitions);
       }
