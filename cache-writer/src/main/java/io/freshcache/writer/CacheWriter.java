@@ -64,11 +64,16 @@ import org.slf4j.LoggerFactory;
  * {@code apply} script. The keys of the applied and of the stale events (a stale event means
  * Redis holds something newer, which a near cache may not have seen) are then grouped by
  * near-cache notice channel and each channel gets one notice (sequence number and keys, see
- * {@link io.freshcache.protocol.NoticeChannels}). Only when every event of a batch is applied,
- * its notices published and every dead letter acknowledged are the batch's offsets committed.
+ * {@link io.freshcache.protocol.NoticeChannels}). Only when every event of a batch is applied
+ * (and, with {@link CacheWriterConfig#replicaAcks()}, acknowledged by the replicas of every
+ * master it touched, so that a failover cannot take an acknowledged apply with it), its notices
+ * published and every dead letter acknowledged are the batch's offsets committed.
  * If Redis fails, the worker pauses its partitions, retries the same step with capped
  * exponential backoff and never skips: the at-least-once guarantee (G5) rests on this, and on
- * {@code apply} being idempotent and fenced.
+ * {@code apply} being idempotent and fenced. A failed master still listed in the topology is
+ * not waited for ({@link io.freshcache.writer.internal.Pipelining}), and {@link #health()}
+ * reports the worker down while a fetched event waits longer than
+ * {@link CacheWriterConfig#maxUnappliedAge()}.
  *
  * <p>Rounds overlap to keep Redis busy: batch N's applies go out in one write together with the
  * notices of batch N-1 (whose applies are already acknowledged), and while Redis works the worker
@@ -138,10 +143,11 @@ public final class CacheWriter implements AutoCloseable {
       throw e;
     }
     connection.setTimeout(config.redisTimeout());
-    this.applier = new FencedApplier(connection, config.redisTimeout(), config.fenceTtl(),
-        new ReplicaAcks(connection, config.replicaAcks(), config.replicaAckTimeout(), config.redisTimeout()));
+    ReplicaAcks replicaAcks = new ReplicaAcks(connection, config.replicaAcks(), config.replicaAckTimeout(),
+        config.redisTimeout());
+    this.applier = new FencedApplier(connection, config.redisTimeout(), config.fenceTtl(), replicaAcks);
     this.notices = new NoticePublisher(connection, config.redisTimeout());
-    this.evictor = new NamespaceEvictor(connection, config.redisTimeout());
+    this.evictor = new NamespaceEvictor(connection, config.redisTimeout(), replicaAcks);
     KafkaConsumer<byte[], byte[]> c = null;
     try {
       c = new KafkaConsumer<>(consumerProps(config));
