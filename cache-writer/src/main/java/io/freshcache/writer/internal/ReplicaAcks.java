@@ -136,23 +136,25 @@ public final class ReplicaAcks {
       long acked;
       try {
         listed = replicasListed(get(a.role, deadline));
+        if (listed < 0) {
+          attached.remove(a.node);
+          missed.add(a.node + " is no longer a master");
+          continue;
+        }
+        // recorded before WAIT is awaited: if a replica just died, the next round asks for
+        // fewer even when this WAIT times out on the client
+        attached.put(a.node, listed);
         acked = get(a.waited, deadline);
       } catch (ExecutionException e) {
         missed.add(a.node + ": " + e.getCause());
         continue;
       } catch (TimeoutException e) {
-        missed.add(a.node + ": no answer to WAIT");
+        missed.add(a.node + ": no answer to ROLE or WAIT");
         continue;
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new RetriableCacheException("writer", null, "interrupted waiting for replica acknowledgements", e);
       }
-      if (listed < 0) {
-        attached.remove(a.node);
-        missed.add(a.node + " is no longer a master");
-        continue;
-      }
-      attached.put(a.node, listed);
       int needed = Math.min(wanted, listed);
       if (acked < needed) {
         missed.add(a.node + ": " + acked + " of " + needed + " replicas acknowledged within " + timeoutMs + " ms");
