@@ -14,6 +14,8 @@ import java.util.function.Supplier;
  * The {@code GET /health} and {@code GET /metrics} endpoints every freshcache service (cdc-ingest,
  * cache-writer) serves, on the JDK's HTTP server with one daemon thread. {@code /health} answers
  * 200 with the service's {@link Health#json()} while it is {@link Health#up()} and 503 otherwise;
+ * {@code /health/ready} and {@code /health/live} answer the same way by {@link Health#ready()}
+ * and {@link Health#live()} (Kubernetes-style readiness and liveness probes);
  * {@code /metrics} is the Prometheus text exposition. Applications embedding client-lib do not
  * need this class.
  *
@@ -25,6 +27,22 @@ public final class ServiceEndpoints implements AutoCloseable {
   public interface Health {
     /** @return whether the service can do its job; {@code /health} answers 200 if so, else 503 */
     boolean up();
+
+    /**
+     * @return whether the service should get work now; {@code /health/ready} answers 200 if so,
+     *     else 503. By default {@link #up()}.
+     */
+    default boolean ready() {
+      return up();
+    }
+
+    /**
+     * @return whether the process is worth keeping (a restart would not help otherwise);
+     *     {@code /health/live} answers 200 if so, else 503. By default {@link #up()}.
+     */
+    default boolean live() {
+      return up();
+    }
 
     /** @return the answer body, a JSON object such as {@code {"status":"UP",...}} */
     String json();
@@ -43,7 +61,8 @@ public final class ServiceEndpoints implements AutoCloseable {
    *
    * @param port the port; 0 for any free one (see {@link #port()})
    * @param service names the server thread, {@code freshcache-<service>-http}
-   * @param health answers {@code /health}; called on the server thread
+   * @param health answers {@code /health}, {@code /health/ready} and {@code /health/live}; called
+   *     on the server thread
    * @param metrics the Prometheus text exposition for {@code /metrics}, e.g. a Micrometer
    *     {@code PrometheusMeterRegistry::scrape}; called on the server thread
    * @return the running server; close it to stop
@@ -55,6 +74,14 @@ public final class ServiceEndpoints implements AutoCloseable {
     server.createContext("/health", ex -> {
       Health h = health.get();
       respond(ex, h.up() ? 200 : 503, "application/json", h.json());
+    });
+    server.createContext("/health/ready", ex -> {
+      Health h = health.get();
+      respond(ex, h.ready() ? 200 : 503, "application/json", h.json());
+    });
+    server.createContext("/health/live", ex -> {
+      Health h = health.get();
+      respond(ex, h.live() ? 200 : 503, "application/json", h.json());
     });
     server.createContext("/metrics", ex -> respond(ex, 200,
         "text/plain; version=0.0.4; charset=utf-8", metrics.get()));

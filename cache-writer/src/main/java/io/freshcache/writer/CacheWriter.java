@@ -13,6 +13,7 @@ import io.freshcache.writer.internal.HealthProbe;
 import io.freshcache.writer.internal.NamespaceEvictor;
 import io.freshcache.writer.internal.NoticePublisher;
 import io.freshcache.writer.internal.PausedRetry;
+import io.freshcache.writer.internal.ReplicaAcks;
 import io.freshcache.writer.internal.Pipelining;
 import io.freshcache.writer.internal.WriterMetrics;
 import io.lettuce.core.RedisException;
@@ -54,17 +55,25 @@ import org.slf4j.LoggerFactory;
  * Redis Cluster, tells near caches, and commits offsets only after Redis acknowledged both.
  *
  * <p>Each poll yields a batch. Records that are not valid events (undecodable, unknown op, bad
- * key, missing version, unknown codec, payload over {@link CacheWriterConfig#maxPayloadBytes()})
- * go to the dead-letter topic with headers naming the error and their origin
- * ({@code freshcache.error}, {@code freshcache.original.topic}, {@code .partition},
- * {@code .offset}); the valid ones are applied in one pipelined round through the fenced
- * {@code apply} script. The applied keys are then grouped by near-cache notice channel and each
- * channel gets one notice (sequence number and keys, see
- * {@link io.freshcache.protocol.NoticeChannels}). Only when every event of a batch is applied,
- * its notices published and every dead letter acknowledged are the batch's offsets committed.
+ * key, missing version) go to the dead-letter topic with headers naming the error and their
+ * origin ({@code freshcache.error}, {@code freshcache.original.topic}, {@code .partition},
+ * {@code .offset}). An event with a valid key that cannot be carried as it is (unknown codec,
+ * payload over {@link CacheWriterConfig#maxPayloadBytes()}) is dead-lettered too, for the record,
+ * and applied as an invalidation of its key at its version ({@link #downgraded()}): the value it
+ * carried cannot be cached, but the old value must not stay. The valid ones are applied in one pipelined round through the fenced
+ * {@code apply} script. The keys of the applied and of the stale events (a stale event means
+ * Redis holds something newer, which a near cache may not have seen) are then grouped by
+ * near-cache notice channel and each channel gets one notice (sequence number and keys, see
+ * {@link io.freshcache.protocol.NoticeChannels}). Only when every event of a batch is applied
+ * (and, with {@link CacheWriterConfig#replicaAcks()}, acknowledged by the replicas of every
+ * master it touched, so that a failover cannot take an acknowledged apply with it), its notices
+ * published and every dead letter acknowledged are the batch's offsets committed.
  * If Redis fails, the worker pauses its partitions, retries the same step with capped
  * exponential backoff and never skips: the at-least-once guarantee (G5) rests on this, and on
- * {@code apply} being idempotent and fenced.
+ * {@code apply} being idempotent and fenced. A failed master still listed in the topology is
+ * not waited for ({@link io.freshcache.writer.internal.Pipelining}), and {@link #health()}
+ * reports the worker down while a fetched event waits longer than
+ * {@link CacheWriterConfig#maxUnappliedAge()}.
  *
  * <p>Rounds overlap to keep Redis busy: batch N's applies go out in one write together with the
  * notices of batch N-1 (whose applies are already acknowledged), and while Redis works the worker
@@ -115,10 +124,17 @@ public final class CacheWriter implements AutoCloseable {
   /** Applied, notices not yet confirmed, offsets not yet committed; worker thread only. */
   private Applied unnoticed;
   private long stopDeadlineNanos = Long.MAX_VALUE;
+  /** When the oldest fetched, not yet applied batch was fetched (nanoTime), or {@link #NONE}. */
+  private volatile long unappliedSinceNanos = NONE;
+  /** Next offset after the last fetched record, per assigned partition; worker thread only. */
+  private final Map<TopicPartition, Long> fetchedTo = new HashMap<>();
+  /** First offset fetched since the partition was assigned; worker thread only. */
+  private final Map<TopicPartition, Long> firstFetched = new HashMap<>();
+  private static final long NONE = Long.MIN_VALUE;
 
   private CacheWriter(CacheWriterConfig config, MeterRegistry registry) {
     this.config = config;
-    this.metrics = new WriterMetrics(registry, config.groupId());
+    this.metrics = new WriterMetrics(registry, config.groupId(), this::oldestUnappliedNanos);
     this.redisClient = ClusterClients.create(config.redisNodes(), config.redisPassword(), config.redisTimeout());
     try {
       this.connection = redisClient.connect(ByteArrayCodec.INSTANCE);
@@ -127,9 +143,11 @@ public final class CacheWriter implements AutoCloseable {
       throw e;
     }
     connection.setTimeout(config.redisTimeout());
-    this.applier = new FencedApplier(connection, config.redisTimeout(), config.fenceTtl());
+    ReplicaAcks replicaAcks = new ReplicaAcks(connection, config.replicaAcks(), config.replicaAckTimeout(),
+        config.redisTimeout());
+    this.applier = new FencedApplier(connection, config.redisTimeout(), config.fenceTtl(), replicaAcks);
     this.notices = new NoticePublisher(connection, config.redisTimeout());
-    this.evictor = new NamespaceEvictor(connection, config.redisTimeout());
+    this.evictor = new NamespaceEvictor(connection, config.redisTimeout(), replicaAcks);
     KafkaConsumer<byte[], byte[]> c = null;
     try {
       c = new KafkaConsumer<>(consumerProps(config));
@@ -209,6 +227,15 @@ public final class CacheWriter implements AutoCloseable {
     return metrics.deadLettered.get();
   }
 
+  /**
+   * @return events that could not be applied as they were (an upsert whose payload is over
+   *     {@link CacheWriterConfig#maxPayloadBytes()} or whose codec is unknown) and were applied as
+   *     an invalidation of their key instead; each was also dead-lettered
+   */
+  public long downgraded() {
+    return metrics.downgraded.get();
+  }
+
   /** @return retries after Redis failures (of an apply or of its notices) */
   public long retries() {
     return metrics.retries.get();
@@ -227,9 +254,26 @@ public final class CacheWriter implements AutoCloseable {
     return metrics.lastCommitToApplyMs.get();
   }
 
-  /** @return records behind the end of the assigned partitions, as of the last poll */
+  /**
+   * @return records of the assigned partitions not yet applied, as of the last poll or retry:
+   *     those behind the end of each partition plus those fetched and not yet applied (and
+   *     noticed)
+   */
   public long consumerLag() {
     return metrics.totalLag();
+  }
+
+  /**
+   * @return how long the oldest event this worker fetched and has not yet applied has waited
+   *     since it was fetched, in milliseconds; 0 when every fetched event is applied
+   */
+  public long oldestUnappliedMs() {
+    return TimeUnit.NANOSECONDS.toMillis(oldestUnappliedNanos());
+  }
+
+  private long oldestUnappliedNanos() {
+    long since = unappliedSinceNanos;
+    return since == NONE ? 0 : Math.max(0, System.nanoTime() - since);
   }
 
   /** @return the number of partitions assigned to this worker now */
@@ -267,17 +311,20 @@ public final class CacheWriter implements AutoCloseable {
 
   /**
    * Probes Kafka and Redis (each with a timeout of about a second; answers are cached for a
-   * second). Safe to call from any thread.
+   * second) and tells whether fetched events get applied: the worker is not up while one has
+   * waited longer than {@link CacheWriterConfig#maxUnappliedAge()} (Redis unreachable, a shard
+   * without a master). Safe to call from any thread.
    *
    * @return the worker's health
    */
   public synchronized WriterHealth health() {
     if (healthClosed) {
-      return new WriterHealth(false, false, false, sink == null ? null : sink.databaseUp());
+      return new WriterHealth(false, false, false, false, oldestUnappliedMs(), sink == null ? null : sink.databaseUp());
     }
     if (health == null) {
       Supplier<Boolean> database = () -> sink == null ? null : sink.databaseUp();
-      health = new HealthProbe(redisClient, config.kafkaBootstrapServers(), this::isRunning, database);
+      health = new HealthProbe(redisClient, config.kafkaBootstrapServers(), this::isRunning, this::oldestUnappliedMs,
+          config.maxUnappliedAge().toMillis(), database);
     }
     return health.check();
   }
@@ -405,7 +452,13 @@ public final class CacheWriter implements AutoCloseable {
       noticed(published);
       complete(previous.offsets());
     }
-    unnoticed = new Applied(result.appliedKeys(), current.offsets());
+    unnoticed = new Applied(result.noticeKeys(), current.offsets());
+    appliedAllBut(prefetched);
+  }
+
+  /** Every fetched batch is applied except {@code pending} (the prefetched one, or null). */
+  private void appliedAllBut(Batch pending) {
+    unappliedSinceNanos = pending == null ? NONE : pending.fetchedAtNanos();
   }
 
   /**
@@ -431,6 +484,7 @@ public final class CacheWriter implements AutoCloseable {
       }
     }
     applySegment(segment);
+    appliedAllBut(prefetched);
     complete(current.offsets());
   }
 
@@ -440,7 +494,7 @@ public final class CacheWriter implements AutoCloseable {
     }
     long t0 = System.nanoTime();
     FencedApplier.Result result = untilDone("apply", events.size(), () -> applier.apply(events));
-    noticed(untilDone("notify", result.appliedKeys().size(), () -> notices.publish(result.appliedKeys())));
+    noticed(untilDone("notify", result.noticeKeys().size(), () -> notices.publish(result.noticeKeys())));
     metrics.batchApplied(System.nanoTime() - t0);
     metrics.applied.addAndGet(result.applied());
     metrics.stale.addAndGet(result.stale());
@@ -488,9 +542,18 @@ public final class CacheWriter implements AutoCloseable {
   private Batch fetch(Duration timeout) {
     ConsumerRecords<byte[], byte[]> records = consumer.poll(timeout);
     assigned.set(consumer.assignment().size());
+    long fetchedAt = System.nanoTime();
+    for (TopicPartition tp : records.partitions()) {
+      List<ConsumerRecord<byte[], byte[]>> rs = records.records(tp);
+      firstFetched.putIfAbsent(tp, rs.get(0).offset());
+      fetchedTo.put(tp, rs.get(rs.size() - 1).offset() + 1);
+    }
     updateLag();
     if (records.isEmpty()) {
       return null;
+    }
+    if (unappliedSinceNanos == NONE) {
+      unappliedSinceNanos = fetchedAt;
     }
     List<CacheEvent> events = new ArrayList<>(records.count());
     List<TopicPartition> partitions = new ArrayList<>(records.count());
@@ -498,16 +561,30 @@ public final class CacheWriter implements AutoCloseable {
     for (ConsumerRecord<byte[], byte[]> r : records) {
       TopicPartition tp = new TopicPartition(r.topic(), r.partition());
       offsets.put(tp, new OffsetAndMetadata(r.offset() + 1));
+      CacheEvent e;
       try {
-        events.add(decode(r));
-        partitions.add(tp);
+        e = decode(r);
       } catch (InvalidEventException | IllegalArgumentException ex) {
-        metrics.deadLettered.incrementAndGet();
-        log.warn("dead-lettering {}-{}@{}: {}", r.topic(), r.partition(), r.offset(), ex.getMessage());
-        deadLetters.send(r, ex);
+        deadLetter(r, ex);
+        continue;
       }
+      String uncarried = uncarried(e);
+      if (uncarried != null) {
+        // the value cannot be written, but the key is known and its cached value is now old:
+        // drop it (at the event's version, so the fence still orders it) and keep the record
+        deadLetter(r, new IllegalArgumentException(uncarried));
+        if (e.op() == CacheEvent.Op.INVALIDATE_NAMESPACE) {
+          continue; // carries no value; a bad codec field there is a producer's bug
+        }
+        metrics.downgraded.incrementAndGet();
+        log.warn("{} of {} at version {} cannot be carried ({}); invalidating the key instead", e.op().wireName(),
+            e.key(), e.version(), uncarried);
+        e = CacheEvent.invalidate(e.key(), e.version(), e.producedAtMs());
+      }
+      events.add(e);
+      partitions.add(tp);
     }
-    return new Batch(events, partitions, offsets);
+    return new Batch(events, partitions, offsets, fetchedAt);
   }
 
   /**
@@ -515,7 +592,7 @@ public final class CacheWriter implements AutoCloseable {
    * are applied and noticed.
    */
   private record Batch(List<CacheEvent> events, List<TopicPartition> partitions,
-      Map<TopicPartition, OffsetAndMetadata> offsets) {
+      Map<TopicPartition, OffsetAndMetadata> offsets, long fetchedAtNanos) {
     boolean hasNamespaceInvalidation() {
       for (CacheEvent e : events) {
         if (e.op() == CacheEvent.Op.INVALIDATE_NAMESPACE) {
@@ -536,7 +613,7 @@ public final class CacheWriter implements AutoCloseable {
       }
       Map<TopicPartition, OffsetAndMetadata> o = new HashMap<>(offsets);
       o.keySet().removeAll(gone);
-      return new Batch(e, p, o);
+      return new Batch(e, p, o, fetchedAtNanos);
     }
   }
 
@@ -547,15 +624,29 @@ public final class CacheWriter implements AutoCloseable {
     if (r.value() == null) {
       throw new IllegalArgumentException("record has no value");
     }
-    CacheEvent e = CacheEventJson.read(r.value());
+    return CacheEventJson.read(r.value());
+  }
+
+  /** @return why {@code e} cannot be applied as it is (unknown codec, payload too big), or null */
+  private String uncarried(CacheEvent e) {
     if (e.codec() != null) {
-      Codecs.byName(e.codec());
+      try {
+        Codecs.byName(e.codec());
+      } catch (IllegalArgumentException ex) {
+        return ex.getMessage();
+      }
     }
     if (e.payload() != null && e.payload().length > config.maxPayloadBytes()) {
-      throw new IllegalArgumentException("payload of " + e.key() + " has " + e.payload().length
-          + " bytes, over the limit of " + config.maxPayloadBytes());
+      return "payload of " + e.key() + " has " + e.payload().length + " bytes, over the limit of "
+          + config.maxPayloadBytes();
     }
-    return e;
+    return null;
+  }
+
+  private void deadLetter(ConsumerRecord<byte[], byte[]> r, RuntimeException ex) {
+    metrics.deadLettered.incrementAndGet();
+    log.warn("dead-lettering {}-{}@{}: {}", r.topic(), r.partition(), r.offset(), ex.getMessage());
+    deadLetters.send(r, ex);
   }
 
   /** Runs {@code step} until it succeeds, holding the partitions paused while it fails. */
@@ -580,17 +671,35 @@ public final class CacheWriter implements AutoCloseable {
         log.warn("{} of {} events failed, retrying in {} ms: {}", what, size, retry.nextBackoffMs(),
             e.getMessage());
         retry.failed();
+        updateLag();
       }
     }
   }
 
+  /**
+   * Publishes each assigned partition's lag: the records behind its end, as the consumer knows
+   * it, plus the records fetched and not yet complete (applied, noticed, ready to commit); the
+   * consumer's own figure counts a fetched record as consumed, so a worker stuck on a batch
+   * would report no lag at all.
+   */
   private void updateLag() {
     for (TopicPartition tp : consumer.assignment()) {
       OptionalLong lag = consumer.currentLag(tp);
       if (lag.isPresent()) {
-        metrics.lag(tp, lag.getAsLong());
+        metrics.lag(tp, lag.getAsLong() + unfinished(tp));
       }
     }
+  }
+
+  /** @return records of {@code tp} fetched and not yet complete */
+  private long unfinished(TopicPartition tp) {
+    Long to = fetchedTo.get(tp);
+    if (to == null) {
+      return 0;
+    }
+    OffsetAndMetadata done = appliedOffsets.get(tp);
+    long from = done != null ? done.offset() : firstFetched.getOrDefault(tp, to);
+    return Math.max(0, to - from);
   }
 
   /**
@@ -676,6 +785,8 @@ public final class CacheWriter implements AutoCloseable {
       // only offsets of applied and noticed batches are ever recorded; the next owner starts after them
       commitSync(partitions);
       appliedOffsets.keySet().removeAll(partitions);
+      fetchedTo.keySet().removeAll(partitions);
+      firstFetched.keySet().removeAll(partitions);
       if (prefetched != null) {
         prefetched = prefetched.without(partitions);
       }
@@ -697,6 +808,8 @@ public final class CacheWriter implements AutoCloseable {
     @Override
     public void onPartitionsLost(Collection<TopicPartition> partitions) {
       appliedOffsets.keySet().removeAll(partitions);
+      fetchedTo.keySet().removeAll(partitions);
+      firstFetched.keySet().removeAll(partitions);
       if (prefetched != null) {
         prefetched = prefetched.without(partitions);
       }

@@ -25,10 +25,18 @@ import java.util.Objects;
  *   <tr><td>{@code WRITER_SESSION_TIMEOUT_MS}</td><td>Kafka group session timeout, ms: how soon
  *       the partitions of a crashed worker move to the others (the broker allows 6000..300000
  *       by default)</td><td>10000</td></tr>
- *   <tr><td>{@code WRITER_MAX_PAYLOAD_BYTES}</td><td>largest upsert payload applied; larger ones are
- *       dead-lettered</td><td>{@value #DEFAULT_MAX_PAYLOAD_BYTES}</td></tr>
+ *   <tr><td>{@code WRITER_MAX_PAYLOAD_BYTES}</td><td>largest upsert payload applied; a larger one is
+ *       dead-lettered and its key invalidated</td><td>{@value #DEFAULT_MAX_PAYLOAD_BYTES}</td></tr>
  *   <tr><td>{@code WRITER_HTTP_PORT}</td><td>port of {@code /health} and {@code /metrics}; 0 turns
  *       HTTP off</td><td>{@value #DEFAULT_HTTP_PORT}</td></tr>
+ *   <tr><td>{@code WRITER_REPLICA_ACKS}</td><td>replicas that must acknowledge a batch's applies
+ *       (Redis {@code WAIT}) on every master it touched before its offsets are committed, capped
+ *       at the replicas attached to that master; 0 turns it off</td><td>{@value #DEFAULT_REPLICA_ACKS}</td></tr>
+ *   <tr><td>{@code WRITER_REPLICA_ACK_TIMEOUT_MS}</td><td>how long a batch waits for those
+ *       acknowledgements before it fails and is retried, ms; shorter than
+ *       {@code WRITER_REDIS_TIMEOUT_MS}</td><td>1000</td></tr>
+ *   <tr><td>{@code WRITER_MAX_UNAPPLIED_AGE_MS}</td><td>{@code /health} and {@code /health/ready}
+ *       report the worker down while an event it fetched stays unapplied longer than this, ms</td><td>30000</td></tr>
  *   <tr><td>{@code WRITER_SINK_*}</td><td>the write-behind sink, see {@link WriteBehindConfig}</td><td>off</td></tr>
  * </table>
  *
@@ -43,16 +51,25 @@ import java.util.Objects;
  *     upserts
  * @param redisTimeout the Redis command timeout
  * @param sessionTimeout the Kafka group session timeout; a crashed worker's partitions move after it
- * @param maxPayloadBytes the largest upsert payload applied, 1..64 MiB; larger ones go to the
- *     dead-letter topic
+ * @param maxPayloadBytes the largest upsert payload applied, 1..64 MiB; a larger one goes to the
+ *     dead-letter topic and its key is invalidated
  * @param httpPort the port {@link CacheWriterMain} serves {@code /health} and {@code /metrics}
  *     on, 0 for none
+ * @param replicaAcks how many replicas must acknowledge a batch's applies on each master it
+ *     touched before its offsets are committed (Redis {@code WAIT} on the connection that carried
+ *     them), at most the replicas attached to that master at the time; 0 for none. So that an
+ *     apply acknowledged by a master that dies at once is not lost with it: the promoted replica
+ *     has it, or the batch was not committed and is applied again
+ * @param replicaAckTimeout how long a batch waits for the replicas' acknowledgement before it
+ *     fails and is retried
+ * @param maxUnappliedAge how long a fetched event may stay unapplied before {@link CacheWriter#health()}
+ *     reports the worker not up (a stuck worker: Redis unreachable, a shard without a master)
  * @param sink the write-behind sink, or {@code null} for none
  */
 public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redisNodes,
     String redisPassword, List<String> topics, String dlqTopic, String groupId, int batchSize,
     Duration fenceTtl, Duration redisTimeout, Duration sessionTimeout, int maxPayloadBytes, int httpPort,
-    WriteBehindConfig sink) {
+    int replicaAcks, Duration replicaAckTimeout, Duration maxUnappliedAge, WriteBehindConfig sink) {
 
   /** Default Kafka: the local stack. */
   public static final String DEFAULT_KAFKA = "127.0.0.1:9092";
@@ -77,6 +94,12 @@ public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redis
   public static final int DEFAULT_MAX_PAYLOAD_BYTES = 1 << 20;
   /** Default HTTP port of {@code /health} and {@code /metrics}. */
   public static final int DEFAULT_HTTP_PORT = 8081;
+  /** Default replica acknowledgements per touched master: 1, capped at the replicas attached. */
+  public static final int DEFAULT_REPLICA_ACKS = 1;
+  /** Default wait for replica acknowledgements: 1 s. */
+  public static final Duration DEFAULT_REPLICA_ACK_TIMEOUT = Duration.ofSeconds(1);
+  /** Default bound on the age of a fetched, unapplied event before the worker is reported down: 30 s. */
+  public static final Duration DEFAULT_MAX_UNAPPLIED_AGE = Duration.ofSeconds(30);
 
   /**
    * Validates the settings; {@code redisNodes} and {@code topics} are copied.
@@ -95,6 +118,10 @@ public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redis
    * @param sessionTimeout 1 s..1 h; not null (the broker's own limits apply on top)
    * @param maxPayloadBytes 1..67108864 (64 MiB)
    * @param httpPort 0..65535; 0 serves nothing
+   * @param replicaAcks 0..16; 0 waits for no replica
+   * @param replicaAckTimeout at least 1 ms and, when {@code replicaAcks} is positive, shorter
+   *     than {@code redisTimeout} (else the command would time out first); not null
+   * @param maxUnappliedAge at least 1 s; not null
    * @param sink the write-behind sink, or {@code null} for none; its topic must not be
    *     {@code dlqTopic}
    * @throws IllegalArgumentException naming the setting and the bad value
@@ -110,6 +137,8 @@ public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redis
     Objects.requireNonNull(fenceTtl, "fenceTtl");
     Objects.requireNonNull(redisTimeout, "redisTimeout");
     Objects.requireNonNull(sessionTimeout, "sessionTimeout");
+    Objects.requireNonNull(replicaAckTimeout, "replicaAckTimeout");
+    Objects.requireNonNull(maxUnappliedAge, "maxUnappliedAge");
     if (kafkaBootstrapServers.isBlank()) {
       throw new IllegalArgumentException("kafkaBootstrapServers must not be blank");
     }
@@ -157,6 +186,19 @@ public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redis
     }
     if (httpPort < 0 || httpPort > 65_535) {
       throw new IllegalArgumentException("httpPort must be in 0..65535 but was " + httpPort);
+    }
+    if (replicaAcks < 0 || replicaAcks > 16) {
+      throw new IllegalArgumentException("replicaAcks must be in 0..16 but was " + replicaAcks);
+    }
+    if (replicaAckTimeout.toMillis() < 1) {
+      throw new IllegalArgumentException("replicaAckTimeout must be at least 1 ms but was " + replicaAckTimeout);
+    }
+    if (replicaAcks > 0 && replicaAckTimeout.compareTo(redisTimeout) >= 0) {
+      throw new IllegalArgumentException("replicaAckTimeout must be shorter than redisTimeout (" + redisTimeout
+          + ") but was " + replicaAckTimeout);
+    }
+    if (maxUnappliedAge.toMillis() < 1000) {
+      throw new IllegalArgumentException("maxUnappliedAge must be at least 1 s but was " + maxUnappliedAge);
     }
     if (sink != null && (sink.topic().equals(dlqTopic))) {
       throw new IllegalArgumentException("sink topic must not be the dead-letter topic but was '"
@@ -207,6 +249,9 @@ public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redis
           Duration.ofMillis(positive(env, "WRITER_SESSION_TIMEOUT_MS", DEFAULT_SESSION_TIMEOUT.toMillis(), 3_600_000)),
           (int) positive(env, "WRITER_MAX_PAYLOAD_BYTES", DEFAULT_MAX_PAYLOAD_BYTES, 64 << 20),
           port(env, "WRITER_HTTP_PORT", DEFAULT_HTTP_PORT),
+          (int) nonNegative(env, "WRITER_REPLICA_ACKS", DEFAULT_REPLICA_ACKS, 16),
+          Duration.ofMillis(number(env, "WRITER_REPLICA_ACK_TIMEOUT_MS", DEFAULT_REPLICA_ACK_TIMEOUT.toMillis())),
+          Duration.ofMillis(number(env, "WRITER_MAX_UNAPPLIED_AGE_MS", DEFAULT_MAX_UNAPPLIED_AGE.toMillis())),
           WriteBehindConfig.fromEnv(env));
     } catch (IllegalArgumentException e) {
       if (e.getMessage() != null && e.getMessage().matches("^[A-Z_]+: .*")) {
@@ -269,6 +314,9 @@ public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redis
     private Duration sessionTimeout;
     private int maxPayloadBytes;
     private int httpPort;
+    private int replicaAcks;
+    private Duration replicaAckTimeout;
+    private Duration maxUnappliedAge;
     private WriteBehindConfig sink;
 
     private Builder(CacheWriterConfig c) {
@@ -284,6 +332,9 @@ public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redis
       sessionTimeout = c.sessionTimeout;
       maxPayloadBytes = c.maxPayloadBytes;
       httpPort = c.httpPort;
+      replicaAcks = c.replicaAcks;
+      replicaAckTimeout = c.replicaAckTimeout;
+      maxUnappliedAge = c.maxUnappliedAge;
       sink = c.sink;
     }
 
@@ -398,6 +449,37 @@ public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redis
     }
 
     /**
+     * @param v replicas that must acknowledge a batch's applies on each touched master, 0..16,
+     *     capped at the replicas attached; 0 for none (default
+     *     {@value CacheWriterConfig#DEFAULT_REPLICA_ACKS})
+     * @return this builder
+     */
+    public Builder replicaAcks(int v) {
+      replicaAcks = v;
+      return this;
+    }
+
+    /**
+     * @param v how long a batch waits for replica acknowledgements, shorter than the Redis
+     *     timeout (default 1 s)
+     * @return this builder
+     */
+    public Builder replicaAckTimeout(Duration v) {
+      replicaAckTimeout = v;
+      return this;
+    }
+
+    /**
+     * @param v how long a fetched event may stay unapplied before health reports the worker
+     *     down, at least 1 s (default 30 s)
+     * @return this builder
+     */
+    public Builder maxUnappliedAge(Duration v) {
+      maxUnappliedAge = v;
+      return this;
+    }
+
+    /**
      * @param v write-behind sink settings, or {@code null} for none
      * @return this builder
      */
@@ -414,7 +496,8 @@ public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redis
      */
     public CacheWriterConfig build() {
       return new CacheWriterConfig(kafkaBootstrapServers, redisNodes, redisPassword, topics, dlqTopic,
-          groupId, batchSize, fenceTtl, redisTimeout, sessionTimeout, maxPayloadBytes, httpPort, sink);
+          groupId, batchSize, fenceTtl, redisTimeout, sessionTimeout, maxPayloadBytes, httpPort, replicaAcks,
+          replicaAckTimeout, maxUnappliedAge, sink);
     }
   }
 
@@ -426,7 +509,8 @@ public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redis
         + ", dlqTopic=" + dlqTopic + ", groupId=" + groupId + ", batchSize=" + batchSize
         + ", fenceTtl=" + fenceTtl + ", redisTimeout=" + redisTimeout + ", sessionTimeout=" + sessionTimeout
         + ", maxPayloadBytes="
-        + maxPayloadBytes + ", httpPort=" + httpPort
+        + maxPayloadBytes + ", httpPort=" + httpPort + ", replicaAcks=" + replicaAcks
+        + ", replicaAckTimeout=" + replicaAckTimeout + ", maxUnappliedAge=" + maxUnappliedAge
         + ", sink=" + (sink == null ? "off" : sink) + "]";
   }
 
@@ -460,6 +544,22 @@ public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redis
       return n;
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException(name + ": must be a positive integer but was '" + v + "'", e);
+    }
+  }
+
+  private static long nonNegative(Map<String, String> env, String name, long dflt, long max) {
+    String v = env.get(name);
+    if (v == null || v.isBlank()) {
+      return dflt;
+    }
+    try {
+      long n = Long.parseLong(v.trim());
+      if (n < 0 || n > max) {
+        throw new NumberFormatException();
+      }
+      return n;
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(name + ": must be an integer in 0.." + max + " but was '" + v + "'", e);
     }
   }
 

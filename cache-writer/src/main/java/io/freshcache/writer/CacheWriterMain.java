@@ -15,7 +15,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Runs one cache-writer worker configured from the environment (see {@link CacheWriterConfig}),
- * with {@code /health} and {@code /metrics} on {@code WRITER_HTTP_PORT} (0: none).
+ * with {@code /health}, {@code /health/ready}, {@code /health/live} and {@code /metrics} on
+ * {@code WRITER_HTTP_PORT} (0: none).
  * Stops gracefully on SIGTERM or Ctrl-C: the batch in flight is applied and committed first.
  * Exits with status 2 on a configuration error (including a sink rule that does not fit its
  * table), 1 when the worker stops by a fatal error or cannot start.
@@ -64,7 +65,7 @@ public final class CacheWriterMain {
     if (config.httpPort() > 0) {
       try {
         http = ServiceEndpoints.start(config.httpPort(), "writer", writer::health, registry::scrape);
-        log.info("serving /health and /metrics on port {}", http.port());
+        log.info("serving /health, /health/ready, /health/live and /metrics on port {}", http.port());
       } catch (IOException e) {
         log.error("cannot serve HTTP on port {}: {}", config.httpPort(), e.toString());
         writer.close();

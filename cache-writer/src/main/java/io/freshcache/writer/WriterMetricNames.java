@@ -21,6 +21,13 @@ public final class WriterMetricNames {
    * {@code freshcache_writer_events_dead_lettered_total}.
    */
   public static final String EVENTS_DEAD_LETTERED = "freshcache.writer.events.dead.lettered";
+  /**
+   * Counter of events with a valid key that could not be carried as they were (an upsert whose
+   * payload is over {@link CacheWriterConfig#maxPayloadBytes()}, or whose codec is unknown) and
+   * were applied as an invalidation of their key instead; each is also counted in
+   * {@link #EVENTS_DEAD_LETTERED}: {@code freshcache_writer_events_downgraded_total}.
+   */
+  public static final String EVENTS_DOWNGRADED = "freshcache.writer.events.downgraded";
   /** Counter of batch retries after Redis failures: {@code freshcache_writer_batch_retries_total}. */
   public static final String BATCH_RETRIES = "freshcache.writer.batch.retries";
   /**
@@ -40,10 +47,19 @@ public final class WriterMetricNames {
    */
   public static final String PRODUCE_TO_APPLY_LAG = "freshcache.writer.produce.to.apply.lag";
   /**
-   * Gauge of records behind the end of each assigned partition, tags {@code topic} and
-   * {@code partition}: {@code freshcache_writer_consumer_lag_records}.
+   * Gauge of records not yet applied in each assigned partition, tags {@code topic} and
+   * {@code partition}: those behind the end of the partition plus those fetched and not yet
+   * applied (and noticed), so that a worker stuck on a batch shows its lag:
+   * {@code freshcache_writer_consumer_lag_records}.
    */
   public static final String CONSUMER_LAG = "freshcache.writer.consumer.lag";
+  /**
+   * Gauge of how long the oldest event the worker fetched and has not yet applied has waited
+   * since it was fetched, 0 when none waits; it grows while the worker is stuck (Redis
+   * unreachable, a shard without a master), and {@code /health} turns DOWN past
+   * {@link CacheWriterConfig#maxUnappliedAge()}: {@code freshcache_writer_oldest_unapplied_age_seconds}.
+   */
+  public static final String OLDEST_UNAPPLIED_AGE = "freshcache.writer.oldest.unapplied.age";
   /** Counter of near-cache notices published: {@code freshcache_writer_notices_published_total}. */
   public static final String NOTICES_PUBLISHED = "freshcache.writer.notices.published";
   /** Counter of keys named in near-cache notices: {@code freshcache_writer_notice_keys_total}. */

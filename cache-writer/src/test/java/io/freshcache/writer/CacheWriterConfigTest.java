@@ -71,6 +71,29 @@ class CacheWriterConfigTest {
         .hasMessageContaining("PT0.01S");
   }
 
+  @Test
+  void replicaAcksAndTheUnappliedBoundHaveDefaultsAndAreValidated() {
+    CacheWriterConfig d = CacheWriterConfig.fromEnv(Map.of());
+    assertThat(d.replicaAcks()).isEqualTo(1);
+    assertThat(d.replicaAckTimeout()).isEqualTo(Duration.ofSeconds(1));
+    assertThat(d.maxUnappliedAge()).isEqualTo(Duration.ofSeconds(30));
+    CacheWriterConfig c = CacheWriterConfig.fromEnv(Map.of("WRITER_REPLICA_ACKS", "0",
+        "WRITER_REPLICA_ACK_TIMEOUT_MS", "250", "WRITER_MAX_UNAPPLIED_AGE_MS", "5000"));
+    assertThat(c.replicaAcks()).isZero();
+    assertThat(c.replicaAckTimeout()).isEqualTo(Duration.ofMillis(250));
+    assertThat(c.maxUnappliedAge()).isEqualTo(Duration.ofSeconds(5));
+    assertThatThrownBy(() -> CacheWriterConfig.fromEnv(Map.of("WRITER_REPLICA_ACKS", "-1")))
+        .hasMessageContaining("WRITER_REPLICA_ACKS").hasMessageContaining("'-1'");
+    assertThatThrownBy(() -> CacheWriterConfig.fromEnv(Map.of("WRITER_REPLICA_ACKS", "17")))
+        .hasMessageContaining("WRITER_REPLICA_ACKS").hasMessageContaining("'17'");
+    assertThatThrownBy(() -> CacheWriterConfig.fromEnv(Map.of("WRITER_REPLICA_ACK_TIMEOUT_MS", "2000")))
+        .hasMessageContaining("replicaAckTimeout").hasMessageContaining("shorter than redisTimeout");
+    assertThat(CacheWriterConfig.fromEnv(Map.of("WRITER_REPLICA_ACKS", "0", "WRITER_REPLICA_ACK_TIMEOUT_MS", "2000"))
+        .replicaAckTimeout()).as("no acks: the timeout is not used").isEqualTo(Duration.ofSeconds(2));
+    assertThatThrownBy(() -> CacheWriterConfig.fromEnv(Map.of("WRITER_MAX_UNAPPLIED_AGE_MS", "999")))
+        .hasMessageContaining("maxUnappliedAge");
+  }
+
   /** Regression: these passed validation and failed later, far from the setting. */
   @Test
   void aBlankTopicAPortOutOfRangeAndABlankPasswordAreCaught() {

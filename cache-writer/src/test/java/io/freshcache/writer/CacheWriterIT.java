@@ -177,7 +177,11 @@ class CacheWriterIT {
     int expectedValid = valid;
     int expectedPoison = poison;
     try (CacheWriter w = CacheWriter.start(config)) {
-      await().atMost(Duration.ofSeconds(30)).until(() -> w.applied() == expectedValid && w.deadLettered() == expectedPoison);
+      // the upserts with an unknown codec have a valid key: each is also applied, as an
+      // invalidation of a:b:c (applied or stale, depending on what earlier runs left there)
+      await().atMost(Duration.ofSeconds(30)).until(() -> w.applied() + w.stale() == expectedValid + w.downgraded()
+          && w.deadLettered() == expectedPoison);
+      assertThat(w.downgraded()).as("unknown-codec upserts").isEqualTo(5);
       assertThat(w.isRunning()).isTrue();
     }
     for (CacheKey k : keys) {
@@ -203,6 +207,42 @@ class CacheWriterIT {
             .isEqualTo(topic);
         assertThat(r.headers().lastHeader("freshcache.original.offset")).isNotNull();
       }
+    }
+  }
+
+  @Test
+  void anUpsertThatCannotBeCarriedInvalidatesItsKeyAndIsDeadLettered() throws Exception {
+    CacheWriterConfig config = freshTopics("downgrade").toBuilder().maxPayloadBytes(100).build();
+    String topic = config.topics().get(0);
+    CacheKey big = CacheKey.of("it", "downgrade", RUN + "-big");
+    CacheKey codec = CacheKey.of("it", "downgrade", RUN + "-codec");
+    CacheKey fine = CacheKey.of("it", "downgrade", RUN + "-fine");
+    for (CacheKey k : List.of(big, codec, fine)) {
+      send(topic, k.toString(), CacheEventJson.write(upsert(k, 1, "cached")));
+    }
+    try (CacheWriter w = CacheWriter.start(config)) {
+      await().atMost(Duration.ofSeconds(30)).until(() -> w.applied() == 3);
+      assertThat(stored(big)).isEqualTo("\"cached\"");
+      assertThat(stored(codec)).isEqualTo("\"cached\"");
+      send(topic, big.toString(), CacheEventJson.write(upsert(big, 2, "x".repeat(500))));
+      send(topic, codec.toString(), CacheEventJson.write(new CacheEvent(CacheEvent.Op.UPSERT, codec, 2, 600_000, 1,
+          "no-such-codec", "\"new\"".getBytes(StandardCharsets.UTF_8), null, System.currentTimeMillis())));
+      send(topic, fine.toString(), CacheEventJson.write(upsert(fine, 2, "small")));
+      await().atMost(Duration.ofSeconds(30)).until(() -> w.applied() == 6);
+      assertThat(stored(big)).as("oversize upsert invalidated its key").isNull();
+      assertThat(stored(codec)).as("unknown-codec upsert invalidated its key").isNull();
+      assertThat(stored(fine)).isEqualTo("\"small\"");
+      assertThat(ItSupport.fence(big)).as("the invalidation is at the upsert's version").isEqualTo(2);
+      assertThat(w.downgraded()).isEqualTo(2);
+      assertThat(w.deadLettered()).isEqualTo(2);
+      assertThat(w.meterRegistry().get(WriterMetricNames.EVENTS_DOWNGRADED).functionCounter().count()).isEqualTo(2.0);
+      List<String> deadKeys = new ArrayList<>();
+      for (ConsumerRecord<byte[], byte[]> r : ItSupport.deadLetters(config.dlqTopic(), 2)) {
+        deadKeys.add(new String(r.key(), StandardCharsets.UTF_8));
+        assertThat(new String(r.headers().lastHeader("freshcache.error").value(), StandardCharsets.UTF_8))
+            .containsAnyOf("over the limit", "no-such-codec");
+      }
+      assertThat(deadKeys).containsExactlyInAnyOrder(big.toString(), codec.toString());
     }
   }
 

@@ -159,6 +159,27 @@ final class ItSupport {
         .until(() -> endOffsets(topic) > 0 && committed(group, topic) == endOffsets(topic));
   }
 
+  /** Waits until the dead-letter topic {@code dlq} holds at least {@code n} records; @return them all. */
+  static List<org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]>> deadLetters(String dlq, int n) {
+    Properties p = new Properties();
+    p.put(org.apache.kafka.clients.consumer.ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, BASE.kafkaBootstrapServers());
+    p.put(org.apache.kafka.clients.consumer.ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG,
+        org.apache.kafka.common.serialization.ByteArrayDeserializer.class.getName());
+    p.put(org.apache.kafka.clients.consumer.ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG,
+        org.apache.kafka.common.serialization.ByteArrayDeserializer.class.getName());
+    try (var c = new org.apache.kafka.clients.consumer.KafkaConsumer<byte[], byte[]>(p)) {
+      TopicPartition tp = new TopicPartition(dlq, 0);
+      c.assign(List.of(tp));
+      c.seekToBeginning(List.of(tp));
+      List<org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]>> dead = new ArrayList<>();
+      await().atMost(Duration.ofSeconds(15)).until(() -> {
+        c.poll(Duration.ofMillis(200)).forEach(dead::add);
+        return dead.size() >= n;
+      });
+      return dead;
+    }
+  }
+
   /** @return a port that was free a moment ago */
   static int freePort() throws IOException {
     try (ServerSocket s = new ServerSocket(0)) {

@@ -43,7 +43,7 @@ class NoticesIT {
               : ItSupport.upsert(k, v, "n" + v));
         }
       }
-      // a stale event names no key: it changed nothing
+      // a stale event is noticed too (Redis holds something newer than it)
       CacheKey staleKey = keys.get(0);
       ItSupport.send(topic, staleKey.toString(), CacheEventJson.write(ItSupport.upsert(staleKey, 1, "old")));
       ItSupport.producer.flush();
@@ -86,5 +86,30 @@ class NoticesIT {
         }
       }
     }
+  }
+
+  @Test
+  void aStaleEventIsNoticedSoANearCacheHoldingAnOlderValueDropsIt() throws Exception {
+    Map<Integer, List<NoticeChannels.Notice>> received = new ConcurrentHashMap<>();
+    try (StatefulRedisClusterPubSubConnection<String, String> ps = ItSupport.subscribeToNotices(received)) {
+      CacheWriterConfig config = ItSupport.freshTopics("notices-stale");
+      String topic = config.topics().get(0);
+      CacheKey k = CacheKey.of("it", "notice", ItSupport.RUN + "-stale");
+      try (CacheWriter w = CacheWriter.start(config)) {
+        ItSupport.send(topic, k.toString(), CacheEventJson.write(ItSupport.upsert(k, 5, "v5")));
+        await().atMost(Duration.ofSeconds(30)).until(() -> w.applied() == 1);
+        await().atMost(Duration.ofSeconds(10)).until(() -> noticesNaming(received, k) == 1);
+        // a near cache may hold v4, loaded before v5 and kept because v5's notice was lost:
+        // Redis already has v5, so v4's event is stale, and must still make near caches drop k
+        ItSupport.send(topic, k.toString(), CacheEventJson.write(ItSupport.upsert(k, 4, "v4")));
+        await().atMost(Duration.ofSeconds(30)).until(() -> w.stale() == 1);
+        await().atMost(Duration.ofSeconds(10)).until(() -> noticesNaming(received, k) == 2);
+        assertThat(ItSupport.stored(k)).isEqualTo("\"v5\"");
+      }
+    }
+  }
+
+  private static long noticesNaming(Map<Integer, List<NoticeChannels.Notice>> received, CacheKey k) {
+    return received.values().stream().flatMap(List::stream).filter(n -> n.keys().contains(k.toString())).count();
   }
 }

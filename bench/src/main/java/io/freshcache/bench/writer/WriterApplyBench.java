@@ -34,10 +34,13 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * that sends the same {@code apply} script pipelined with {@code EVALSHA} ({@link RawApplier}),
  * in the same JVM and the same run, phases alternating in order from run to run.
  *
- * <p>Each run pre-fills a fresh topic (not timed) with {@code events} upserts over {@code keys}
- * keys, then times (a) a {@link CacheWriter} in a fresh group from partition assignment until
- * every event is applied, and (b) the raw client applying the same number of events to other
- * keys. Reported per phase: events/s, batch latency p50/p99, CPU of this JVM, of the Redis nodes
+ * <p>Each run pre-fills two fresh topics (not timed) with {@code events} upserts over
+ * {@code keys} keys each, then times (a) a {@link CacheWriter} as shipped (replica
+ * acknowledgement on: {@code WAIT} for one replica on every touched master before a batch
+ * counts as applied) in a fresh group from partition assignment until every event is applied,
+ * (b) the same with replica acknowledgement off ({@code writer-noacks}, the path before it
+ * existed), on the other topic, and (c) the raw client applying the same number of events to
+ * other keys. Reported per phase: events/s, batch latency p50/p99, CPU of this JVM, of the Redis nodes
  * and of the Kafka broker (in cores: CPU time / wall time), RSS and peak heap.
  *
  * <p>Usage (stack up, {@code eval "$(dev/stack env)"}):
@@ -115,7 +118,7 @@ public final class WriterApplyBench {
   /**
    * One timed phase.
    *
-   * @param name {@code writer} or {@code raw}
+   * @param name {@code writer}, {@code writer-noacks} or {@code raw}
    * @param run the run number, from 1
    * @param events events applied
    * @param seconds wall time
@@ -164,7 +167,7 @@ public final class WriterApplyBench {
         prefill(admin, topic, new ApplyEvents("w" + id + "warm", options.keys, options.payloadBytes, 300_000),
             options.warmupEvents);
         try {
-          writerPhase(topic, 0, "", options.warmupEvents);
+          writerPhase(topic, 0, "", options.warmupEvents, true);
           rawPhase(0, "", options.warmupEvents);
         } finally {
           admin.deleteTopics(List.of(topic)).all().get(30, TimeUnit.SECONDS);
@@ -173,22 +176,27 @@ public final class WriterApplyBench {
       }
       for (int run = 1; run <= options.runs; run++) {
         String topic = "bench.writer." + id + "." + run;
+        String noAcks = topic + ".noacks";
         prefill(admin, topic, new ApplyEvents("w" + id + "r" + run, options.keys, options.payloadBytes, 300_000),
+            options.events);
+        prefill(admin, noAcks, new ApplyEvents("n" + id + "r" + run, options.keys, options.payloadBytes, 300_000),
             options.events);
         String load = ProcessStats.loadAverage();
         System.err.printf(Locale.ROOT, "run %d: load average %s%n", run, load);
         try {
           if (run % 2 == 1) {
-            out.add(writerPhase(topic, run, load, options.events));
+            out.add(writerPhase(topic, run, load, options.events, true));
+            out.add(writerPhase(noAcks, run, load, options.events, false));
             out.add(rawPhase(run, load, options.events));
           } else {
             out.add(rawPhase(run, load, options.events));
-            out.add(writerPhase(topic, run, load, options.events));
+            out.add(writerPhase(noAcks, run, load, options.events, false));
+            out.add(writerPhase(topic, run, load, options.events, true));
           }
         } finally {
-          admin.deleteTopics(List.of(topic)).all().get(30, TimeUnit.SECONDS);
+          admin.deleteTopics(List.of(topic, noAcks)).all().get(30, TimeUnit.SECONDS);
         }
-        out.subList(out.size() - 2, out.size()).forEach(p -> System.err.println(row(p)));
+        out.subList(out.size() - 3, out.size()).forEach(p -> System.err.println(row(p)));
       }
     }
     return out;
@@ -231,10 +239,10 @@ public final class WriterApplyBench {
         (System.nanoTime() - t0) / 1e9);
   }
 
-  private Phase writerPhase(String topic, int run, String load, long count) throws Exception {
+  private Phase writerPhase(String topic, int run, String load, long count, boolean replicaAcks) throws Exception {
     CacheWriterConfig config = base.toBuilder().topics(List.of(topic)).dlqTopic(topic + ".dlq")
         .groupId("bench-" + topic).batchSize(options.batch).fenceTtl(Duration.ofMinutes(5)).httpPort(0)
-        .sink(null).build();
+        .replicaAcks(replicaAcks ? Math.max(1, base.replicaAcks()) : 0).sink(null).build();
     try (CacheWriter w = CacheWriter.start(config)) {
       awaitTrue(() -> w.assignedPartitions() > 0 || !w.isRunning(), Duration.ofSeconds(60));
       Snapshot s0 = Snapshot.take();
@@ -258,7 +266,7 @@ public final class WriterApplyBench {
           p99 = v.value(TimeUnit.MILLISECONDS);
         }
       }
-      return s1.phase("writer", run, w.applied(), s0, p50, p99, load);
+      return s1.phase(replicaAcks ? "writer" : "writer-noacks", run, w.applied(), s0, p50, p99, load);
     }
   }
 
@@ -324,7 +332,7 @@ public final class WriterApplyBench {
     }
     b.append("\nmedians (min–max) over runs:\n\n| phase | events/s | batch p99 ms | bench JVM cores | Redis cores"
         + " | Kafka cores | RSS MB | peak heap MB |\n|---|---|---|---|---|---|---|---|\n");
-    for (String name : List.of("writer", "raw")) {
+    for (String name : List.of("writer", "writer-noacks", "raw")) {
       List<Phase> ps = phases.stream().filter(p -> p.name().equals(name)).toList();
       b.append("| ").append(name).append(" | ").append(median(ps, Phase::eventsPerSecond, "%,.0f"))
           .append(" | ").append(median(ps, Phase::p99Ms, "%.1f"))
@@ -334,19 +342,25 @@ public final class WriterApplyBench {
           .append(" | ").append(median(ps, Phase::rssMb, "%.0f"))
           .append(" | ").append(median(ps, Phase::peakHeapMb, "%.0f")).append(" |\n");
     }
+    b.append(ratios(o, phases, "writer", "raw"));
+    b.append(ratios(o, phases, "writer", "writer-noacks"));
+    b.append(ratios(o, phases, "writer-noacks", "raw"));
+    return b.toString();
+  }
+
+  private static String ratios(Options o, List<Phase> phases, String a, String over) {
     List<Double> ratios = new ArrayList<>();
     for (int run = 1; run <= o.runs(); run++) {
       int r = run;
-      double w = phases.stream().filter(p -> p.run() == r && p.name().equals("writer")).findFirst()
+      double x = phases.stream().filter(p -> p.run() == r && p.name().equals(a)).findFirst()
           .map(Phase::eventsPerSecond).orElse(Double.NaN);
-      double raw = phases.stream().filter(p -> p.run() == r && p.name().equals("raw")).findFirst()
+      double y = phases.stream().filter(p -> p.run() == r && p.name().equals(over)).findFirst()
           .map(Phase::eventsPerSecond).orElse(Double.NaN);
-      ratios.add(w / raw);
+      ratios.add(x / y);
     }
     ratios.sort(Comparator.naturalOrder());
-    b.append(String.format(Locale.ROOT, "%nwriter / raw events/s per run: %s, median %.2f%n", ratios.stream()
-        .map(d -> String.format(Locale.ROOT, "%.2f", d)).toList(), ratios.get(ratios.size() / 2)));
-    return b.toString();
+    return String.format(Locale.ROOT, "%n%s / %s events/s per run: %s, median %.2f%n", a, over, ratios.stream()
+        .map(d -> String.format(Locale.ROOT, "%.2f", d)).toList(), ratios.get(ratios.size() / 2));
   }
 
   private static String median(List<Phase> ps, ToDoubleFunction<Phase> f, String format) {

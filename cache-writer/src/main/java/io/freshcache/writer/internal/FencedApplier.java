@@ -30,6 +30,10 @@ import java.util.concurrent.TimeoutException;
  * then applies the same batch again. That is safe because {@code apply} is idempotent and fenced:
  * re-applying an event leaves the same state, and an older event never overwrites a newer one.
  *
+ * <p>With {@link ReplicaAcks} enabled, a batch also counts as applied only once the replicas of
+ * every master it touched acknowledged it ({@code WAIT}, queued after the applies in the same
+ * write); if they do not, the batch fails as retriable like any other Redis failure.
+ *
  * <p>Not thread-safe: one applier per worker thread. It switches the shared connection to
  * manual flushing while it writes a batch, so nothing else may use that connection meanwhile.
  */
@@ -38,45 +42,63 @@ public final class FencedApplier {
   private final RedisAdvancedClusterAsyncCommands<byte[], byte[]> async;
   private final byte[] fenceTtlMs;
   private final Duration timeout;
+  private final ReplicaAcks replicaAcks;
 
   /**
    * Outcome of one batch.
    *
    * @param applied events that changed the key's state
    * @param stale events skipped because a newer version is known
-   * @param appliedKeys the keys of the applied events, in batch order, with repeats
+   * @param noticeKeys the keys near caches must drop: those of the applied events and of the
+   *     stale ones, in batch order, with repeats. A stale event changed nothing in Redis, but
+   *     Redis already holds something newer than the event, which a near cache may not have seen
+   *     (its notice was lost, or it loaded an old value after it); so it is told all the same.
    */
-  public record Result(int applied, int stale, List<CacheKey> appliedKeys) {
+  public record Result(int applied, int stale, List<CacheKey> noticeKeys) {
     /**
      * Copies the key list.
      *
      * @param applied events that changed the key's state
      * @param stale events skipped because a newer version is known
-     * @param appliedKeys the keys of the applied events; not null
+     * @param noticeKeys the keys of the applied and the stale events; not null
      */
     public Result {
-      appliedKeys = List.copyOf(appliedKeys);
+      noticeKeys = List.copyOf(noticeKeys);
     }
   }
 
   /**
+   * An applier that waits for no replica.
+   *
    * @param connection the worker's cluster connection
    * @param timeout how long one batch may wait for Redis before it fails and is retried
    * @param fenceTtl lifetime of version fences
    */
   public FencedApplier(StatefulRedisClusterConnection<byte[], byte[]> connection, Duration timeout,
       Duration fenceTtl) {
+    this(connection, timeout, fenceTtl, new ReplicaAcks(connection, 0, Duration.ZERO, timeout));
+  }
+
+  /**
+   * @param connection the worker's cluster connection
+   * @param timeout how long one batch may wait for Redis before it fails and is retried
+   * @param fenceTtl lifetime of version fences
+   * @param replicaAcks the replica acknowledgements each batch needs, on {@code connection}
+   */
+  public FencedApplier(StatefulRedisClusterConnection<byte[], byte[]> connection, Duration timeout,
+      Duration fenceTtl, ReplicaAcks replicaAcks) {
     this.connection = connection;
     this.async = connection.async();
     this.fenceTtlMs = bytes(Long.toString(fenceTtl.toMillis()));
     this.timeout = timeout;
+    this.replicaAcks = replicaAcks;
   }
 
   /**
    * Applies {@code events} in order: {@link #enqueue} with one flush, then {@link #await}.
    *
    * @param events the events, in the order to apply them
-   * @return how many were applied and stale, and the applied keys
+   * @return how many were applied and stale, and the keys to notice
    * @throws RetriableCacheException if any command failed or timed out; nothing of the batch may
    *     be considered applied
    */
@@ -94,16 +116,19 @@ public final class FencedApplier {
    * @return the batch in flight, for {@link #await}
    */
   public InFlight enqueue(List<CacheEvent> events) {
-    return new InFlight(events, send(events, false));
+    List<RedisFuture<Long>> futures = send(events, false);
+    return new InFlight(events, futures, replicaAcks.enqueue(keys(events)));
   }
 
   /**
    * Waits for the answers of an enqueued batch. If a node had no script, sends every event of the
    * keys that met NOSCRIPT again with {@code EVAL}, in batch order; the rest is not sent twice.
+   * Then waits for the replicas' acknowledgements, if any are asked for.
    *
    * @param f the batch from {@link #enqueue}
-   * @return how many were applied and stale, and the applied keys
-   * @throws RetriableCacheException if any command failed or timed out
+   * @return how many were applied and stale, and the keys to notice
+   * @throws RetriableCacheException if any command failed or timed out, or the replicas did not
+   *     acknowledge
    */
   public Result await(InFlight f) {
     if (f.events.isEmpty()) {
@@ -128,8 +153,13 @@ public final class FencedApplier {
       }
       List<CacheEvent> events = new ArrayList<>(again.size());
       again.forEach(i -> events.add(f.events.get(i)));
-      List<RedisFuture<Long>> futures = Pipelining.write(connection, () -> send(events, true));
-      long[] second = results(events, futures);
+      record Resent(List<RedisFuture<Long>> futures, ReplicaAcks.InFlight acks) {}
+      Resent resent = Pipelining.write(connection, () -> {
+        List<RedisFuture<Long>> futures = send(events, true);
+        return new Resent(futures, replicaAcks.enqueue(keys(events)));
+      });
+      long[] second = results(events, resent.futures());
+      replicaAcks.await(resent.acks());
       for (int j = 0; j < second.length; j++) {
         if (second[j] == NO_SCRIPT) {
           throw failure(events.get(j), new IllegalStateException("NOSCRIPT in answer to EVAL"));
@@ -137,16 +167,17 @@ public final class FencedApplier {
         results[again.get(j)] = second[j];
       }
     }
+    replicaAcks.await(f.acks);
     int applied = 0;
     int stale = 0;
     List<CacheKey> keys = new ArrayList<>(results.length);
     for (int i = 0; i < results.length; i++) {
       if (results[i] == CacheScripts.APPLY_APPLIED) {
         applied++;
-        keys.add(f.events.get(i).key());
       } else {
         stale++;
       }
+      keys.add(f.events.get(i).key());
     }
     return new Result(applied, stale, keys);
   }
@@ -155,11 +186,21 @@ public final class FencedApplier {
   public static final class InFlight {
     private final List<CacheEvent> events;
     private final List<RedisFuture<Long>> futures;
+    private final ReplicaAcks.InFlight acks;
 
-    private InFlight(List<CacheEvent> events, List<RedisFuture<Long>> futures) {
+    private InFlight(List<CacheEvent> events, List<RedisFuture<Long>> futures, ReplicaAcks.InFlight acks) {
       this.events = events;
       this.futures = futures;
+      this.acks = acks;
     }
+  }
+
+  private static List<CacheKey> keys(List<CacheEvent> events) {
+    List<CacheKey> keys = new ArrayList<>(events.size());
+    for (CacheEvent e : events) {
+      keys.add(e.key());
+    }
+    return keys;
   }
 
   /** Marks an answer that was NOSCRIPT; the script's own answers are 0 or 1. */

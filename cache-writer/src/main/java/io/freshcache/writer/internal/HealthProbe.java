@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import io.freshcache.writer.WriterHealth;
 import org.apache.kafka.clients.admin.Admin;
@@ -14,7 +15,8 @@ import org.apache.kafka.clients.admin.DescribeClusterOptions;
 
 /**
  * Answers whether the worker can do its job: its thread runs, Kafka answers a cluster
- * description and Redis answers {@code PING}. Each probe has its own connection (the worker's
+ * description, Redis answers {@code PING}, and no fetched event has waited too long to be
+ * applied (a {@code PING} answered by one node says nothing of a shard without a master). Each probe has its own connection (the worker's
  * Redis connection is switched to manual flushing during a batch, and the Kafka consumer is not
  * thread-safe) and a timeout of about a second; the answer is cached for a second so a busy
  * health checker cannot load the servers.
@@ -25,6 +27,8 @@ public final class HealthProbe implements AutoCloseable {
   private final RedisClusterClient redisClient;
   private final Admin admin;
   private final BooleanSupplier workerRunning;
+  private final LongSupplier oldestUnappliedMs;
+  private final long maxUnappliedMs;
   private final Supplier<Boolean> database;
   private StatefulRedisClusterConnection<String, String> redis;
   private WriterHealth last;
@@ -34,15 +38,19 @@ public final class HealthProbe implements AutoCloseable {
    * @param redisClient the worker's cluster client, for a connection of the probe's own
    * @param bootstrapServers Kafka
    * @param workerRunning whether the worker thread runs
+   * @param oldestUnappliedMs how long the oldest fetched, unapplied event has waited, ms
+   * @param maxUnappliedMs the longest that wait may be while the worker is up, ms
    * @param database whether the sink reaches its database, {@code null} without a sink
    */
   public HealthProbe(RedisClusterClient redisClient, String bootstrapServers, BooleanSupplier workerRunning,
-      Supplier<Boolean> database) {
+      LongSupplier oldestUnappliedMs, long maxUnappliedMs, Supplier<Boolean> database) {
     this.redisClient = redisClient;
     this.admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
         AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 1500,
         AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 1500));
     this.workerRunning = workerRunning;
+    this.oldestUnappliedMs = oldestUnappliedMs;
+    this.maxUnappliedMs = maxUnappliedMs;
     this.database = database;
   }
 
@@ -52,7 +60,11 @@ public final class HealthProbe implements AutoCloseable {
     if (last != null && now - lastNanos < CACHE_NANOS) {
       return last;
     }
-    last = new WriterHealth(workerRunning.getAsBoolean(), kafkaUp(), redisUp(), database.get());
+    boolean worker = workerRunning.getAsBoolean();
+    boolean kafka = kafkaUp();
+    boolean redis = redisUp();
+    long waited = oldestUnappliedMs.getAsLong(); // after the probes, which may take a second or two
+    last = new WriterHealth(worker, kafka, redis, waited <= maxUnappliedMs, waited, database.get());
     lastNanos = System.nanoTime();
     return last;
   }

@@ -9,6 +9,8 @@ import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScanCursor;
 import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.api.async.RedisAdvancedClusterAsyncCommands;
 import java.nio.charset.StandardCharsets;
@@ -25,8 +27,10 @@ import java.util.concurrent.TimeoutException;
  * Applies an {@link io.freshcache.protocol.CacheEvent.Op#INVALIDATE_NAMESPACE} event: drops the
  * cached value of every key of a namespace {@code service:entity} and revokes their leases.
  *
- * <p>How: <code>SCAN MATCH &#123;service:entity:*</code> over every master of the cluster (all
- * physical keys of a logical key start with its hash tag), and for every value, lease or fence
+ * <p>How: <code>SCAN MATCH &#123;service:entity:*</code> on every master that serves slots (all
+ * physical keys of a logical key start with its hash tag; a failed master still listed in the
+ * topology is skipped, as in {@link Pipelining}: Lettuce's cluster-wide {@code SCAN} visits every
+ * node flagged master and so failed on a dead one for as long as it stayed listed), and for every value, lease or fence
  * key found the {@code evict} script on its logical key: it deletes the value of every schema
  * version the fence lists, the lease and the fence. Revoking the lease is what stops a racing
  * fill: a reader that loaded the old row under a lease taken before the truncate finds the lease
@@ -43,6 +47,9 @@ import java.util.concurrent.TimeoutException;
  * pass reached its key found the lease revoked, or held a lease taken after the truncate was
  * committed and so read the truncated table.
  *
+ * <p>With {@link ReplicaAcks} enabled, each pipelined group of evictions is acknowledged by the
+ * replicas of the masters it touched, as the applies of a batch are.
+ *
  * <p>Cost: two scans of the keyspace (matching on the server) and one script call per key of
  * the namespace, pipelined {@value #PIPELINE} at a time; a truncate is rare. Not thread-safe;
  * shares the worker's connection and thread.
@@ -58,6 +65,7 @@ public final class NamespaceEvictor {
   private final StatefulRedisClusterConnection<byte[], byte[]> connection;
   private final RedisAdvancedClusterAsyncCommands<byte[], byte[]> async;
   private final Duration timeout;
+  private final ReplicaAcks replicaAcks;
 
   /**
    * Outcome of one eviction.
@@ -74,9 +82,20 @@ public final class NamespaceEvictor {
    */
   public NamespaceEvictor(StatefulRedisClusterConnection<byte[], byte[]> connection,
       Duration timeout) {
+    this(connection, timeout, new ReplicaAcks(connection, 0, Duration.ZERO, timeout));
+  }
+
+  /**
+   * @param connection the worker's cluster connection (reads from masters)
+   * @param timeout how long one Redis call may take before the eviction fails and is retried
+   * @param replicaAcks the replica acknowledgements each group of evictions needs
+   */
+  public NamespaceEvictor(StatefulRedisClusterConnection<byte[], byte[]> connection,
+      Duration timeout, ReplicaAcks replicaAcks) {
     this.connection = connection;
     this.async = connection.async();
     this.timeout = timeout;
+    this.replicaAcks = replicaAcks;
   }
 
   /**
@@ -103,15 +122,25 @@ public final class NamespaceEvictor {
 
   private Result pass(CacheKey namespace) {
     ScanArgs args = ScanArgs.Builder.matches(namespace.namespaceScanPattern()).limit(SCAN_COUNT);
-    ScanCursor cursor = ScanCursor.INITIAL;
     int invalidated = 0;
     int scanned = 0;
-    do {
-      KeyScanCursor<byte[]> page = get(async.scan(cursor, args), namespace);
-      scanned += page.getKeys().size();
-      invalidated += invalidate(targets(page.getKeys()), namespace);
-      cursor = page;
-    } while (!cursor.isFinished());
+    List<RedisClusterNode> masters = new ArrayList<>();
+    for (RedisClusterNode node : connection.getPartitions()) {
+      if (Pipelining.routable(node)) {
+        masters.add(node);
+      }
+    }
+    for (RedisClusterNode node : masters) {
+      RedisAsyncCommands<byte[], byte[]> nodeAsync =
+          connection.getConnection(node.getUri().getHost(), node.getUri().getPort()).async();
+      ScanCursor cursor = ScanCursor.INITIAL;
+      do {
+        KeyScanCursor<byte[]> page = get(nodeAsync.scan(cursor, args), namespace);
+        scanned += page.getKeys().size();
+        invalidated += invalidate(targets(page.getKeys()), namespace);
+        cursor = page;
+      } while (!cursor.isFinished());
+    }
     return new Result(invalidated, scanned);
   }
 
@@ -150,28 +179,36 @@ public final class NamespaceEvictor {
   private int invalidate(List<Target> targets, CacheKey namespace) {
     for (int from = 0; from < targets.size(); from += PIPELINE) {
       List<Target> chunk = targets.subList(from, Math.min(targets.size(), from + PIPELINE));
-      List<RedisFuture<Long>> futures = send(chunk, false);
+      Sent sent = send(chunk, false);
       List<Target> noScript = new ArrayList<>();
-      for (int i = 0; i < futures.size(); i++) {
+      for (int i = 0; i < sent.futures().size(); i++) {
         try {
-          get(futures.get(i), namespace);
+          get(sent.futures().get(i), namespace);
         } catch (NoScriptOnNode e) {
           noScript.add(chunk.get(i));
         }
       }
       if (!noScript.isEmpty()) {
-        for (RedisFuture<Long> f : send(noScript, true)) {
+        Sent again = send(noScript, true);
+        for (RedisFuture<Long> f : again.futures()) {
           get(f, namespace);
         }
+        replicaAcks.await(again.acks());
       }
+      replicaAcks.await(sent.acks());
     }
     return targets.size();
   }
 
-  private List<RedisFuture<Long>> send(List<Target> targets, boolean withSource) {
+  /** Evictions written, and the acknowledgements asked after them. */
+  private record Sent(List<RedisFuture<Long>> futures, ReplicaAcks.InFlight acks) {}
+
+  private Sent send(List<Target> targets, boolean withSource) {
     return Pipelining.write(connection, () -> {
       List<RedisFuture<Long>> futures = new ArrayList<>(targets.size());
+      List<CacheKey> logical = new ArrayList<>(targets.size());
       for (Target t : targets) {
+        logical.add(t.key());
         CacheKey k = t.key();
         byte[][] keys = {bytes(k.fenceKey()), bytes(k.leaseKey()), bytes(k.valueKey(t.schema()))};
         byte[][] args = {bytes(k.valueKeyPrefix())};
@@ -179,7 +216,7 @@ public final class NamespaceEvictor {
             ? async.eval(CacheScripts.EVICT.source(), ScriptOutputType.INTEGER, keys, args)
             : async.evalsha(CacheScripts.EVICT.sha1(), ScriptOutputType.INTEGER, keys, args));
       }
-      return futures;
+      return new Sent(futures, replicaAcks.enqueue(logical));
     });
   }
 

@@ -17,9 +17,18 @@ import java.util.function.Supplier;
  *       back to automatic flushing leaves its command in the node connection's buffer, and its
  *       answer never comes (the command times out).</li>
  * </ul>
- * {@link #write} therefore opens the connection to every master first (after the first batch
- * and after a failover that is a map lookup per master), and flushes once more after switching
- * back to automatic flushing.
+ * {@link #write} therefore opens the connection to every master that serves slots first (after
+ * the first batch and after a failover that is a map lookup per master), and flushes once more
+ * after switching back to automatic flushing.
+ *
+ * <p>Which masters: only those that serve slots and that the cluster has not agreed are failed
+ * ({@link #routable}). A killed master keeps its {@code master} flag in the topology, with
+ * {@code fail} and, once its replica took over, no slots, for as long as it stays down (hours, in
+ * production); opening it failed every write, so one dead node stalled every shard. A master that
+ * is failed but still serves slots (before its replica is promoted) is skipped too: the commands
+ * for its slots fail on their own, and the rest of the write still reaches the healthy shards.
+ * A master that is unreachable but not yet agreed failed ({@code fail?} is one node's opinion)
+ * is still opened, so that write fails as a whole for the few seconds until the cluster decides.
  *
  * <p>Not thread-safe with respect to the connection: manual flushing is a property of the whole
  * connection, so nothing else may write to it while {@link #write} runs.
@@ -28,17 +37,30 @@ public final class Pipelining {
   private Pipelining() {}
 
   /**
-   * Opens the connection to every master that is not open yet, waiting for each.
+   * Opens the connection to every {@link #routable} master that is not open yet, waiting for
+   * each.
    *
    * @param connection the cluster connection
-   * @throws io.lettuce.core.RedisException if a master cannot be reached
+   * @throws io.lettuce.core.RedisException if a routable master cannot be reached
    */
   public static void openMasters(StatefulRedisClusterConnection<?, ?> connection) {
     for (RedisClusterNode node : connection.getPartitions()) {
-      if (node.is(RedisClusterNode.NodeFlag.UPSTREAM)) {
+      if (routable(node)) {
         connection.getConnection(node.getUri().getHost(), node.getUri().getPort());
       }
     }
+  }
+
+  /**
+   * Whether commands for the slots of {@code node} can be answered by it: it is a master, serves
+   * slots, and is neither agreed failed ({@code fail}) nor without an address.
+   *
+   * @param node a node of the cluster connection's topology
+   * @return whether {@link #openMasters} opens it
+   */
+  public static boolean routable(RedisClusterNode node) {
+    return node.is(RedisClusterNode.NodeFlag.UPSTREAM) && !node.is(RedisClusterNode.NodeFlag.FAIL)
+        && !node.is(RedisClusterNode.NodeFlag.NOADDR) && !node.hasNoSlots();
   }
 
   /**

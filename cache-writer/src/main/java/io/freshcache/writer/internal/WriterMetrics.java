@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 import org.apache.kafka.common.TopicPartition;
 
 /**
@@ -27,6 +28,8 @@ public final class WriterMetrics {
   public final AtomicLong stale = new AtomicLong();
   /** Records dead-lettered. */
   public final AtomicLong deadLettered = new AtomicLong();
+  /** Events applied as an invalidation because they could not be carried as they were. */
+  public final AtomicLong downgraded = new AtomicLong();
   /** Batch retries. */
   public final AtomicLong retries = new AtomicLong();
   /** Notices published. */
@@ -50,13 +53,17 @@ public final class WriterMetrics {
   /**
    * @param registry where to register
    * @param group the consumer group, the {@code group} tag of every meter
+   * @param oldestUnappliedNanos how long the oldest fetched, unapplied event has waited, ns (0
+   *     for none); read from the scraping thread
    */
-  public WriterMetrics(MeterRegistry registry, String group) {
+  public WriterMetrics(MeterRegistry registry, String group, LongSupplier oldestUnappliedNanos) {
     this.registry = registry;
     this.tags = Tags.of("group", group);
     counter(WriterMetricNames.EVENTS_APPLIED, applied, "events applied to Redis");
     counter(WriterMetricNames.EVENTS_STALE, stale, "events older than the key's fence, skipped");
     counter(WriterMetricNames.EVENTS_DEAD_LETTERED, deadLettered, "records sent to the dead-letter topic");
+    counter(WriterMetricNames.EVENTS_DOWNGRADED, downgraded,
+        "events that could not be carried (payload too big, unknown codec), applied as an invalidation of their key");
     counter(WriterMetricNames.BATCH_RETRIES, retries, "batch retries after Redis failures");
     counter(WriterMetricNames.NOTICES_PUBLISHED, notices, "near-cache notices published");
     counter(WriterMetricNames.NOTICE_KEYS, noticeKeys, "keys named in near-cache notices");
@@ -68,6 +75,10 @@ public final class WriterMetrics {
         .description("one batch from the first apply attempt to its published notices, retries included")
         .publishPercentileHistogram().publishPercentiles(0.5, 0.99)
         .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(60))
+        .register(registry);
+    Gauge.builder(WriterMetricNames.OLDEST_UNAPPLIED_AGE, oldestUnappliedNanos, n -> n.getAsLong() / 1e9)
+        .tags(tags).baseUnit("seconds").strongReference(true) // the supplier is referenced only here
+        .description("how long the oldest fetched, not yet applied event has waited since it was fetched")
         .register(registry);
     this.commitToApply = lagTimer(WriterMetricNames.COMMIT_TO_APPLY_LAG,
         "source commit to apply, CDC events");
@@ -122,7 +133,7 @@ public final class WriterMetrics {
       lags.computeIfAbsent(tp, p -> new Lag(Gauge.builder(WriterMetricNames.CONSUMER_LAG, this,
               m -> m.lagOf(p))
           .tags(tags).tag("topic", p.topic()).tag("partition", Integer.toString(p.partition()))
-          .baseUnit("records").description("records behind the end of the partition")
+          .baseUnit("records").description("records behind the end of the partition or fetched and not yet applied")
           .register(registry)));
     }
   }
