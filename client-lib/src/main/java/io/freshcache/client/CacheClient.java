@@ -92,7 +92,8 @@ public final class CacheClient implements AutoCloseable {
     this.meters = new ClientMeters(registry);
     this.codec = new EntryCodec(config.encryptionKey());
     this.near = new NearCache(config.nearCacheMaxEntries(), () -> meters.nearFlushes().increment(),
-        () -> meters.nearNotices().increment());
+        () -> meters.nearNotices().increment(), meters::noticesLost, config.nearCacheNoticeCheck(),
+        config.commandTimeout());
     AtomicInteger n = new AtomicInteger();
     this.loaderPool = new ThreadPoolExecutor(config.loaderThreads(), config.loaderThreads(), 60,
         TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
@@ -123,6 +124,8 @@ public final class CacheClient implements AutoCloseable {
     meters.gauge("cache.near.size", "near-cache entries", near::size);
     meters.gauge("cache.near.subscribed", "1 while near caching is on (notices subscribed)",
         () -> near.subscribed() ? 1 : 0);
+    meters.gauge("cache.near.channels.down", "notice channels kept out of the near cache: their counter"
+        + " could not be read", near::channelsDown);
   }
 
   /**
@@ -272,7 +275,8 @@ public final class CacheClient implements AutoCloseable {
    * version fence. This client's near cache drops the key before and after the Redis apply;
    * other clients' near caches are told by a notice, tried twice. Returns once
    * {@link CacheClientConfig#replicaAcks()} replicas of the key's master acknowledged the change
-   * ({@code WAIT}, default one), so a failover of that master cannot lose it.
+   * ({@code WAIT}, default one), so a failover of that master cannot lose it; at most as many as
+   * are attached to the master now (none: no wait, counted in {@code cache.replica.acks.skipped}).
    *
    * @param key the logical key, {@code service:entity:identifier}
    * @throws IllegalArgumentException if {@code key} is not a valid key
@@ -282,7 +286,8 @@ public final class CacheClient implements AutoCloseable {
    *     invalidation but the near-cache notice could not be sent; retry (it is idempotent)
    * @throws ReplicaAckTimeoutException (a {@link CacheUnavailableException}) if the master applied
    *     the invalidation and near caches were notified, but fewer than
-   *     {@link CacheClientConfig#replicaAcks()} replicas acknowledged it in time, so a failover
+   *     {@link CacheClientConfig#replicaAcks()} replicas (or the replicas attached to the
+   *     master, if fewer) acknowledged it in time, so a failover
    *     now could lose it; retry (it is idempotent) or publish it with {@link #publishInvalidate}
    */
   public void invalidate(String key) {
@@ -304,7 +309,8 @@ public final class CacheClient implements AutoCloseable {
    *     invalidation but the near-cache notice could not be sent; retry (it is idempotent)
    * @throws ReplicaAckTimeoutException (a {@link CacheUnavailableException}) if the master applied
    *     the invalidation and near caches were notified, but fewer than
-   *     {@link CacheClientConfig#replicaAcks()} replicas acknowledged it in time, so a failover
+   *     {@link CacheClientConfig#replicaAcks()} replicas (or the replicas attached to the
+   *     master, if fewer) acknowledged it in time, so a failover
    *     now could lose it; retry (it is idempotent) or publish it with {@link #publishInvalidate}
    */
   public boolean invalidate(String key, long version) {
@@ -576,7 +582,10 @@ public final class CacheClient implements AutoCloseable {
     // a local read that captured the near-cache epoch after the first drop may have read the
     // old value from Redis before the apply: this second drop makes its store fail
     near.drop(k);
-    boolean acked = acks.required() == 0 || acks.record(w.node(), w.acks());
+    if (acks.required() > 0 && w.wanted() == 0) {
+      meters.replicaAcksSkipped().increment(); // no replica attached to acknowledge: see RedisLink.liveReplicas
+    }
+    boolean acked = w.wanted() == 0 || acks.record(w.node(), w.acks(), w.wanted());
     try {
       notifyNearCaches(cmds, k, op);
     } catch (NoticeFailedException nf) {
@@ -597,8 +606,8 @@ public final class CacheClient implements AutoCloseable {
   private ReplicaAckTimeoutException notAcknowledged(CacheKey k, CacheEvent.Op op, RedisLink.MasterWrite<Long> w) {
     meters.replicaAckTimeouts().increment();
     return new ReplicaAckTimeoutException(k.toString(), op.wireName() + " applied on master " + w.node()
-        + " and near caches notified, but " + w.acks() + " of " + acks.required() + " replicas acknowledged it"
-        + " in time; a failover now could lose it: retry, or publish the invalidation", w.acks(), acks.required());
+        + " and near caches notified, but " + w.acks() + " of " + w.wanted() + " replicas acknowledged it"
+        + " in time; a failover now could lose it: retry, or publish the invalidation", w.acks(), w.wanted());
   }
 
   /**

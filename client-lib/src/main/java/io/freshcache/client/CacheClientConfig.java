@@ -39,6 +39,8 @@ import java.util.Objects;
  *   <tr><td>{@code LOADER_RATE_LIMIT_WAIT_MS}</td><td>how long a bypassed read waits for that
  *       budget before {@link LoadSheddingException}</td><td>500</td></tr>
  *   <tr><td>{@code NEAR_CACHE_MAX_ENTRIES}</td><td>near-cache size bound</td><td>10000</td></tr>
+ *   <tr><td>{@code NEAR_CACHE_NOTICE_CHECK_MS}</td><td>period of the near cache's notice watchdog,
+ *       ms; {@code 0} = off; see "Near-cache notice watchdog" below</td><td>500</td></tr>
  *   <tr><td>{@code KAFKA_BOOTSTRAP_SERVERS}</td><td>Kafka, for {@code publishWrite}; unset = off</td>
  *       <td>none</td></tr>
  *   <tr><td>{@code CACHE_WRITES_TOPIC}</td><td>topic of published writes</td>
@@ -48,8 +50,8 @@ import java.util.Objects;
  *   <tr><td>{@code CACHE_LOADER_THREADS}</td><td>threads running loaders of async reads</td>
  *       <td>8</td></tr>
  *   <tr><td>{@code REDIS_REPLICA_ACKS}</td><td>replicas that must acknowledge an
- *       {@code invalidate} or {@code writeThrough} ({@code WAIT}) before it returns; {@code 0}
- *       = do not wait</td><td>1</td></tr>
+ *       {@code invalidate} or {@code writeThrough} ({@code WAIT}) before it returns, at most the
+ *       replicas attached to the master; {@code 0} = do not wait</td><td>1</td></tr>
  *   <tr><td>{@code REDIS_REPLICA_ACK_TIMEOUT_MS}</td><td>how long to wait for them, ms; capped
  *       at half the command timeout</td><td>200</td></tr>
  * </table>
@@ -75,7 +77,26 @@ import java.util.Objects;
  * idempotent) or publish the invalidation through Kafka. After a wait timed out on a node, the
  * next second of writes to that node only checks (a 1 ms {@code WAIT}) instead of waiting again,
  * so a master that lost its replica does not make every write slow; it still reports every
- * unacknowledged write. {@code cache.replica.ack.timeouts} counts them.
+ * unacknowledged write. {@code cache.replica.ack.timeouts} counts them. A write waits for at most
+ * as many replicas as are attached to its master and in sync ({@code state=online} in the
+ * master's {@code INFO replication}, read at most once a second per master): a shard whose
+ * replicas are all gone (killed, disconnected) is written without {@code WAIT}, counted in
+ * {@code cache.replica.acks.skipped}, instead of every write failing for as long as they stay
+ * down. A replica that is attached but does not answer (frozen, overloaded) still counts: it may
+ * hold the write and be promoted, so the write is reported unacknowledged. What this gives up: a
+ * write made while no replica is attached is not on a replica that attaches within the next
+ * second and is promoted before it has resynchronised.
+ *
+ * <p><b>Near-cache notice watchdog.</b> Lettuce does not move a sharded subscription
+ * ({@code SSUBSCRIBE}) to the new owner of the channel's slot after a failover, so a notice
+ * channel can go silent without any error, and a notice counter can go backward when the promoted
+ * replica lacked its last increments. Every {@code NEAR_CACHE_NOTICE_CHECK_MS} (and at once, and
+ * again a second later, on each topology change) the near cache reads the 16 channels'
+ * counters from their masters: a counter ahead of the last notice handled at two checks in a row,
+ * or behind it, drops that channel's entries, subscribes the channel again and takes the counter
+ * as its new baseline ({@code cache.near.notices.lost}); a counter that cannot be read drops the
+ * channel's entries and keeps the channel out of the near cache until a check reads it again.
+ * A near entry can therefore outlive a lost notice by about two periods plus the command timeout.
  *
  * @param redisNodes seed nodes as {@code host:port}, at least one
  * @param redisPassword the password, or {@code null}
@@ -101,13 +122,16 @@ import java.util.Objects;
  *     returns, 0 to not wait
  * @param replicaAckTimeout how long to wait for those acknowledgements (capped at half the
  *     command timeout)
+ * @param nearCacheNoticeCheck period of the near cache's notice watchdog; {@link Duration#ZERO}
+ *     turns it off (a lost subscription is then bounded only by the near-cache TTL)
  */
 public record CacheClientConfig(List<String> redisNodes, String redisPassword, boolean tls,
     CachePolicy defaultPolicy, Duration commandTimeout, Duration connectTimeout,
     Duration topologyRefreshPeriod, double circuitBreakerThreshold, Duration circuitBreakerTimeout,
     Duration slowCallThreshold, int loaderRateLimit, Duration loaderRateLimitWait,
     long nearCacheMaxEntries, String kafkaBootstrapServers, String writesTopic,
-    byte[] encryptionKey, int loaderThreads, int replicaAcks, Duration replicaAckTimeout) {
+    byte[] encryptionKey, int loaderThreads, int replicaAcks, Duration replicaAckTimeout,
+    Duration nearCacheNoticeCheck) {
 
   /** Default seed nodes: the local stack that {@code dev/stack} starts. */
   public static final String DEFAULT_REDIS_NODES =
@@ -136,6 +160,8 @@ public record CacheClientConfig(List<String> redisNodes, String redisPassword, b
   public static final int DEFAULT_REPLICA_ACKS = 1;
   /** Default wait for replica acknowledgements: 200 ms. */
   public static final Duration DEFAULT_REPLICA_ACK_TIMEOUT = Duration.ofMillis(200);
+  /** Default period of the near cache's notice watchdog: 500 ms. */
+  public static final Duration DEFAULT_NEAR_CACHE_NOTICE_CHECK = Duration.ofMillis(500);
   /** Default policy: one hour, named {@code default}. */
   public static final CachePolicy DEFAULT_POLICY = CachePolicy.of("default", Duration.ofSeconds(3600));
 
@@ -165,6 +191,8 @@ public record CacheClientConfig(List<String> redisNodes, String redisPassword, b
    * @param replicaAcks replicas that must acknowledge an invalidation or write-through, in
    *     0..16 (0: do not wait)
    * @param replicaAckTimeout how long to wait for them, not null, positive
+   * @param nearCacheNoticeCheck the notice watchdog's period, not null, not negative
+   *     ({@link Duration#ZERO}: off)
    * @throws NullPointerException if a setting that must not be null is null
    * @throws IllegalArgumentException naming the setting and the bad value
    */
@@ -222,6 +250,49 @@ public record CacheClientConfig(List<String> redisNodes, String redisPassword, b
     }
     Objects.requireNonNull(replicaAckTimeout, "replicaAckTimeout");
     positive("replicaAckTimeout", replicaAckTimeout);
+    Objects.requireNonNull(nearCacheNoticeCheck, "nearCacheNoticeCheck");
+    if (nearCacheNoticeCheck.isNegative()) {
+      throw new IllegalArgumentException("nearCacheNoticeCheck must not be negative but was " + nearCacheNoticeCheck);
+    }
+  }
+
+  /**
+   * The settings before the near-cache notice watchdog was configurable, with
+   * {@link #DEFAULT_NEAR_CACHE_NOTICE_CHECK}; kept for source compatibility. Prefer
+   * {@link #builder()}.
+   *
+   * @param redisNodes see the canonical constructor
+   * @param redisPassword see the canonical constructor
+   * @param tls see the canonical constructor
+   * @param defaultPolicy see the canonical constructor
+   * @param commandTimeout see the canonical constructor
+   * @param connectTimeout see the canonical constructor
+   * @param topologyRefreshPeriod see the canonical constructor
+   * @param circuitBreakerThreshold see the canonical constructor
+   * @param circuitBreakerTimeout see the canonical constructor
+   * @param slowCallThreshold see the canonical constructor
+   * @param loaderRateLimit see the canonical constructor
+   * @param loaderRateLimitWait see the canonical constructor
+   * @param nearCacheMaxEntries see the canonical constructor
+   * @param kafkaBootstrapServers see the canonical constructor
+   * @param writesTopic see the canonical constructor
+   * @param encryptionKey see the canonical constructor
+   * @param loaderThreads see the canonical constructor
+   * @param replicaAcks see the canonical constructor
+   * @param replicaAckTimeout see the canonical constructor
+   * @throws NullPointerException if a setting that must not be null is null
+   * @throws IllegalArgumentException naming the setting and the bad value
+   */
+  public CacheClientConfig(List<String> redisNodes, String redisPassword, boolean tls,
+      CachePolicy defaultPolicy, Duration commandTimeout, Duration connectTimeout,
+      Duration topologyRefreshPeriod, double circuitBreakerThreshold, Duration circuitBreakerTimeout,
+      Duration slowCallThreshold, int loaderRateLimit, Duration loaderRateLimitWait,
+      long nearCacheMaxEntries, String kafkaBootstrapServers, String writesTopic,
+      byte[] encryptionKey, int loaderThreads, int replicaAcks, Duration replicaAckTimeout) {
+    this(redisNodes, redisPassword, tls, defaultPolicy, commandTimeout, connectTimeout,
+        topologyRefreshPeriod, circuitBreakerThreshold, circuitBreakerTimeout, slowCallThreshold,
+        loaderRateLimit, loaderRateLimitWait, nearCacheMaxEntries, kafkaBootstrapServers, writesTopic,
+        encryptionKey, loaderThreads, replicaAcks, replicaAckTimeout, DEFAULT_NEAR_CACHE_NOTICE_CHECK);
   }
 
   /**
@@ -257,7 +328,8 @@ public record CacheClientConfig(List<String> redisNodes, String redisPassword, b
     this(redisNodes, redisPassword, tls, defaultPolicy, commandTimeout, connectTimeout,
         topologyRefreshPeriod, circuitBreakerThreshold, circuitBreakerTimeout, slowCallThreshold,
         loaderRateLimit, loaderRateLimitWait, nearCacheMaxEntries, kafkaBootstrapServers, writesTopic,
-        encryptionKey, loaderThreads, DEFAULT_REPLICA_ACKS, DEFAULT_REPLICA_ACK_TIMEOUT);
+        encryptionKey, loaderThreads, DEFAULT_REPLICA_ACKS, DEFAULT_REPLICA_ACK_TIMEOUT,
+        DEFAULT_NEAR_CACHE_NOTICE_CHECK);
   }
 
   /**
@@ -298,6 +370,7 @@ public record CacheClientConfig(List<String> redisNodes, String redisPassword, b
     b.loaderThreads = loaderThreads;
     b.replicaAcks = replicaAcks;
     b.replicaAckTimeout = replicaAckTimeout;
+    b.nearCacheNoticeCheck = nearCacheNoticeCheck;
     return b;
   }
 
@@ -434,6 +507,19 @@ public record CacheClientConfig(List<String> redisNodes, String redisPassword, b
       }
     }
     b.replicaAckTimeout(envMillis(env, "REDIS_REPLICA_ACK_TIMEOUT_MS", DEFAULT_REPLICA_ACK_TIMEOUT));
+    String check = env.get("NEAR_CACHE_NOTICE_CHECK_MS");
+    if (check != null && !check.isBlank()) {
+      try {
+        long ms = Long.parseLong(check.trim());
+        if (ms < 0) {
+          throw new NumberFormatException();
+        }
+        b.nearCacheNoticeCheck(Duration.ofMillis(ms));
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("NEAR_CACHE_NOTICE_CHECK_MS must be a number of milliseconds, 0 or"
+            + " more, but was '" + check + "'", e);
+      }
+    }
     return b.build();
   }
 
@@ -450,7 +536,7 @@ public record CacheClientConfig(List<String> redisNodes, String redisPassword, b
         + ", nearCacheMaxEntries=" + nearCacheMaxEntries + ", kafka=" + kafkaBootstrapServers
         + ", writesTopic=" + writesTopic + ", encryptionKey=" + (encryptionKey == null ? "none" : "****")
         + ", loaderThreads=" + loaderThreads + ", replicaAcks=" + replicaAcks
-        + ", replicaAckTimeout=" + replicaAckTimeout + "]";
+        + ", replicaAckTimeout=" + replicaAckTimeout + ", nearCacheNoticeCheck=" + nearCacheNoticeCheck + "]";
   }
 
   @Override
@@ -569,6 +655,7 @@ public record CacheClientConfig(List<String> redisNodes, String redisPassword, b
     private int loaderThreads = DEFAULT_LOADER_THREADS;
     private int replicaAcks = DEFAULT_REPLICA_ACKS;
     private Duration replicaAckTimeout = DEFAULT_REPLICA_ACK_TIMEOUT;
+    private Duration nearCacheNoticeCheck = DEFAULT_NEAR_CACHE_NOTICE_CHECK;
 
     private Builder() {}
 
@@ -590,6 +677,17 @@ public record CacheClientConfig(List<String> redisNodes, String redisPassword, b
      */
     public Builder replicaAckTimeout(Duration timeout) {
       this.replicaAckTimeout = timeout;
+      return this;
+    }
+
+    /**
+     * @param period how often the near cache checks that no notice was lost (see "Near-cache
+     *     notice watchdog" in {@link CacheClientConfig}), not negative; {@link Duration#ZERO}
+     *     turns the watchdog off; default {@link CacheClientConfig#DEFAULT_NEAR_CACHE_NOTICE_CHECK}
+     * @return this builder
+     */
+    public Builder nearCacheNoticeCheck(Duration period) {
+      this.nearCacheNoticeCheck = period;
       return this;
     }
 
@@ -770,7 +868,8 @@ public record CacheClientConfig(List<String> redisNodes, String redisPassword, b
       return new CacheClientConfig(redisNodes, redisPassword, tls, defaultPolicy, commandTimeout,
           connectTimeout, topologyRefreshPeriod, circuitBreakerThreshold, circuitBreakerTimeout,
           slowCallThreshold, loaderRateLimit, loaderRateLimitWait, nearCacheMaxEntries,
-          kafkaBootstrapServers, writesTopic, encryptionKey, loaderThreads, replicaAcks, replicaAckTimeout);
+          kafkaBootstrapServers, writesTopic, encryptionKey, loaderThreads, replicaAcks, replicaAckTimeout,
+          nearCacheNoticeCheck);
     }
   }
 }

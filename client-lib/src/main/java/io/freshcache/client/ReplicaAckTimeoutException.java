@@ -36,7 +36,10 @@ public class ReplicaAckTimeoutException extends CacheUnavailableException {
     return acknowledged;
   }
 
-  /** @return how many replicas had to ({@link CacheClientConfig#replicaAcks()}) */
+  /**
+   * @return how many replicas had to: {@link CacheClientConfig#replicaAcks()}, or the replicas attached
+   *     to the master if fewer
+   */
   public int required() {
     return required;
   }

@@ -65,6 +65,23 @@ class CacheClientConfigTest {
   }
 
   @Test
+  void theNoticeWatchdogRunsEvery500MsByDefaultAndCanBeTurnedOff() {
+    assertThat(CacheClientConfig.fromEnv(Map.of()).nearCacheNoticeCheck()).isEqualTo(Duration.ofMillis(500));
+    CacheClientConfig c = CacheClientConfig.fromEnv(Map.of("NEAR_CACHE_NOTICE_CHECK_MS", "250"));
+    assertThat(c.nearCacheNoticeCheck()).isEqualTo(Duration.ofMillis(250));
+    assertThat(CacheClientConfig.fromEnv(Map.of("NEAR_CACHE_NOTICE_CHECK_MS", "0")).nearCacheNoticeCheck())
+        .isEqualTo(Duration.ZERO);
+    assertThatThrownBy(() -> CacheClientConfig.fromEnv(Map.of("NEAR_CACHE_NOTICE_CHECK_MS", "-1")))
+        .hasMessageContaining("NEAR_CACHE_NOTICE_CHECK_MS").hasMessageContaining("'-1'");
+    assertThatThrownBy(() -> CacheClientConfig.fromEnv(Map.of("NEAR_CACHE_NOTICE_CHECK_MS", "often")))
+        .hasMessageContaining("NEAR_CACHE_NOTICE_CHECK_MS").hasMessageContaining("'often'");
+    assertThatThrownBy(() -> CacheClientConfig.builder().nearCacheNoticeCheck(Duration.ofMillis(-1)).build())
+        .hasMessageContaining("nearCacheNoticeCheck");
+    assertThat(c.toBuilder().build()).isEqualTo(c);
+    assertThat(c.toString()).contains("nearCacheNoticeCheck=PT0.25S");
+  }
+
+  @Test
   void policyPresetsMatchTheSeed() {
     assertThat(CachePolicy.USER_PROFILES.ttl()).isEqualTo(Duration.ofSeconds(300));
     assertThat(CachePolicy.PRODUCT_CATALOG.ttl()).isEqualTo(Duration.ofSeconds(3600));

@@ -80,6 +80,62 @@ class ReplicaAckIT {
   }
 
   /**
+   * Regression (issue 8): a master whose replica died (kill -9) made every invalidate of its
+   * shard throw ReplicaAckTimeoutException for as long as the replica stayed down, which can be
+   * hours. Once the replica is detached from its master, writes to that master skip {@code WAIT}
+   * (no replica could acknowledge, and none can be promoted), counted in
+   * {@code cache.replica.acks.skipped}. (A frozen replica that stays attached still makes writes
+   * report unacknowledged: see the two tests below.)
+   */
+  @Test
+  void aMasterWhoseReplicaDiedIsWrittenWithoutWaitingForIt() throws Exception {
+    String k = key("deadreplica");
+    client.getOrLoad(k, String.class, CachePolicy.PRODUCT_CATALOG, () -> "v1");
+    client.invalidate(k); // acknowledged: the replica is up
+    StackNodes.Shard shard = StackNodes.shardOf(config, k);
+    double skippedBefore = client.meters().get("cache.replica.acks.skipped").counter().count();
+    DegradationIT.stack("kill", "redis:" + shard.replica());
+    try {
+      await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
+          .until(() -> replicaFailed(shard.replica()));
+      // the client reads the master's attached replicas at most once a second
+      await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
+          .untilAsserted(() -> client.invalidate(k));
+      double skipped = client.meters().get("cache.replica.acks.skipped").counter().count();
+      assertThat(skipped).isGreaterThan(skippedBefore);
+      double timeouts = client.meters().get("cache.replica.ack.timeouts").counter().count();
+      for (int i = 0; i < 5; i++) {
+        client.getOrLoad(k, String.class, CachePolicy.PRODUCT_CATALOG, () -> "v2");
+        client.invalidate(k);
+        try (StackNodes.Node master = StackNodes.Node.connect(shard.master())) {
+          assertThat(master.conn.sync().get(CacheKey.parse(k).valueKey(1))).as("applied on the master").isNull();
+        }
+      }
+      assertThat(client.meters().get("cache.replica.acks.skipped").counter().count()).isEqualTo(skipped + 5);
+      assertThat(client.meters().get("cache.replica.ack.timeouts").counter().count()).isEqualTo(timeouts);
+    } finally {
+      DegradationIT.stack("up", "redis");
+    }
+    // the replica is back: writes wait for it again
+    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
+        .untilAsserted(() -> {
+          double skipped = client.meters().get("cache.replica.acks.skipped").counter().count();
+          client.invalidate(k);
+          assertThat(client.meters().get("cache.replica.acks.skipped").counter().count()).isEqualTo(skipped);
+        });
+  }
+
+  /** @return whether the cluster flags the node on {@code port} failed */
+  static boolean replicaFailed(int port) {
+    for (io.lettuce.core.cluster.models.partitions.RedisClusterNode n : StackNodes.partitions(config)) {
+      if (n.getUri().getPort() == port) {
+        return n.is(io.lettuce.core.cluster.models.partitions.RedisClusterNode.NodeFlag.FAIL);
+      }
+    }
+    return false;
+  }
+
+  /**
    * Regression (issue 8 item 1, client part): the master dies before its replica received an
    * invalidation, and that replica is promoted. The invalidation used to return normally, so the
    * promoted replica kept the old value until its TTL. Now the caller is told (and, as documented,

@@ -45,6 +45,10 @@ public final class ClientMeters {
   public static final String NOTICE_FAILURES = "cache.notice.failures";
   /** Writes (invalidate, write-through) no replica acknowledged within the timeout. */
   public static final String REPLICA_ACK_TIMEOUTS = "cache.replica.ack.timeouts";
+  /** Notice losses the near cache's watchdog found, tag {@code reason} ({@code gap}, {@code backward}). */
+  public static final String NEAR_NOTICES_LOST = "cache.near.notices.lost";
+  /** Writes that skipped {@code WAIT} because no replica was attached to their master. */
+  public static final String REPLICA_ACKS_SKIPPED = "cache.replica.acks.skipped";
 
   private final MeterRegistry registry;
   private final ConcurrentHashMap<String, Entity> entities = new ConcurrentHashMap<>();
@@ -52,6 +56,9 @@ public final class ClientMeters {
   private final Counter nearNotices;
   private final Counter noticeFailures;
   private final Counter replicaAckTimeouts;
+  private final Counter replicaAcksSkipped;
+  private final Counter noticesLostGap;
+  private final Counter noticesLostBackward;
   private final Timer getLatency;
   private final Timer missLatency;
   private final Timer invalidateLatency;
@@ -106,6 +113,9 @@ public final class ClientMeters {
     this.nearNotices = Counter.builder(NEAR_NOTICES).register(registry);
     this.noticeFailures = Counter.builder(NOTICE_FAILURES).register(registry);
     this.replicaAckTimeouts = Counter.builder(REPLICA_ACK_TIMEOUTS).register(registry);
+    this.replicaAcksSkipped = Counter.builder(REPLICA_ACKS_SKIPPED).register(registry);
+    this.noticesLostGap = Counter.builder(NEAR_NOTICES_LOST).tag("reason", "gap").register(registry);
+    this.noticesLostBackward = Counter.builder(NEAR_NOTICES_LOST).tag("reason", "backward").register(registry);
     this.getLatency = timer("get");
     this.missLatency = timer("load");
     this.invalidateLatency = timer("invalidate");
@@ -159,6 +169,21 @@ public final class ClientMeters {
   /** @return the counter of writes no replica acknowledged in time */
   public Counter replicaAckTimeouts() {
     return replicaAckTimeouts;
+  }
+
+  /** @return the counter of writes that skipped {@code WAIT}: no replica was attached to their master */
+  public Counter replicaAcksSkipped() {
+    return replicaAcksSkipped;
+  }
+
+  /**
+   * Counts one notice loss found by the near cache's watchdog.
+   *
+   * @param reason {@code gap} (a counter ahead of the notices received) or {@code backward} (a
+   *     counter behind them, after a failover)
+   */
+  public void noticesLost(String reason) {
+    ("backward".equals(reason) ? noticesLostBackward : noticesLostGap).increment();
   }
 
   /**

@@ -8,6 +8,8 @@ import io.freshcache.protocol.NoticeChannels;
 import io.lettuce.core.RedisChannelHandler;
 import io.lettuce.core.RedisConnectionStateListener;
 import io.lettuce.core.RedisException;
+import io.lettuce.core.RedisFuture;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import io.lettuce.core.cluster.pubsub.RedisClusterPubSubListener;
 import io.lettuce.core.cluster.pubsub.StatefulRedisClusterPubSubConnection;
@@ -15,7 +17,16 @@ import io.lettuce.core.codec.ByteArrayCodec;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.function.Consumer;
 
 /**
  * The optional in-process tier: decoded values in a bounded Caffeine cache, dropped by the
@@ -39,8 +50,22 @@ import java.util.concurrent.atomic.AtomicLongArray;
  *       store fails on the second bump.</li>
  *   <li>A namespace notice ({@code *service:entity}, after a truncate) arrives on every channel
  *       and drops every entry of that entity.</li>
- *   <li>Entries live at most the policy's near-cache TTL, which bounds staleness even if the
- *       pub/sub subscription itself is lost without a reconnect event.</li>
+ *   <li>A notice channel can go silent without any error: Lettuce does not move a sharded
+ *       subscription to the new owner of the channel's slot after a failover (lettuce #2940,
+ *       #3213), and the gap rule above needs a later notice to fire. And the counter itself can
+ *       go backward when the promoted replica lacked its last increments, which hides later
+ *       gaps. So a watchdog reads the 16 counters from their masters every check period (and at
+ *       once, and again a second later, after each topology change, since Lettuce can announce
+ *       the change before its partitions show it, lettuce #2860). A counter that is ahead of the
+ *       last notice handled at one check and whose notice still has not come at the next one,
+ *       or that is behind the last notice handled, means lost notices: the channel's entries are
+ *       dropped, the channel is subscribed again (which routes to the slot's current owner) and
+ *       the counter becomes its baseline. A counter that cannot be read (its node is down)
+ *       drops the channel's entries and keeps the channel out of the near cache (reads go to
+ *       Redis, nothing is stored) until a check reads it again, subscribes again and takes a new
+ *       baseline.</li>
+ *   <li>Entries live at most the policy's near-cache TTL, which bounds staleness even with the
+ *       watchdog off.</li>
  * </ul>
  */
 public final class NearCache implements AutoCloseable {
@@ -54,21 +79,56 @@ public final class NearCache implements AutoCloseable {
   private final AtomicLongArray epochs = new AtomicLongArray(NoticeChannels.COUNT);
   private final Runnable onFlush;
   private final Runnable onNoticeSeen;
+  private final Consumer<String> onLost;
+  /** 1 while a channel's counter could not be read: the channel is kept out of the near cache. */
+  private final AtomicIntegerArray down = new AtomicIntegerArray(NoticeChannels.COUNT);
+  /** A counter value seen ahead of the last notice handled at the last check, or 0. */
+  private final AtomicLongArray aheadAt = new AtomicLongArray(NoticeChannels.COUNT);
+  private final Duration checkPeriod;
+  private final Duration checkTimeout;
+  private final ScheduledExecutorService watchdog;
   private volatile StatefulRedisClusterPubSubConnection<byte[], byte[]> pubSub;
+  private volatile RedisLink link;
   private volatile boolean subscribed;
+  private volatile boolean closed;
 
   /**
+   * A near cache without the notice watchdog (a lost subscription is bounded by the entries' TTL
+   * only).
+   *
    * @param maxEntries size bound
    * @param onFlush called on every flush (gap or reconnect), for metrics
    * @param onNoticeSeen called for every notice received, after it was handled, for metrics
    */
   public NearCache(long maxEntries, Runnable onFlush, Runnable onNoticeSeen) {
+    this(maxEntries, onFlush, onNoticeSeen, reason -> { }, Duration.ZERO, Duration.ofSeconds(1));
+  }
+
+  /**
+   * @param maxEntries size bound
+   * @param onFlush called on every flush (gap or reconnect), for metrics
+   * @param onNoticeSeen called for every notice received, after it was handled, for metrics
+   * @param onLost called with the reason ({@code gap}, {@code backward}) each time the watchdog
+   *     finds that notices of a channel were lost, for metrics
+   * @param checkPeriod the watchdog's period; {@link Duration#ZERO} for no watchdog
+   * @param checkTimeout how long one check waits for the counters (the command timeout)
+   */
+  public NearCache(long maxEntries, Runnable onFlush, Runnable onNoticeSeen, Consumer<String> onLost,
+      Duration checkPeriod, Duration checkTimeout) {
     this.onFlush = onFlush;
     this.onNoticeSeen = onNoticeSeen;
+    this.onLost = onLost;
+    this.checkPeriod = checkPeriod;
+    this.checkTimeout = checkTimeout;
     this.cache = Caffeine.newBuilder()
         .maximumSize(maxEntries)
         .expireAfter(Expiry.<Key, Entry>writing((k, e) -> Duration.ofNanos(e.ttlNanos())))
         .build();
+    this.watchdog = checkPeriod.isZero() ? null : Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "freshcache-near-watchdog");
+      t.setDaemon(true);
+      return t;
+    });
   }
 
   /**
@@ -77,7 +137,7 @@ public final class NearCache implements AutoCloseable {
    * @return the cached value, or {@code null} if absent or not subscribed
    */
   public Object get(CacheKey key, int schema) {
-    if (!subscribed) {
+    if (!subscribed || down.get(NoticeChannels.indexOf(key)) != 0) {
       return null;
     }
     Entry e = cache.getIfPresent(new Key(key, schema));
@@ -120,7 +180,7 @@ public final class NearCache implements AutoCloseable {
     }
     Key k = new Key(key, schema);
     int ch = NoticeChannels.indexOf(key);
-    if (epochs.get(ch) != epoch) {
+    if (epochs.get(ch) != epoch || down.get(ch) != 0) {
       return;
     }
     cache.put(k, new Entry(value, ttl.toNanos()));
@@ -150,6 +210,15 @@ public final class NearCache implements AutoCloseable {
     return subscribed;
   }
 
+  /** @return the channels kept out of the near cache now because their counter could not be read */
+  public int channelsDown() {
+    int n = 0;
+    for (int i = 0; i < NoticeChannels.COUNT; i++) {
+      n += down.get(i);
+    }
+    return n;
+  }
+
   /**
    * Subscribes to every notice channel on the cluster of {@code link}; called on each
    * (re)connection. Until it succeeds the near cache serves nothing.
@@ -157,7 +226,13 @@ public final class NearCache implements AutoCloseable {
    * @param link the client's Redis link
    */
   public synchronized void subscribe(RedisLink link) {
-    if (pubSub != null) {
+    if (this.link == null && watchdog != null && !closed) {
+      this.link = link;
+      watchdog.scheduleWithFixedDelay(this::checkSafely, checkPeriod.toMillis(), checkPeriod.toMillis(),
+          TimeUnit.MILLISECONDS);
+      link.onTopologyChange(this::topologyChanged);
+    }
+    if (pubSub != null || closed) {
       return;
     }
     try {
@@ -191,6 +266,7 @@ public final class NearCache implements AutoCloseable {
         public void onRedisConnected(RedisChannelHandler<?, ?> connection, SocketAddress address) {
           // Lettuce re-subscribes a node's sharded channels in one SSUBSCRIBE, which fails with
           // CROSSSLOT when they span slots: subscribe again one by one, off the I/O thread
+          log.info("near cache: notice connection to {} (re)connected; subscribing to every channel again", address);
           subscribed = false;
           flushAll();
           Thread t = new Thread(() -> resubscribe(link), "freshcache-near-resubscribe");
@@ -210,7 +286,8 @@ public final class NearCache implements AutoCloseable {
       pubSub = c;
       rebaseline(link);
     } catch (RedisException | RedisLink.Unavailable e) {
-      log.warn("near cache off until the next reconnect: cannot subscribe to notices: {}", e.toString());
+      log.warn("near cache off until {}: cannot subscribe to notices: {}",
+          watchdog != null ? "a watchdog check subscribes" : "the next reconnect", e.toString());
       flushAll();
     }
   }
@@ -247,9 +324,192 @@ public final class NearCache implements AutoCloseable {
         byte[] v = link.connectionOrThrow().sync().get(NoticeChannels.sequenceKey(i).getBytes(StandardCharsets.UTF_8));
         lastSeq.set(i, v == null ? 0 : Long.parseLong(new String(v, StandardCharsets.UTF_8)));
       }
+      for (int i = 0; i < NoticeChannels.COUNT; i++) {
+        aheadAt.set(i, 0);
+        down.set(i, 0);
+      }
       subscribed = true;
     } catch (RuntimeException e) {
-      // stay unsubscribed: the near cache is bypassed until the next reconnect succeeds
+      if (watchdog != null) {
+        // a node is down: keep every channel out until a check reads its counter and takes it
+        // back one by one, so the healthy shards' channels are not off for the whole outage
+        for (int i = 0; i < NoticeChannels.COUNT; i++) {
+          down.set(i, 1);
+        }
+        flushAll();
+        subscribed = true;
+      }
+      // without the watchdog: stay unsubscribed, the near cache is bypassed until the next
+      // reconnect succeeds
+    }
+  }
+
+  private void topologyChanged() {
+    ScheduledExecutorService w = watchdog;
+    if (w == null || closed) {
+      return;
+    }
+    try {
+      w.execute(() -> {
+        resubscribeAllChannels();
+        checkSafely();
+      });
+      // Lettuce may publish the event before its partitions show the change (lettuce #2860)
+      w.schedule(() -> {
+        resubscribeAllChannels();
+        checkSafely();
+      }, 1, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // closed
+    }
+  }
+
+  /** After a topology change: each channel subscribed again on its slot's current owner. */
+  private void resubscribeAllChannels() {
+    if (pubSub == null || closed) {
+      return;
+    }
+    for (int i = 0; i < NoticeChannels.COUNT; i++) {
+      if (down.get(i) == 0 && !ssubscribe(i)) {
+        // not known to be subscribed: out of the near cache until a check takes it back
+        markDown(i);
+      }
+    }
+  }
+
+  private boolean ssubscribe(int ch) {
+    StatefulRedisClusterPubSubConnection<byte[], byte[]> c = pubSub;
+    if (c == null) {
+      return false;
+    }
+    try {
+      c.sync().ssubscribe(NoticeChannels.channel(ch).getBytes(StandardCharsets.UTF_8));
+      return true;
+    } catch (RuntimeException e) {
+      log.debug("near cache: SSUBSCRIBE {} failed: {}", NoticeChannels.channel(ch), e.toString());
+      return false;
+    }
+  }
+
+  private void checkSafely() {
+    try {
+      check();
+    } catch (RuntimeException e) {
+      log.warn("near-cache notice check failed: {}", e.toString());
+    }
+  }
+
+  /**
+   * One watchdog check: reads every channel's counter from its master (in one batch, each routed
+   * to its slot) and compares it with the last notice this cache handled. Package-private for
+   * tests; runs on the watchdog thread.
+   */
+  synchronized void check() {
+    RedisLink l = link;
+    if (l == null || closed) {
+      return;
+    }
+    if (pubSub == null) {
+      subscribe(l);
+      return;
+    }
+    if (!subscribed) {
+      return; // a reconnect's re-subscription is in progress and takes its own baselines
+    }
+    StatefulRedisClusterConnection<byte[], byte[]> c;
+    try {
+      c = l.connectionOrThrow();
+    } catch (RedisLink.Unavailable e) {
+      for (int i = 0; i < NoticeChannels.COUNT; i++) {
+        markDown(i);
+      }
+      return;
+    }
+    long[] before = new long[NoticeChannels.COUNT];
+    List<RedisFuture<byte[]>> reads = new ArrayList<>(NoticeChannels.COUNT);
+    for (int i = 0; i < NoticeChannels.COUNT; i++) {
+      before[i] = lastSeq.get(i);
+      reads.add(c.async().get(NoticeChannels.sequenceKey(i).getBytes(StandardCharsets.UTF_8)));
+    }
+    long deadline = System.nanoTime() + checkTimeout.toNanos();
+    for (int i = 0; i < NoticeChannels.COUNT; i++) {
+      Long redis = read(reads.get(i), deadline);
+      if (redis == null) {
+        markDown(i);
+        continue;
+      }
+      if (down.get(i) != 0) {
+        restore(i, c);
+        continue;
+      }
+      if (redis < before[i]) {
+        // the counter went backward (a failover lost increments): later notices would reuse
+        // numbers already seen and hide their gaps
+        lost(i, "backward", c);
+        continue;
+      }
+      long seen = lastSeq.get(i);
+      long pending = aheadAt.get(i);
+      if (redis > seen) {
+        if (pending > 0 && seen < pending) {
+          lost(i, "gap", c); // the notice seen pending at the last check never came
+        } else if (pending == 0 || seen >= pending) {
+          aheadAt.set(i, redis); // possibly in flight: judged at the next check
+        }
+      } else {
+        aheadAt.set(i, 0);
+      }
+    }
+  }
+
+  private static Long read(RedisFuture<byte[]> f, long deadline) {
+    try {
+      byte[] v = f.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+      return v == null ? 0L : Long.parseLong(new String(v, StandardCharsets.UTF_8));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
+    } catch (ExecutionException | TimeoutException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  private void markDown(int ch) {
+    if (down.getAndSet(ch, 1) == 0) {
+      log.warn("near cache: notice channel {} unreadable; its keys bypass the near cache until it is back",
+          NoticeChannels.channel(ch));
+    }
+    flushChannel(ch);
+  }
+
+  private void lost(int ch, String reason, StatefulRedisClusterConnection<byte[], byte[]> c) {
+    log.warn("near cache: notices of channel {} were lost ({}); dropping its entries and subscribing again",
+        NoticeChannels.channel(ch), reason);
+    onLost.accept(reason);
+    down.set(ch, 1);
+    flushChannel(ch);
+    restore(ch, c);
+  }
+
+  /**
+   * Subscribes channel {@code ch} again, on its slot's current owner, and takes its counter as
+   * the new baseline; the channel stays out of the near cache if either fails.
+   */
+  private void restore(int ch, StatefulRedisClusterConnection<byte[], byte[]> c) {
+    if (!ssubscribe(ch)) {
+      return;
+    }
+    // read after subscribing: a notice published after this read is received
+    Long v = read(c.async().get(NoticeChannels.sequenceKey(ch).getBytes(StandardCharsets.UTF_8)),
+        System.nanoTime() + checkTimeout.toNanos());
+    if (v == null) {
+      return;
+    }
+    lastSeq.set(ch, v);
+    aheadAt.set(ch, 0);
+    flushChannel(ch);
+    if (down.getAndSet(ch, 0) != 0) {
+      log.info("near cache: notice channel {} subscribed again", NoticeChannels.channel(ch));
     }
   }
 
@@ -275,7 +535,9 @@ public final class NearCache implements AutoCloseable {
       return;
     }
     long last = lastSeq.get(ch);
-    if (n.sequence() > last + 1) {
+    if (n.sequence() > last + 1 || n.sequence() <= last) {
+      // a gap, or a number already seen (the counter went backward in a failover): either way
+      // notices may be lost; the watchdog takes a new baseline
       flushChannel(ch);
     } else {
       for (String k : n.keys()) {
@@ -319,7 +581,11 @@ public final class NearCache implements AutoCloseable {
 
   @Override
   public void close() {
+    closed = true;
     subscribed = false;
+    if (watchdog != null) {
+      watchdog.shutdownNow();
+    }
     StatefulRedisClusterPubSubConnection<byte[], byte[]> c = pubSub;
     if (c != null) {
       c.close();

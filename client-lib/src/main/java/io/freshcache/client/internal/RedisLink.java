@@ -86,6 +86,7 @@ public final class RedisLink implements AutoCloseable {
   private final ScheduledExecutorService reconnector;
   private final ScheduledExecutorService prober;
   private final List<Consumer<RedisLink>> onConnect = new ArrayList<>();
+  private final List<Runnable> onTopologyChange = new java.util.concurrent.CopyOnWriteArrayList<>();
   private volatile StatefulRedisClusterConnection<byte[], byte[]> connection;
   private volatile StatefulRedisClusterConnection<byte[], byte[]> replicaConnection;
   private final NodeBreakers breakers;
@@ -131,6 +132,13 @@ public final class RedisLink implements AutoCloseable {
         breakers.nodeConnected(isa.getHostString() + ":" + isa.getPort());
       } else if (e instanceof io.lettuce.core.cluster.event.ClusterTopologyChangedEvent) {
         breakers.probeOpenBreakers();
+        for (Runnable r : onTopologyChange) {
+          try {
+            r.run();
+          } catch (RuntimeException ex) {
+            log.warn("topology-change callback failed: {}", ex.toString());
+          }
+        }
       }
     });
     this.reconnector = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -242,6 +250,18 @@ public final class RedisLink implements AutoCloseable {
     if (connection != null) {
       callback.accept(this);
     }
+  }
+
+  /**
+   * Registers a callback run on Lettuce's event-bus thread after each cluster topology change
+   * the client sees ({@code ClusterTopologyChangedEvent}); it must not block. Lettuce may publish
+   * the event before the connection's partitions are updated (lettuce #2860), so a callback that
+   * reads the topology should look again shortly after.
+   *
+   * @param callback the callback
+   */
+  public void onTopologyChange(Runnable callback) {
+    onTopologyChange.add(callback);
   }
 
   /**
@@ -408,12 +428,60 @@ public final class RedisLink implements AutoCloseable {
    * @param acks replicas that acknowledged it ({@code WAIT}), or {@link Long#MAX_VALUE} if none
    *     were asked for
    * @param node the master that executed it, {@code host:port}
+   * @param wanted replicas waited for: the replicas asked for, at most the master's attached
+   *     ones (0: no {@code WAIT} was sent)
    */
-  public record MasterWrite<T>(T result, long acks, String node) {}
+  public record MasterWrite<T>(T result, long acks, String node, int wanted) {}
+
+  /** How long a master's count of attached replicas is reused. */
+  static final long REPLICA_COUNT_TTL_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+  private record ReplicaCount(int online, long atNanos) {}
+
+  private final java.util.concurrent.ConcurrentHashMap<String, ReplicaCount> replicaCounts =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  /**
+   * The replicas that could acknowledge a write on a master now: those attached to it and in
+   * sync ({@code state=online} in its {@code INFO replication}), read at most once a second
+   * per master.
+   *
+   * <p>Why the master's own view and not the cluster's failure flags: a replica that is killed
+   * or disconnected drops off this list at once, while one that is only frozen (stopped,
+   * overloaded) stays attached, may still hold the write in its receive buffer and may still be
+   * promoted; the cluster flags both failed after its node timeout. Waiting for the frozen one
+   * (and reporting the write unacknowledged) keeps the guarantee; waiting for a detached one
+   * cannot succeed.
+   *
+   * @param node the master, {@code host:port}
+   * @param commands that master's node connection
+   * @return its attached, in-sync replicas; {@link Integer#MAX_VALUE} if they cannot be read
+   *     (the caller then waits as configured)
+   */
+  int liveReplicas(String node, RedisCommands<byte[], byte[]> commands) {
+    long now = System.nanoTime();
+    ReplicaCount c = replicaCounts.get(node);
+    if (c != null && now - c.atNanos() < REPLICA_COUNT_TTL_NANOS) {
+      return c.online();
+    }
+    try {
+      int online = 0;
+      for (String line : commands.info("replication").split("\r?\n")) {
+        if (line.startsWith("slave") && line.contains("state=online")) {
+          online++;
+        }
+      }
+      replicaCounts.put(node, new ReplicaCount(online, now));
+      return online;
+    } catch (RedisException e) {
+      return Integer.MAX_VALUE;
+    }
+  }
 
   /**
    * Runs {@code write} on the master of {@code slotKey}'s slot over that node's own connection,
-   * then, if {@code replicas > 0}, {@code WAIT replicas waitMs} on the same connection.
+   * then, if {@code replicas} gives more than 0 for that node and the replicas attached to it
+   * now ({@link #liveReplicas}), {@code WAIT} for the smaller number on the same connection.
    *
    * <p>Why the node connection: {@code WAIT} counts the writes of the connection it is sent on.
    * Routed through the cluster connection without a key it would go to any node and report that
@@ -427,7 +495,7 @@ public final class RedisLink implements AutoCloseable {
    * @param <T> the write's result type
    * @param slotKey any physical key of the entry (they share one slot)
    * @param write the write, given the node's sync commands
-   * @param replicas replicas to wait for, 0 for none
+   * @param replicas replicas to wait for, 0 for none; fewer if the master has fewer attached
    * @param waitMs the {@code WAIT} timeout for a node ({@code host:port}), ms, positive
    * @return the result, the replicas that acknowledged it, and the node
    * @throws Unavailable if not connected
@@ -460,8 +528,9 @@ public final class RedisLink implements AutoCloseable {
         throw e;
       }
       String name = host + ":" + port;
-      long acks = replicas > 0 ? node.waitForReplication(replicas, waitMs.applyAsLong(name)) : Long.MAX_VALUE;
-      return new MasterWrite<>(result, acks, name);
+      int wanted = replicas > 0 ? Math.min(replicas, liveReplicas(name, node)) : 0;
+      long acks = wanted > 0 ? node.waitForReplication(wanted, waitMs.applyAsLong(name)) : Long.MAX_VALUE;
+      return new MasterWrite<>(result, acks, name, wanted);
     }
   }
 

@@ -16,6 +16,12 @@ import org.slf4j.LoggerFactory;
  * timeout: a replica that is back and in sync answers at once); the first write after that
  * second waits the full timeout again. Every write that is not acknowledged is still reported to
  * its caller: the gate bounds the cost, not the guarantee.
+ *
+ * <p>A write waits for at most as many replicas as are attached to its master ({@link
+ * RedisLink#writeOnMaster}): a master whose replicas are all gone cannot get an acknowledgement,
+ * and every invalidation of its shard failing for as long as the replicas stay down (hours,
+ * possibly) would turn a lost redundancy into an outage. Such writes skip {@code WAIT}; a
+ * failover of that shard cannot happen meanwhile, since there is no replica to promote.
  */
 public final class ReplicaAckGate {
   private static final Logger log = LoggerFactory.getLogger(ReplicaAckGate.class);
@@ -54,10 +60,11 @@ public final class ReplicaAckGate {
    *
    * @param node the master, {@code host:port}
    * @param acks replicas that acknowledged
+   * @param wanted replicas the write waited for (at most {@link #required()}), at least 1
    * @return whether the write was acknowledged by enough replicas
    */
-  public boolean record(String node, long acks) {
-    if (acks >= required) {
+  public boolean record(String node, long acks, int wanted) {
+    if (acks >= wanted) {
       if (unackedSince.remove(node) != null) {
         log.info("replicas of {} acknowledge writes again", node);
       }
@@ -68,7 +75,7 @@ public final class ReplicaAckGate {
     if (before == null || now - before >= RECHECK_NANOS) {
       if (before == null) {
         log.warn("{} of {} replicas of {} acknowledged a write within {} ms; writes to it are reported"
-            + " unacknowledged until they do", acks, required, node, timeoutMs);
+            + " unacknowledged until they do", acks, wanted, node, timeoutMs);
       }
       unackedSince.put(node, now);
     }
