@@ -52,8 +52,8 @@ import java.util.Objects;
  *   <tr><td>{@code REDIS_REPLICA_ACKS}</td><td>replicas that must acknowledge an
  *       {@code invalidate} or {@code writeThrough} ({@code WAIT}) before it returns, at most the
  *       replicas attached to the master; {@code 0} = do not wait</td><td>1</td></tr>
- *   <tr><td>{@code REDIS_REPLICA_ACK_TIMEOUT_MS}</td><td>how long to wait for them, ms; capped
- *       at half the command timeout</td><td>200</td></tr>
+ *   <tr><td>{@code REDIS_REPLICA_ACK_TIMEOUT_MS}</td><td>how long to wait for them, ms (the
+ *       {@code WAIT} command gets this plus the command timeout)</td><td>1000</td></tr>
  * </table>
  *
  * <p><b>Circuit breakers.</b> There is one breaker per Redis master, so a failed master sends
@@ -120,8 +120,7 @@ import java.util.Objects;
  * @param loaderThreads threads that run the loaders of async reads
  * @param replicaAcks replicas that must acknowledge an invalidation or write-through before it
  *     returns, 0 to not wait
- * @param replicaAckTimeout how long to wait for those acknowledgements (capped at half the
- *     command timeout)
+ * @param replicaAckTimeout how long to wait for those acknowledgements
  * @param nearCacheNoticeCheck period of the near cache's notice watchdog; {@link Duration#ZERO}
  *     turns it off (a lost subscription is then bounded only by the near-cache TTL)
  */
@@ -158,8 +157,8 @@ public record CacheClientConfig(List<String> redisNodes, String redisPassword, b
   public static final int DEFAULT_LOADER_THREADS = 8;
   /** Default number of replicas that acknowledge an invalidation or write-through: 1. */
   public static final int DEFAULT_REPLICA_ACKS = 1;
-  /** Default wait for replica acknowledgements: 200 ms. */
-  public static final Duration DEFAULT_REPLICA_ACK_TIMEOUT = Duration.ofMillis(200);
+  /** Default wait for replica acknowledgements: 1000 ms. */
+  public static final Duration DEFAULT_REPLICA_ACK_TIMEOUT = Duration.ofMillis(1000);
   /** Default period of the near cache's notice watchdog: 500 ms. */
   public static final Duration DEFAULT_NEAR_CACHE_NOTICE_CHECK = Duration.ofMillis(500);
   /** Default policy: one hour, named {@code default}. */
@@ -333,13 +332,12 @@ public record CacheClientConfig(List<String> redisNodes, String redisPassword, b
   }
 
   /**
-   * @return the {@code WAIT} timeout actually used: {@link #replicaAckTimeout()}, at most half
-   *     the command timeout (so the {@code WAIT} never times out as a command), at least 1 ms
+   * @return the {@code WAIT} timeout actually used: {@link #replicaAckTimeout()}, at least 1 ms.
+   *     A {@code WAIT} command itself may run for that long plus the command timeout before it
+   *     times out as a command.
    */
   public Duration effectiveReplicaAckTimeout() {
-    Duration half = commandTimeout.dividedBy(2);
-    Duration d = replicaAckTimeout.compareTo(half) < 0 ? replicaAckTimeout : half;
-    return d.toMillis() < 1 ? Duration.ofMillis(1) : d;
+    return replicaAckTimeout.toMillis() < 1 ? Duration.ofMillis(1) : replicaAckTimeout;
   }
 
   /** @return a copy of the encryption key, or {@code null} */
@@ -671,8 +669,7 @@ public record CacheClientConfig(List<String> redisNodes, String redisPassword, b
     }
 
     /**
-     * @param timeout how long to wait for those acknowledgements, positive, capped at half the
-     *     command timeout; default {@link CacheClientConfig#DEFAULT_REPLICA_ACK_TIMEOUT}
+     * @param timeout how long to wait for those acknowledgements, positive; default {@link CacheClientConfig#DEFAULT_REPLICA_ACK_TIMEOUT}
      * @return this builder
      */
     public Builder replicaAckTimeout(Duration timeout) {

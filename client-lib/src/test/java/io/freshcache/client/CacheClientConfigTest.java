@@ -51,12 +51,13 @@ class CacheClientConfigTest {
   void replicaAcknowledgementIsOnByDefaultAndConfigurable() {
     CacheClientConfig d = CacheClientConfig.fromEnv(Map.of());
     assertThat(d.replicaAcks()).isEqualTo(1);
-    assertThat(d.effectiveReplicaAckTimeout()).isEqualTo(Duration.ofMillis(200));
+    assertThat(d.effectiveReplicaAckTimeout()).isEqualTo(Duration.ofMillis(1000));
     CacheClientConfig c = CacheClientConfig.fromEnv(Map.of("REDIS_REPLICA_ACKS", "0",
         "REDIS_REPLICA_ACK_TIMEOUT_MS", "900"));
     assertThat(c.replicaAcks()).isZero();
     assertThat(c.replicaAckTimeout()).isEqualTo(Duration.ofMillis(900));
-    assertThat(c.effectiveReplicaAckTimeout()).as("capped at half the command timeout").isEqualTo(Duration.ofMillis(250));
+    assertThat(c.effectiveReplicaAckTimeout()).as("not capped by the command timeout: WAIT gets its own")
+        .isEqualTo(Duration.ofMillis(900));
     assertThatThrownBy(() -> CacheClientConfig.fromEnv(Map.of("REDIS_REPLICA_ACKS", "-1")))
         .hasMessageContaining("REDIS_REPLICA_ACKS").hasMessageContaining("'-1'");
     assertThatThrownBy(() -> CacheClientConfig.fromEnv(Map.of("REDIS_REPLICA_ACK_TIMEOUT_MS", "soon")))

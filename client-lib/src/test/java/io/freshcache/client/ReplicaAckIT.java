@@ -46,6 +46,46 @@ class ReplicaAckIT {
     return "test:ack:" + RUN + "-" + name;
   }
 
+  /**
+   * Regression: the acknowledgement wait was capped at half the command timeout, and after one
+   * wait timed out the next second of writes only checked for 1 ms, so on a loaded machine one
+   * slow acknowledgement made a stream of invalidations fail. Now a {@code WAIT} gets the ack
+   * timeout plus the command timeout as its own command timeout, and every write waits in full.
+   */
+  @Test
+  void anAcknowledgementSlowerThanTheCommandTimeoutIsWaitedForAndDoesNotFailLaterWrites() throws Exception {
+    CacheClientConfig quick = config.toBuilder().commandTimeout(Duration.ofMillis(400))
+        .replicaAckTimeout(Duration.ofSeconds(4)).build();
+    try (CacheClient c = CacheClient.create(quick)) {
+      String k = key("slow-ack");
+      c.getOrLoad(k, String.class, CachePolicy.PRODUCT_CATALOG, () -> "v1");
+      StackNodes.Shard shard = StackNodes.shardOf(quick, k);
+      double timeouts = c.meters().get("cache.replica.ack.timeouts").counter().count();
+      StackNodes.signal(shard.replica(), "STOP");
+      CompletableFuture<Void> resume = CompletableFuture.runAsync(() -> {
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1200));
+        try {
+          StackNodes.signal(shard.replica(), "CONT");
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      });
+      try {
+        long t0 = System.nanoTime();
+        c.invalidate(k); // acknowledged once the replica runs again, ~1.2 s: longer than 400 ms
+        assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)).as("it did wait for the replica")
+            .isGreaterThanOrEqualTo(400);
+      } finally {
+        resume.join();
+        StackNodes.signal(shard.replica(), "CONT");
+      }
+      for (int i = 0; i < 20; i++) {
+        c.invalidate(k); // the replica is back: every later write is acknowledged
+      }
+      assertThat(c.meters().get("cache.replica.ack.timeouts").counter().count()).isEqualTo(timeouts);
+    }
+  }
+
   @Test
   void aStoppedReplicaMakesInvalidateReportTheChangeUnacknowledged() throws Exception {
     String k = key("stopped");
@@ -67,7 +107,7 @@ class ReplicaAckIT {
       try (StackNodes.Node master = StackNodes.Node.connect(shard.master())) {
         assertThat(master.conn.sync().get(CacheKey.parse(k).valueKey(1))).as("applied on the master").isNull();
       }
-      // the next writes to that master only check: still reported, without the full wait
+      // the next write to that master waits again, and is reported again
       assertThatThrownBy(() -> client.invalidate(k)).isInstanceOf(ReplicaAckTimeoutException.class);
       assertThat(client.meters().get("cache.replica.ack.timeouts").counter().count()).isEqualTo(timeouts + 2);
       // a key of another shard, whose replica is up, is acknowledged

@@ -122,7 +122,7 @@ public final class RedisLink implements AutoCloseable {
             .adaptiveRefreshTriggersTimeout(Duration.ofMillis(500))
             .build())
         .socketOptions(SocketOptions.builder().connectTimeout(config.connectTimeout()).build())
-        .timeoutOptions(TimeoutOptions.enabled(config.commandTimeout()))
+        .timeoutOptions(timeouts(config))
         .build());
     this.breakers = new NodeBreakers(breakerConfig(config.slowCallThreshold() != null
         ? config.slowCallThreshold() : MIN_SLOW_CALL));
@@ -532,6 +532,23 @@ public final class RedisLink implements AutoCloseable {
       long acks = wanted > 0 ? node.waitForReplication(wanted, waitMs.applyAsLong(name)) : Long.MAX_VALUE;
       return new MasterWrite<>(result, acks, name, wanted);
     }
+  }
+
+  /**
+   * Command timeouts: every command gets the connection's command timeout, except {@code WAIT},
+   * which blocks on the server for up to the replica-acknowledgement timeout by design and so
+   * gets that plus the command timeout (otherwise a {@code WAIT} longer than the command timeout
+   * would fail as a timeout instead of answering how many replicas acknowledged).
+   */
+  private static TimeoutOptions timeouts(CacheClientConfig config) {
+    long waitMs = config.effectiveReplicaAckTimeout().toMillis() + config.commandTimeout().toMillis();
+    return TimeoutOptions.builder().timeoutCommands().timeoutSource(new TimeoutOptions.TimeoutSource() {
+      @Override
+      public long getTimeout(io.lettuce.core.protocol.RedisCommand<?, ?, ?> command) {
+        // negative: the connection's own timeout (the command timeout)
+        return command.getType() == io.lettuce.core.protocol.CommandType.WAIT ? waitMs : -1;
+      }
+    }).build();
   }
 
   private synchronized boolean tryConnect() {

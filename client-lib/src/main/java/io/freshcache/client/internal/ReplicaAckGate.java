@@ -9,13 +9,12 @@ import org.slf4j.LoggerFactory;
  * Decides how long a write waits for replica acknowledgements on a node, and remembers the nodes
  * whose replicas did not answer.
  *
- * <p>Why: a master whose replica is gone (dead, stopped, partitioned) answers every {@code WAIT}
- * only at its timeout. Waiting the full timeout on every write would make every invalidation of
- * that shard slow for as long as the replica is away, which can be hours. So after a full wait
- * timed out on a node, writes to it for the next second only check ({@code WAIT} with a 1 ms
- * timeout: a replica that is back and in sync answers at once); the first write after that
- * second waits the full timeout again. Every write that is not acknowledged is still reported to
- * its caller: the gate bounds the cost, not the guarantee.
+ * <p>Every write waits the full timeout. A replica that is dead or disconnected is not waited for
+ * at all (the caller caps the count at the replicas attached to the master), so a full wait
+ * that times out means an attached replica that is frozen or far behind; the write is reported
+ * to its caller as unacknowledged. An earlier version checked for only 1 ms during the second
+ * after a timeout, which on a loaded machine turned one slow acknowledgement into a second of
+ * failed invalidations.
  *
  * <p>A write waits for at most as many replicas as are attached to its master ({@link
  * RedisLink#writeOnMaster}): a master whose replicas are all gone cannot get an acknowledgement,
@@ -26,7 +25,6 @@ import org.slf4j.LoggerFactory;
 public final class ReplicaAckGate {
   private static final Logger log = LoggerFactory.getLogger(ReplicaAckGate.class);
   static final long RECHECK_NANOS = TimeUnit.SECONDS.toNanos(1);
-  static final long CHECK_ONLY_MS = 1;
 
   private final int required;
   private final long timeoutMs;
@@ -51,8 +49,7 @@ public final class ReplicaAckGate {
    * @return the {@code WAIT} timeout for a write to {@code node} now, ms
    */
   public long waitMs(String node) {
-    Long since = unackedSince.get(node);
-    return since != null && System.nanoTime() - since < RECHECK_NANOS ? CHECK_ONLY_MS : timeoutMs;
+    return timeoutMs;
   }
 
   /**
