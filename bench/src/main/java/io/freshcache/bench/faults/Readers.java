@@ -130,16 +130,9 @@ final class Readers implements AutoCloseable {
     SplittableRandom rnd = new SplittableRandom(seed * 17 + me);
     int client = me % clients.size();
     Connection[] db = new Connection[1];
-    long period = TimeUnit.SECONDS.toNanos(1) * threads / perSecond;
-    long next = System.nanoTime();
+    Pacer pacer = new Pacer(threads, perSecond);
     while (!stop) {
-      next += period;
-      long wait = next - System.nanoTime();
-      if (wait > 0) {
-        LockSupport.parkNanos(wait);
-      } else if (wait < -period * 10) {
-        next = System.nanoTime();
-      }
+      pacer.await();
       int k = rnd.nextInt(tables.keys());
       long start = System.nanoTime();
       try {

@@ -293,17 +293,10 @@ final class SqlWriters implements AutoCloseable {
         owned.add(k);
       }
     }
-    long period = TimeUnit.SECONDS.toNanos(1) * threads / perSecond;
-    long next = System.nanoTime();
+    Pacer pacer = new Pacer(threads, perSecond);
     Connection c = null;
     while (!stop) {
-      next += period;
-      long wait = next - System.nanoTime();
-      if (wait > 0) {
-        LockSupport.parkNanos(wait);
-      } else if (wait < -period * 10) {
-        next = System.nanoTime(); // fell behind (database down): no burst afterwards
-      }
+      pacer.await();
       int k = owned.get(rnd.nextInt(owned.size()));
       lock.readLock().lock();
       try {
