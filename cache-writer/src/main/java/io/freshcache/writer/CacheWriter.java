@@ -6,7 +6,7 @@ import io.freshcache.protocol.CacheKey;
 import io.freshcache.protocol.Codecs;
 import io.freshcache.protocol.InvalidEventException;
 import io.freshcache.protocol.RetriableCacheException;
-import io.freshcache.writer.internal.ClusterClients;
+import io.freshcache.protocol.redis.RedisTopology;
 import io.freshcache.writer.internal.DeadLetters;
 import io.freshcache.writer.internal.FencedApplier;
 import io.freshcache.writer.internal.HealthProbe;
@@ -17,9 +17,6 @@ import io.freshcache.writer.internal.ReplicaAcks;
 import io.freshcache.writer.internal.Pipelining;
 import io.freshcache.writer.internal.WriterMetrics;
 import io.lettuce.core.RedisException;
-import io.lettuce.core.cluster.RedisClusterClient;
-import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
-import io.lettuce.core.codec.ByteArrayCodec;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -100,8 +97,7 @@ public final class CacheWriter implements AutoCloseable {
   private static final Duration POLL = Duration.ofMillis(200);
 
   private final CacheWriterConfig config;
-  private final RedisClusterClient redisClient;
-  private final StatefulRedisClusterConnection<byte[], byte[]> connection;
+  private final RedisTopology connection;
   private final FencedApplier applier;
   private final NoticePublisher notices;
   private final NamespaceEvictor evictor;
@@ -135,14 +131,13 @@ public final class CacheWriter implements AutoCloseable {
   private CacheWriter(CacheWriterConfig config, MeterRegistry registry) {
     this.config = config;
     this.metrics = new WriterMetrics(registry, config.groupId(), this::oldestUnappliedNanos);
-    this.redisClient = ClusterClients.create(config.redisNodes(), config.redisPassword(), config.redisTimeout());
+    this.connection = new RedisTopology(config.redis(), null);
     try {
-      this.connection = redisClient.connect(ByteArrayCodec.INSTANCE);
+      connection.connect();
     } catch (RuntimeException e) {
-      redisClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+      connection.close();
       throw e;
     }
-    connection.setTimeout(config.redisTimeout());
     ReplicaAcks replicaAcks = new ReplicaAcks(connection, config.replicaAcks(), config.replicaAckTimeout(),
         config.redisTimeout());
     this.applier = new FencedApplier(connection, config.redisTimeout(), config.fenceTtl(), replicaAcks);
@@ -158,7 +153,6 @@ public final class CacheWriter implements AutoCloseable {
         c.close(Duration.ZERO);
       }
       connection.close();
-      redisClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));
       throw e;
     }
     this.consumer = c;
@@ -323,7 +317,7 @@ public final class CacheWriter implements AutoCloseable {
     }
     if (health == null) {
       Supplier<Boolean> database = () -> sink == null ? null : sink.databaseUp();
-      health = new HealthProbe(redisClient, config.kafkaBootstrapServers(), this::isRunning, this::oldestUnappliedMs,
+      health = new HealthProbe(connection, config.kafkaBootstrapServers(), this::isRunning, this::oldestUnappliedMs,
           config.maxUnappliedAge().toMillis(), database);
     }
     return health.check();
@@ -760,7 +754,6 @@ public final class CacheWriter implements AutoCloseable {
       }
     }
     connection.close();
-    redisClient.shutdown(Duration.ZERO, Duration.ofSeconds(2));
     log.info("cache-writer stopped: {} applied, {} stale, {} dead-lettered, {} retries, {} notices",
         applied(), stale(), deadLettered(), retries(), noticesPublished());
   }

@@ -206,6 +206,16 @@ public record CacheWriterConfig(String kafkaBootstrapServers, List<String> redis
     }
   }
 
+  /**
+   * @return the Redis connection part (derived from the flat settings until the configuration
+   *     model is converted)
+   */
+  public io.freshcache.protocol.config.RedisConnectionConfig redis() {
+    return io.freshcache.protocol.config.RedisConnectionConfig.builder().nodes(redisNodes)
+        .password(redisPassword).commandTimeout(redisTimeout)
+        .connectTimeout(java.time.Duration.ofSeconds(2)).build();
+  }
+
   /** @return the default settings (the local stack) */
   public static CacheWriterConfig defaults() {
     return fromEnv(Map.of());

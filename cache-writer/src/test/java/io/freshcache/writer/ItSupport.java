@@ -50,6 +50,14 @@ final class ItSupport {
   static final Duration PATIENT = Duration.ofSeconds(20);
   static final RedisClusterClient redis = ClusterClients.create(BASE.redisNodes(), BASE.redisPassword(), PATIENT);
   static final StatefulRedisClusterConnection<byte[], byte[]> conn = redis.connect(ByteArrayCodec.INSTANCE);
+
+  /** @return a new connected topology (own connections) with the patient timeout; close it */
+  static io.freshcache.protocol.redis.RedisTopology topology() {
+    io.freshcache.protocol.redis.RedisTopology t = new io.freshcache.protocol.redis.RedisTopology(
+        BASE.redis().toBuilder().commandTimeout(PATIENT).build(), null);
+    t.connect();
+    return t;
+  }
   private static final List<String> created = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   private ItSupport() {}

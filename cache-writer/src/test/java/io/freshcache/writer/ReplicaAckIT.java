@@ -55,16 +55,16 @@ class ReplicaAckIT {
    */
   @Test
   void theAcknowledgementIsAskedOnTheConnectionThatCarriedTheApplies() throws Exception {
-    RedisClusterClient client = ClusterClients.create(ItSupport.BASE.redisNodes(), null, Duration.ofSeconds(5));
-    try (StatefulRedisClusterConnection<byte[], byte[]> conn = client.connect(ByteArrayCodec.INSTANCE)) {
+    try (io.freshcache.protocol.redis.RedisTopology conn = ItSupport.topology()) {
       CacheKey k = CacheKey.of("it", "ack", ItSupport.RUN + "-conn");
       RedisClusterNode master = masterOf(k);
       RedisClusterNode replica = replicaOf(master);
       FencedApplier acked = new FencedApplier(conn, Duration.ofSeconds(5), Duration.ofHours(1),
           new ReplicaAcks(conn, 1, Duration.ofMillis(500), Duration.ofSeconds(5)));
       FencedApplier unacked = new FencedApplier(conn, Duration.ofSeconds(5), Duration.ofHours(1));
-      long byHostPort = conn.getConnection(master.getUri().getHost(), master.getUri().getPort()).sync().clientId();
-      long byNodeId = conn.getConnection(master.getNodeId()).sync().clientId();
+      long byHostPort = conn.node(master.getUri().getHost() + ":" + master.getUri().getPort()).sync().clientId();
+      long byNodeId = ((StatefulRedisClusterConnection<byte[], byte[]>) conn.connection())
+          .getConnection(master.getNodeId()).sync().clientId();
       RedisClient direct = RedisClient.create(uri(master));
       try (StatefulRedisConnection<String, String> m = direct.connect()) {
         assertThat(unacked.apply(List.of(CacheEvent.invalidate(k, 1, 0))).applied()).isEqualTo(1);
@@ -92,8 +92,6 @@ class ReplicaAckIT {
       }
       await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
           .until(() -> acked.apply(List.of(CacheEvent.invalidate(k, 4, 0))).applied() == 1);
-    } finally {
-      client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
     }
   }
 

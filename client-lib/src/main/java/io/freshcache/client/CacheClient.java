@@ -24,7 +24,7 @@ import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.ratelimiter.RateLimiter;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.cluster.api.sync.RedisAdvancedClusterCommands;
+import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
@@ -476,7 +476,7 @@ public final class CacheClient implements AutoCloseable {
   /** @return {@code true} if a node answered {@code PING} within the command timeout */
   public boolean ping() {
     try {
-      return "PONG".equals(link.connectionOrThrow().sync().ping());
+      return "PONG".equals(link.commandsOrThrow().ping());
     } catch (RedisException | RedisLink.Unavailable e) {
       return false;
     }
@@ -555,9 +555,9 @@ public final class CacheClient implements AutoCloseable {
     long t0 = System.nanoTime();
     near.drop(k);
     beforeApply.run();
-    RedisAdvancedClusterCommands<byte[], byte[]> cmds;
+    RedisClusterCommands<byte[], byte[]> cmds;
     try {
-      cmds = link.connectionOrThrow().sync();
+      cmds = link.commandsOrThrow();
     } catch (RedisLink.Unavailable u) {
       throw new CacheUnavailableException(k.toString(), op.wireName() + " failed: " + u.getMessage(), u);
     }
@@ -616,7 +616,7 @@ public final class CacheClient implements AutoCloseable {
    * @throws NoticeFailedException if both attempts failed: Redis holds the change, but other
    *     clients' near caches may keep the old value until their near-cache TTL
    */
-  private void notifyNearCaches(RedisAdvancedClusterCommands<byte[], byte[]> cmds, CacheKey k, CacheEvent.Op op) {
+  private void notifyNearCaches(RedisClusterCommands<byte[], byte[]> cmds, CacheKey k, CacheEvent.Op op) {
     int ch = NoticeChannels.indexOf(k);
     RedisException last = null;
     for (int attempt = 0; attempt < 2; attempt++) {

@@ -521,6 +521,16 @@ public record CacheClientConfig(List<String> redisNodes, String redisPassword, b
     return b.build();
   }
 
+  /**
+   * @return the Redis connection part (derived from the flat settings until the configuration
+   *     model is converted)
+   */
+  public io.freshcache.protocol.config.RedisConnectionConfig redis() {
+    return io.freshcache.protocol.config.RedisConnectionConfig.builder().nodes(redisNodes)
+        .password(redisPassword).tls(tls).commandTimeout(commandTimeout).connectTimeout(connectTimeout)
+        .topologyRefresh(topologyRefreshPeriod).build();
+  }
+
   /** @return the password masked, so the record can be logged */
   @Override
   public String toString() {

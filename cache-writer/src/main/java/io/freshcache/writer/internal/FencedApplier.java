@@ -7,8 +7,8 @@ import io.freshcache.protocol.RetriableCacheException;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
-import io.lettuce.core.cluster.api.async.RedisAdvancedClusterAsyncCommands;
+import io.freshcache.protocol.redis.RedisTopology;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -38,8 +38,8 @@ import java.util.concurrent.TimeoutException;
  * manual flushing while it writes a batch, so nothing else may use that connection meanwhile.
  */
 public final class FencedApplier {
-  private final StatefulRedisClusterConnection<byte[], byte[]> connection;
-  private final RedisAdvancedClusterAsyncCommands<byte[], byte[]> async;
+  private final RedisTopology connection;
+  private final RedisClusterAsyncCommands<byte[], byte[]> async;
   private final byte[] fenceTtlMs;
   private final Duration timeout;
   private final ReplicaAcks replicaAcks;
@@ -74,7 +74,7 @@ public final class FencedApplier {
    * @param timeout how long one batch may wait for Redis before it fails and is retried
    * @param fenceTtl lifetime of version fences
    */
-  public FencedApplier(StatefulRedisClusterConnection<byte[], byte[]> connection, Duration timeout,
+  public FencedApplier(RedisTopology connection, Duration timeout,
       Duration fenceTtl) {
     this(connection, timeout, fenceTtl, new ReplicaAcks(connection, 0, Duration.ZERO, timeout));
   }
@@ -85,7 +85,7 @@ public final class FencedApplier {
    * @param fenceTtl lifetime of version fences
    * @param replicaAcks the replica acknowledgements each batch needs, on {@code connection}
    */
-  public FencedApplier(StatefulRedisClusterConnection<byte[], byte[]> connection, Duration timeout,
+  public FencedApplier(RedisTopology connection, Duration timeout,
       Duration fenceTtl, ReplicaAcks replicaAcks) {
     this.connection = connection;
     this.async = connection.async();

@@ -1,7 +1,7 @@
 package io.freshcache.writer.internal;
 
-import io.lettuce.core.cluster.RedisClusterClient;
-import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.freshcache.protocol.redis.RedisTopology;
+import io.lettuce.core.api.StatefulConnection;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -24,13 +24,13 @@ import org.apache.kafka.clients.admin.DescribeClusterOptions;
 public final class HealthProbe implements AutoCloseable {
   private static final long CACHE_NANOS = TimeUnit.SECONDS.toNanos(1);
 
-  private final RedisClusterClient redisClient;
+  private final RedisTopology redisClient;
   private final Admin admin;
   private final BooleanSupplier workerRunning;
   private final LongSupplier oldestUnappliedMs;
   private final long maxUnappliedMs;
   private final Supplier<Boolean> database;
-  private StatefulRedisClusterConnection<String, String> redis;
+  private StatefulConnection<byte[], byte[]> redis;
   private WriterHealth last;
   private long lastNanos;
 
@@ -42,7 +42,7 @@ public final class HealthProbe implements AutoCloseable {
    * @param maxUnappliedMs the longest that wait may be while the worker is up, ms
    * @param database whether the sink reaches its database, {@code null} without a sink
    */
-  public HealthProbe(RedisClusterClient redisClient, String bootstrapServers, BooleanSupplier workerRunning,
+  public HealthProbe(RedisTopology redisClient, String bootstrapServers, BooleanSupplier workerRunning,
       LongSupplier oldestUnappliedMs, long maxUnappliedMs, Supplier<Boolean> database) {
     this.redisClient = redisClient;
     this.admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
@@ -85,10 +85,10 @@ public final class HealthProbe implements AutoCloseable {
   private boolean redisUp() {
     try {
       if (redis == null) {
-        redis = redisClient.connect();
+        redis = redisClient.connectAnother();
         redis.setTimeout(Duration.ofSeconds(1));
       }
-      return "PONG".equals(redis.async().ping().get(1500, TimeUnit.MILLISECONDS));
+      return "PONG".equals(RedisTopology.asyncOf(redis).ping().get(1500, TimeUnit.MILLISECONDS));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return false;

@@ -11,8 +11,8 @@ import io.lettuce.core.ScanCursor;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
-import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
-import io.lettuce.core.cluster.api.async.RedisAdvancedClusterAsyncCommands;
+import io.freshcache.protocol.redis.RedisTopology;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -62,8 +62,8 @@ public final class NamespaceEvictor {
   /** Scans over the keyspace per eviction; see the class comment. */
   public static final int PASSES = 2;
 
-  private final StatefulRedisClusterConnection<byte[], byte[]> connection;
-  private final RedisAdvancedClusterAsyncCommands<byte[], byte[]> async;
+  private final RedisTopology connection;
+  private final RedisClusterAsyncCommands<byte[], byte[]> async;
   private final Duration timeout;
   private final ReplicaAcks replicaAcks;
 
@@ -80,7 +80,7 @@ public final class NamespaceEvictor {
    * @param connection the worker's cluster connection (reads from masters)
    * @param timeout how long one Redis call may take before the eviction fails and is retried
    */
-  public NamespaceEvictor(StatefulRedisClusterConnection<byte[], byte[]> connection,
+  public NamespaceEvictor(RedisTopology connection,
       Duration timeout) {
     this(connection, timeout, new ReplicaAcks(connection, 0, Duration.ZERO, timeout));
   }
@@ -90,7 +90,7 @@ public final class NamespaceEvictor {
    * @param timeout how long one Redis call may take before the eviction fails and is retried
    * @param replicaAcks the replica acknowledgements each group of evictions needs
    */
-  public NamespaceEvictor(StatefulRedisClusterConnection<byte[], byte[]> connection,
+  public NamespaceEvictor(RedisTopology connection,
       Duration timeout, ReplicaAcks replicaAcks) {
     this.connection = connection;
     this.async = connection.async();
@@ -124,15 +124,8 @@ public final class NamespaceEvictor {
     ScanArgs args = ScanArgs.Builder.matches(namespace.namespaceScanPattern()).limit(SCAN_COUNT);
     int invalidated = 0;
     int scanned = 0;
-    List<RedisClusterNode> masters = new ArrayList<>();
-    for (RedisClusterNode node : connection.getPartitions()) {
-      if (Pipelining.routable(node)) {
-        masters.add(node);
-      }
-    }
-    for (RedisClusterNode node : masters) {
-      RedisAsyncCommands<byte[], byte[]> nodeAsync =
-          connection.getConnection(node.getUri().getHost(), node.getUri().getPort()).async();
+    for (String node : connection.masters()) {
+      RedisAsyncCommands<byte[], byte[]> nodeAsync = connection.node(node).async();
       ScanCursor cursor = ScanCursor.INITIAL;
       do {
         KeyScanCursor<byte[]> page = get(nodeAsync.scan(cursor, args), namespace);

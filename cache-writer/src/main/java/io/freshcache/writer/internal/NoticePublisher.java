@@ -7,8 +7,8 @@ import io.freshcache.protocol.RetriableCacheException;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
-import io.lettuce.core.cluster.api.async.RedisAdvancedClusterAsyncCommands;
+import io.freshcache.protocol.redis.RedisTopology;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -44,8 +44,8 @@ public final class NoticePublisher {
   /** Most keys in one notice; larger channel groups are split into several notices. */
   public static final int MAX_KEYS_PER_NOTICE = 1000;
 
-  private final StatefulRedisClusterConnection<byte[], byte[]> connection;
-  private final RedisAdvancedClusterAsyncCommands<byte[], byte[]> async;
+  private final RedisTopology connection;
+  private final RedisClusterAsyncCommands<byte[], byte[]> async;
   private final Duration timeout;
 
   /**
@@ -60,7 +60,7 @@ public final class NoticePublisher {
    * @param connection the worker's cluster connection
    * @param timeout how long to wait for the notices before the publish fails
    */
-  public NoticePublisher(StatefulRedisClusterConnection<byte[], byte[]> connection, Duration timeout) {
+  public NoticePublisher(RedisTopology connection, Duration timeout) {
     this.connection = connection;
     this.async = connection.async();
     this.timeout = timeout;

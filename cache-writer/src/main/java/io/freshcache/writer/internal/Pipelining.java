@@ -1,6 +1,8 @@
 package io.freshcache.writer.internal;
 
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.freshcache.protocol.redis.RedisTopology;
+import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import java.util.function.Supplier;
 
@@ -43,11 +45,12 @@ public final class Pipelining {
    * @param connection the cluster connection
    * @throws io.lettuce.core.RedisException if a routable master cannot be reached
    */
-  public static void openMasters(StatefulRedisClusterConnection<?, ?> connection) {
-    for (RedisClusterNode node : connection.getPartitions()) {
-      if (routable(node)) {
-        connection.getConnection(node.getUri().getHost(), node.getUri().getPort());
-      }
+  public static void openMasters(RedisTopology connection) {
+    if (!connection.cluster()) {
+      return; // one master, on the main connection
+    }
+    for (String master : connection.masters()) {
+      connection.node(master);
     }
   }
 
@@ -59,8 +62,7 @@ public final class Pipelining {
    * @return whether {@link #openMasters} opens it
    */
   public static boolean routable(RedisClusterNode node) {
-    return node.is(RedisClusterNode.NodeFlag.UPSTREAM) && !node.is(RedisClusterNode.NodeFlag.FAIL)
-        && !node.is(RedisClusterNode.NodeFlag.NOADDR) && !node.hasNoSlots();
+    return RedisTopology.routable(node);
   }
 
   /**
@@ -73,8 +75,9 @@ public final class Pipelining {
    * @return what {@code enqueue} returned
    * @throws io.lettuce.core.RedisException if a master cannot be reached; nothing was sent
    */
-  public static <T> T write(StatefulRedisClusterConnection<?, ?> connection, Supplier<T> enqueue) {
-    openMasters(connection);
+  public static <T> T write(RedisTopology topology, Supplier<T> enqueue) {
+    openMasters(topology);
+    StatefulConnection<byte[], byte[]> connection = topology.connection();
     connection.setAutoFlushCommands(false);
     try {
       return enqueue.get();

@@ -5,7 +5,7 @@ import io.freshcache.protocol.RetriableCacheException;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.cluster.SlotHash;
-import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.freshcache.protocol.redis.RedisTopology;
 import io.lettuce.core.cluster.models.partitions.Partitions;
 import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import java.nio.charset.StandardCharsets;
@@ -52,7 +52,7 @@ import java.util.concurrent.TimeoutException;
  * <p>Not thread-safe: one per worker thread, like {@link FencedApplier}.
  */
 public final class ReplicaAcks {
-  private final StatefulRedisClusterConnection<byte[], byte[]> connection;
+  private final RedisTopology connection;
   private final int wanted;
   private final long timeoutMs;
   private final Duration commandTimeout;
@@ -65,7 +65,7 @@ public final class ReplicaAcks {
    * @param timeout how long {@code WAIT} waits on the server
    * @param commandTimeout the Redis command timeout, longer than {@code timeout}
    */
-  public ReplicaAcks(StatefulRedisClusterConnection<byte[], byte[]> connection, int wanted, Duration timeout,
+  public ReplicaAcks(RedisTopology connection, int wanted, Duration timeout,
       Duration commandTimeout) {
     this.connection = connection;
     this.wanted = wanted;
@@ -90,29 +90,28 @@ public final class ReplicaAcks {
     if (!enabled() || keys.isEmpty()) {
       return InFlight.NONE;
     }
-    Partitions partitions = connection.getPartitions();
-    Map<String, RedisClusterNode> masters = new LinkedHashMap<>();
+    List<String> routable = connection.masters();
+    Map<String, Boolean> masters = new LinkedHashMap<>();
     List<String> unverified = new ArrayList<>();
     for (CacheKey k : keys) {
-      RedisClusterNode m = partitions.getMasterBySlot(SlotHash.getSlot(k.fenceKey().getBytes(StandardCharsets.UTF_8)));
+      String m = connection.masterOf(k.fenceKey().getBytes(StandardCharsets.UTF_8));
       if (m == null) {
         unverified.add("slot of " + k + " has no master");
       } else {
-        masters.putIfAbsent(m.getUri().getHost() + ":" + m.getUri().getPort(), m);
+        masters.putIfAbsent(m, Boolean.TRUE);
       }
     }
     List<Ack> acks = new ArrayList<>(masters.size());
-    for (Map.Entry<String, RedisClusterNode> e : masters.entrySet()) {
-      RedisClusterNode m = e.getValue();
-      if (!Pipelining.routable(m)) {
+    for (String m : masters.keySet()) {
+      if (!routable.contains(m)) {
         // not opened by Pipelining: its applies fail on their own, or succeed on a node the
         // cluster thinks failed; either way nothing here can vouch for them
-        unverified.add(e.getKey() + " is not a reachable master");
+        unverified.add(m + " is not a reachable master");
         continue;
       }
-      StatefulRedisConnection<byte[], byte[]> node = connection.getConnection(m.getUri().getHost(), m.getUri().getPort());
-      int n = Math.min(wanted, attached.getOrDefault(e.getKey(), wanted));
-      acks.add(new Ack(e.getKey(), n, node.async().role(), node.async().waitForReplication(n, timeoutMs)));
+      StatefulRedisConnection<byte[], byte[]> node = connection.node(m);
+      int n = Math.min(wanted, attached.getOrDefault(m, wanted));
+      acks.add(new Ack(m, n, node.async().role(), node.async().waitForReplication(n, timeoutMs)));
     }
     return new InFlight(acks, unverified);
   }

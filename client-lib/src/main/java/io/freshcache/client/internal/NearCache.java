@@ -9,10 +9,8 @@ import io.lettuce.core.RedisChannelHandler;
 import io.lettuce.core.RedisConnectionStateListener;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.RedisFuture;
-import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
-import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
-import io.lettuce.core.cluster.pubsub.RedisClusterPubSubListener;
-import io.lettuce.core.cluster.pubsub.StatefulRedisClusterPubSubConnection;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
+import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.lettuce.core.codec.ByteArrayCodec;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -87,7 +85,7 @@ public final class NearCache implements AutoCloseable {
   private final Duration checkPeriod;
   private final Duration checkTimeout;
   private final ScheduledExecutorService watchdog;
-  private volatile StatefulRedisClusterPubSubConnection<byte[], byte[]> pubSub;
+  private volatile StatefulRedisPubSubConnection<byte[], byte[]> pubSub;
   private volatile RedisLink link;
   private volatile boolean subscribed;
   private volatile boolean closed;
@@ -236,31 +234,8 @@ public final class NearCache implements AutoCloseable {
       return;
     }
     try {
-      StatefulRedisClusterPubSubConnection<byte[], byte[]> c = link.client().connectPubSub(ByteArrayCodec.INSTANCE);
-      c.addListener(new RedisClusterPubSubListener<byte[], byte[]>() {
-        @Override
-        public void message(RedisClusterNode node, byte[] channel, byte[] message) {}
-
-        @Override
-        public void message(RedisClusterNode node, byte[] pattern, byte[] channel, byte[] message) {}
-
-        @Override
-        public void subscribed(RedisClusterNode node, byte[] channel, long count) {}
-
-        @Override
-        public void psubscribed(RedisClusterNode node, byte[] pattern, long count) {}
-
-        @Override
-        public void unsubscribed(RedisClusterNode node, byte[] channel, long count) {}
-
-        @Override
-        public void punsubscribed(RedisClusterNode node, byte[] pattern, long count) {}
-
-        @Override
-        public void smessage(RedisClusterNode node, byte[] channel, byte[] message) {
-          onNotice(new String(channel, StandardCharsets.UTF_8), message);
-        }
-      });
+      StatefulRedisPubSubConnection<byte[], byte[]> c = link.topology().connectShardedPubSub(
+          (channel, message) -> onNotice(new String(channel, StandardCharsets.UTF_8), message));
       c.addListener(new RedisConnectionStateListener() {
         @Override
         public void onRedisConnected(RedisChannelHandler<?, ?> connection, SocketAddress address) {
@@ -293,7 +268,7 @@ public final class NearCache implements AutoCloseable {
   }
 
   private void resubscribe(RedisLink link) {
-    StatefulRedisClusterPubSubConnection<byte[], byte[]> c = pubSub;
+    StatefulRedisPubSubConnection<byte[], byte[]> c = pubSub;
     if (c == null) {
       return;
     }
@@ -321,7 +296,7 @@ public final class NearCache implements AutoCloseable {
     flushAll();
     try {
       for (int i = 0; i < NoticeChannels.COUNT; i++) {
-        byte[] v = link.connectionOrThrow().sync().get(NoticeChannels.sequenceKey(i).getBytes(StandardCharsets.UTF_8));
+        byte[] v = link.commandsOrThrow().get(NoticeChannels.sequenceKey(i).getBytes(StandardCharsets.UTF_8));
         lastSeq.set(i, v == null ? 0 : Long.parseLong(new String(v, StandardCharsets.UTF_8)));
       }
       for (int i = 0; i < NoticeChannels.COUNT; i++) {
@@ -378,7 +353,7 @@ public final class NearCache implements AutoCloseable {
   }
 
   private boolean ssubscribe(int ch) {
-    StatefulRedisClusterPubSubConnection<byte[], byte[]> c = pubSub;
+    StatefulRedisPubSubConnection<byte[], byte[]> c = pubSub;
     if (c == null) {
       return false;
     }
@@ -416,9 +391,9 @@ public final class NearCache implements AutoCloseable {
     if (!subscribed) {
       return; // a reconnect's re-subscription is in progress and takes its own baselines
     }
-    StatefulRedisClusterConnection<byte[], byte[]> c;
+    RedisClusterAsyncCommands<byte[], byte[]> c;
     try {
-      c = l.connectionOrThrow();
+      c = l.asyncCommandsOrThrow();
     } catch (RedisLink.Unavailable e) {
       for (int i = 0; i < NoticeChannels.COUNT; i++) {
         markDown(i);
@@ -429,7 +404,7 @@ public final class NearCache implements AutoCloseable {
     List<RedisFuture<byte[]>> reads = new ArrayList<>(NoticeChannels.COUNT);
     for (int i = 0; i < NoticeChannels.COUNT; i++) {
       before[i] = lastSeq.get(i);
-      reads.add(c.async().get(NoticeChannels.sequenceKey(i).getBytes(StandardCharsets.UTF_8)));
+      reads.add(c.get(NoticeChannels.sequenceKey(i).getBytes(StandardCharsets.UTF_8)));
     }
     long deadline = System.nanoTime() + checkTimeout.toNanos();
     for (int i = 0; i < NoticeChannels.COUNT; i++) {
@@ -482,7 +457,7 @@ public final class NearCache implements AutoCloseable {
     flushChannel(ch);
   }
 
-  private void lost(int ch, String reason, StatefulRedisClusterConnection<byte[], byte[]> c) {
+  private void lost(int ch, String reason, RedisClusterAsyncCommands<byte[], byte[]> c) {
     log.warn("near cache: notices of channel {} were lost ({}); dropping its entries and subscribing again",
         NoticeChannels.channel(ch), reason);
     onLost.accept(reason);
@@ -495,12 +470,12 @@ public final class NearCache implements AutoCloseable {
    * Subscribes channel {@code ch} again, on its slot's current owner, and takes its counter as
    * the new baseline; the channel stays out of the near cache if either fails.
    */
-  private void restore(int ch, StatefulRedisClusterConnection<byte[], byte[]> c) {
+  private void restore(int ch, RedisClusterAsyncCommands<byte[], byte[]> c) {
     if (!ssubscribe(ch)) {
       return;
     }
     // read after subscribing: a notice published after this read is received
-    Long v = read(c.async().get(NoticeChannels.sequenceKey(ch).getBytes(StandardCharsets.UTF_8)),
+    Long v = read(c.get(NoticeChannels.sequenceKey(ch).getBytes(StandardCharsets.UTF_8)),
         System.nanoTime() + checkTimeout.toNanos());
     if (v == null) {
       return;
@@ -586,7 +561,7 @@ public final class NearCache implements AutoCloseable {
     if (watchdog != null) {
       watchdog.shutdownNow();
     }
-    StatefulRedisClusterPubSubConnection<byte[], byte[]> c = pubSub;
+    StatefulRedisPubSubConnection<byte[], byte[]> c = pubSub;
     if (c != null) {
       c.close();
     }

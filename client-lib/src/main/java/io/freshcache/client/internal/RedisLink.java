@@ -3,22 +3,15 @@ package io.freshcache.client.internal;
 import io.freshcache.client.CacheClientConfig;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
-import io.lettuce.core.ReadFrom;
 import io.lettuce.core.RedisCommandExecutionException;
 import io.lettuce.core.RedisException;
-import io.lettuce.core.RedisURI;
-import io.lettuce.core.SocketOptions;
+import io.freshcache.protocol.redis.RedisSetupException;
+import io.freshcache.protocol.redis.RedisTopology;
 import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.sync.RedisCommands;
-import io.lettuce.core.cluster.ClusterClientOptions;
-import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
-import io.lettuce.core.cluster.RedisClusterClient;
-import io.lettuce.core.cluster.SlotHash;
-import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
-import io.lettuce.core.cluster.api.async.RedisAdvancedClusterAsyncCommands;
-import io.lettuce.core.cluster.api.sync.RedisAdvancedClusterCommands;
-import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
-import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
+import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -33,8 +26,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The client's link to Redis Cluster: the Lettuce client and its connections, a circuit breaker
- * over every call, and reconnection when the cluster was unreachable at start.
+ * The client's link to Redis (Cluster, standalone or Sentinel, through {@link RedisTopology}): the
+ * connections, a circuit breaker per master over every call, and reconnection when Redis was
+ * unreachable at start.
  *
  * <p>Why it looks like this:
  * <ul>
@@ -82,13 +76,13 @@ public final class RedisLink implements AutoCloseable {
   }
 
   private final CacheClientConfig config;
-  private final RedisClusterClient client;
+  private final RedisTopology topology;
   private final ScheduledExecutorService reconnector;
   private final ScheduledExecutorService prober;
   private final List<Consumer<RedisLink>> onConnect = new ArrayList<>();
   private final List<Runnable> onTopologyChange = new java.util.concurrent.CopyOnWriteArrayList<>();
-  private volatile StatefulRedisClusterConnection<byte[], byte[]> connection;
-  private volatile StatefulRedisClusterConnection<byte[], byte[]> replicaConnection;
+  private volatile boolean connected;
+  private volatile StatefulConnection<byte[], byte[]> replicaConnection;
   private final NodeBreakers breakers;
   private final reactor.core.Disposable events;
   private volatile boolean closed;
@@ -101,43 +95,23 @@ public final class RedisLink implements AutoCloseable {
    */
   public RedisLink(CacheClientConfig config) {
     this.config = config;
-    List<RedisURI> seeds = new ArrayList<>();
-    for (String node : config.redisNodes()) {
-      int colon = node.lastIndexOf(':');
-      RedisURI.Builder b = RedisURI.builder()
-          .withHost(node.substring(0, colon))
-          .withPort(Integer.parseInt(node.substring(colon + 1)))
-          .withSsl(config.tls())
-          .withTimeout(config.commandTimeout());
-      if (config.redisPassword() != null) {
-        b.withPassword(config.redisPassword().toCharArray());
-      }
-      seeds.add(b.build());
-    }
-    this.client = RedisClusterClient.create(seeds);
-    client.setOptions(ClusterClientOptions.builder()
-        .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
-            .enablePeriodicRefresh(config.topologyRefreshPeriod())
-            .enableAllAdaptiveRefreshTriggers()
-            .adaptiveRefreshTriggersTimeout(Duration.ofMillis(500))
-            .build())
-        .socketOptions(SocketOptions.builder().connectTimeout(config.connectTimeout()).build())
-        .timeoutOptions(timeouts(config))
-        .build());
+    this.topology = new RedisTopology(config.redis(), timeouts(config));
     this.breakers = new NodeBreakers(breakerConfig(config.slowCallThreshold() != null
         ? config.slowCallThreshold() : MIN_SLOW_CALL));
-    this.events = client.getResources().eventBus().get().subscribe(e -> {
+    this.events = topology.client().getResources().eventBus().get().subscribe(e -> {
       if (e instanceof io.lettuce.core.event.connection.ConnectionActivatedEvent a
           && a.remoteAddress() instanceof java.net.InetSocketAddress isa) {
-        breakers.nodeConnected(isa.getHostString() + ":" + isa.getPort());
-      } else if (e instanceof io.lettuce.core.cluster.event.ClusterTopologyChangedEvent) {
-        breakers.probeOpenBreakers();
-        for (Runnable r : onTopologyChange) {
-          try {
-            r.run();
-          } catch (RuntimeException ex) {
-            log.warn("topology-change callback failed: {}", ex.toString());
-          }
+        breakers.nodeConnected(topology.cluster() ? isa.getHostString() + ":" + isa.getPort()
+            : topology.masters().isEmpty() ? "" : topology.masters().get(0));
+      }
+    });
+    topology.onTopologyChange(() -> {
+      breakers.probeOpenBreakers();
+      for (Runnable r : onTopologyChange) {
+        try {
+          r.run();
+        } catch (RuntimeException ex) {
+          log.warn("topology-change callback failed: {}", ex.toString());
         }
       }
     });
@@ -152,7 +126,19 @@ public final class RedisLink implements AutoCloseable {
       return t;
     });
     prober.scheduleWithFixedDelay(this::probeBreakers, PROBE_MS, PROBE_MS, TimeUnit.MILLISECONDS);
-    if (!tryConnect()) {
+    RedisException unreachable;
+    try {
+      unreachable = tryConnect();
+    } catch (RedisSetupException e) {
+      close();
+      throw e;
+    }
+    if (unreachable != null) {
+      if (config.redis().failFast()) {
+        close();
+        throw new RedisException("Redis " + config.redis().describe() + " is unreachable and"
+            + " REDIS_FAIL_FAST (redis.failFast) is set: " + unreachable.getMessage(), unreachable);
+      }
       scheduleReconnect(Duration.ofMillis(200));
     }
   }
@@ -165,24 +151,19 @@ public final class RedisLink implements AutoCloseable {
    * second of the node answering again; a failed probe opens it again.
    */
   private void probeBreakers() {
-    StatefulRedisClusterConnection<byte[], byte[]> c = connection;
-    if (c == null || closed) {
+    if (!connected || closed) {
       return;
     }
     try {
-      for (RedisClusterNode n : c.getPartitions()) {
-        if (!n.is(RedisClusterNode.NodeFlag.UPSTREAM) || n.getSlots().isEmpty()) {
-          continue;
-        }
-        String node = n.getUri().getHost() + ":" + n.getUri().getPort();
+      for (String node : topology.masters()) {
         CircuitBreaker b = breakers.of(node);
         if (b.getState() == CircuitBreaker.State.CLOSED || !b.tryAcquirePermission()) {
           continue;
         }
         long t0 = System.nanoTime();
         try {
-          c.getConnection(n.getUri().getHost(), n.getUri().getPort()).async().ping()
-              .get(config.commandTimeout().toMillis(), TimeUnit.MILLISECONDS);
+          topology.node(node).async().ping()
+              .get(config.redis().commandTimeout().toMillis(), TimeUnit.MILLISECONDS);
           breakers.success(b, t0, System.nanoTime());
         } catch (java.util.concurrent.ExecutionException e) {
           breakers.failure(b, t0, System.nanoTime(), e.getCause() == null ? e : e.getCause());
@@ -200,9 +181,9 @@ public final class RedisLink implements AutoCloseable {
     }
   }
 
-  /** @return the Lettuce cluster client, e.g. for pub/sub connections */
-  public RedisClusterClient client() {
-    return client;
+  /** @return the topology, e.g. for pub/sub connections */
+  public RedisTopology topology() {
+    return topology;
   }
 
   /** @return the worst state of the current masters' breakers (see {@link NodeBreakers#worst}) */
@@ -215,19 +196,9 @@ public final class RedisLink implements AutoCloseable {
     return breakers.states(masters());
   }
 
-  /** @return the current masters as {@code host:port}, from the client's topology; empty if not connected */
+  /** @return the current masters ({@link RedisTopology#masters()}); empty if not connected */
   public List<String> masters() {
-    StatefulRedisClusterConnection<byte[], byte[]> c = connection;
-    List<String> out = new ArrayList<>();
-    if (c == null) {
-      return out;
-    }
-    for (RedisClusterNode n : c.getPartitions()) {
-      if (n.is(RedisClusterNode.NodeFlag.UPSTREAM) && !n.getSlots().isEmpty()) {
-        out.add(n.getUri().getHost() + ":" + n.getUri().getPort());
-      }
-    }
-    return out;
+    return topology.masters();
   }
 
   /** @return the breakers, one per master */
@@ -237,7 +208,7 @@ public final class RedisLink implements AutoCloseable {
 
   /** @return whether a connection is established */
   public boolean connected() {
-    return connection != null;
+    return connected;
   }
 
   /**
@@ -247,7 +218,7 @@ public final class RedisLink implements AutoCloseable {
    */
   public synchronized void onConnect(Consumer<RedisLink> callback) {
     onConnect.add(callback);
-    if (connection != null) {
+    if (connected) {
       callback.accept(this);
     }
   }
@@ -269,23 +240,23 @@ public final class RedisLink implements AutoCloseable {
    * report the outcome with exactly one of {@link #success()} or {@link #failure(Throwable)}.
    */
   public final class Permit {
-    private final StatefulRedisClusterConnection<byte[], byte[]> conn;
+    private final StatefulConnection<byte[], byte[]> conn;
     private final CircuitBreaker breaker;
     private final long start = System.nanoTime();
 
-    private Permit(StatefulRedisClusterConnection<byte[], byte[]> conn, CircuitBreaker breaker) {
+    private Permit(StatefulConnection<byte[], byte[]> conn, CircuitBreaker breaker) {
       this.conn = conn;
       this.breaker = breaker;
     }
 
     /** @return the sync commands */
-    public RedisAdvancedClusterCommands<byte[], byte[]> sync() {
-      return conn.sync();
+    public RedisClusterCommands<byte[], byte[]> sync() {
+      return syncOf(conn);
     }
 
     /** @return the async commands */
-    public RedisAdvancedClusterAsyncCommands<byte[], byte[]> async() {
-      return conn.async();
+    public RedisClusterAsyncCommands<byte[], byte[]> async() {
+      return asyncOf(conn);
     }
 
     /** Reports that the call succeeded. */
@@ -313,20 +284,28 @@ public final class RedisLink implements AutoCloseable {
    * @throws Unavailable if not connected or that breaker is open
    */
   public Permit acquire(String slotKey, boolean replica) {
-    StatefulRedisClusterConnection<byte[], byte[]> c = connection;
-    if (c == null) {
-      throw new Unavailable("not connected to Redis Cluster " + config.redisNodes());
+    if (!connected) {
+      throw new Unavailable("not connected to Redis " + config.redis().describe());
     }
-    CircuitBreaker b = breakers.of(masterOf(c, slotKey));
+    StatefulConnection<byte[], byte[]> c = topology.connection();
+    CircuitBreaker b = breakers.of(masterOf(slotKey));
     if (!b.tryAcquirePermission()) {
       throw new Unavailable("circuit breaker of " + b.getName() + " is " + b.getState());
     }
     return new Permit(replica ? replicaOr(c) : c, b);
   }
 
-  private static String masterOf(StatefulRedisClusterConnection<byte[], byte[]> c, String slotKey) {
-    RedisClusterNode m = c.getPartitions().getMasterBySlot(SlotHash.getSlot(slotKey));
-    return m == null ? "unassigned" : m.getUri().getHost() + ":" + m.getUri().getPort();
+  private String masterOf(String slotKey) {
+    String m = topology.masterOf(slotKey);
+    return m == null ? "unassigned" : m;
+  }
+
+  static RedisClusterCommands<byte[], byte[]> syncOf(StatefulConnection<byte[], byte[]> c) {
+    return RedisTopology.syncOf(c);
+  }
+
+  static RedisClusterAsyncCommands<byte[], byte[]> asyncOf(StatefulConnection<byte[], byte[]> c) {
+    return RedisTopology.asyncOf(c);
   }
 
   /**
@@ -338,11 +317,10 @@ public final class RedisLink implements AutoCloseable {
    * @param failure the failure, or {@code null} if it succeeded
    */
   public void report(String slotKey, long startNanos, Throwable failure) {
-    StatefulRedisClusterConnection<byte[], byte[]> c = connection;
-    if (c == null) {
+    if (!connected) {
       return;
     }
-    CircuitBreaker b = breakers.of(masterOf(c, slotKey));
+    CircuitBreaker b = breakers.of(masterOf(slotKey));
     if (failure == null) {
       breakers.success(b, startNanos, System.nanoTime());
     } else {
@@ -351,17 +329,14 @@ public final class RedisLink implements AutoCloseable {
   }
 
   /** @return the replica-reading connection, opened on first use, or {@code master} if it cannot open */
-  private StatefulRedisClusterConnection<byte[], byte[]> replicaOr(
-      StatefulRedisClusterConnection<byte[], byte[]> master) {
-    StatefulRedisClusterConnection<byte[], byte[]> r = replicaConnection;
+  private StatefulConnection<byte[], byte[]> replicaOr(StatefulConnection<byte[], byte[]> master) {
+    StatefulConnection<byte[], byte[]> r = replicaConnection;
     if (r == null) {
       synchronized (this) {
         r = replicaConnection;
         if (r == null) {
           try {
-            r = client.connect(ByteArrayCodec.INSTANCE);
-            r.setTimeout(config.commandTimeout());
-            r.setReadFrom(ReadFrom.REPLICA_PREFERRED);
+            r = topology.connectReplicaReads();
             replicaConnection = r;
           } catch (RedisException e) {
             return master;
@@ -372,13 +347,20 @@ public final class RedisLink implements AutoCloseable {
     return r;
   }
 
-  /** @return the connection without a breaker permit, for calls that must not be skipped */
-  public StatefulRedisClusterConnection<byte[], byte[]> connectionOrThrow() {
-    StatefulRedisClusterConnection<byte[], byte[]> c = connection;
-    if (c == null) {
-      throw new Unavailable("not connected to Redis Cluster " + config.redisNodes());
+  /** @return the sync commands without a breaker permit, for calls that must not be skipped */
+  public RedisClusterCommands<byte[], byte[]> commandsOrThrow() {
+    if (!connected) {
+      throw new Unavailable("not connected to Redis " + config.redis().describe());
     }
-    return c;
+    return syncOf(topology.connection());
+  }
+
+  /** @return the async commands without a breaker permit, for calls that must not be skipped */
+  public RedisClusterAsyncCommands<byte[], byte[]> asyncCommandsOrThrow() {
+    if (!connected) {
+      throw new Unavailable("not connected to Redis " + config.redis().describe());
+    }
+    return asyncOf(topology.connection());
   }
 
   /**
@@ -394,7 +376,7 @@ public final class RedisLink implements AutoCloseable {
    * @throws RedisException if the command failed; already reported to the breaker
    */
   public <R> R call(String slotKey, boolean replica,
-      Function<RedisAdvancedClusterCommands<byte[], byte[]>, R> command) {
+      Function<RedisClusterCommands<byte[], byte[]>, R> command) {
     Permit p = acquire(slotKey, replica);
     try {
       R r = command.apply(p.sync());
@@ -416,7 +398,7 @@ public final class RedisLink implements AutoCloseable {
    * @throws Unavailable if not connected or the breaker is open (nothing was sent)
    * @throws RedisException if the command failed; already reported to the breaker
    */
-  public <R> R call(String slotKey, Function<RedisAdvancedClusterCommands<byte[], byte[]>, R> command) {
+  public <R> R call(String slotKey, Function<RedisClusterCommands<byte[], byte[]>, R> command) {
     return call(slotKey, false, command);
   }
 
@@ -503,31 +485,26 @@ public final class RedisLink implements AutoCloseable {
    */
   public <T> MasterWrite<T> writeOnMaster(String slotKey,
       Function<RedisCommands<byte[], byte[]>, T> write, int replicas, ToLongFunction<String> waitMs) {
-    StatefulRedisClusterConnection<byte[], byte[]> c = connectionOrThrow();
-    int slot = SlotHash.getSlot(slotKey);
-    RedisClusterNode master = c.getPartitions().getMasterBySlot(slot);
-    if (master == null) {
-      throw new RedisException("no master known for slot " + slot + " of " + slotKey);
+    if (!connected) {
+      throw new Unavailable("not connected to Redis " + config.redis().describe());
     }
-    String host = master.getUri().getHost();
-    int port = master.getUri().getPort();
+    String name = topology.masterOf(slotKey);
+    if (name == null) {
+      throw new RedisException("no master known for the slot of " + slotKey);
+    }
     for (int hop = 0; ; hop++) {
-      RedisCommands<byte[], byte[]> node = c.getConnection(host, port).sync();
+      RedisCommands<byte[], byte[]> node = topology.node(name).sync();
       T result;
       try {
         result = write.apply(node);
       } catch (RedisCommandExecutionException e) {
         String m = e.getMessage();
         if (hop < 2 && m != null && m.startsWith("MOVED ")) {
-          String target = m.substring(m.lastIndexOf(' ') + 1);
-          int colon = target.lastIndexOf(':');
-          host = target.substring(0, colon);
-          port = Integer.parseInt(target.substring(colon + 1));
+          name = m.substring(m.lastIndexOf(' ') + 1);
           continue;
         }
         throw e;
       }
-      String name = host + ":" + port;
       int wanted = replicas > 0 ? Math.min(replicas, liveReplicas(name, node)) : 0;
       long acks = wanted > 0 ? node.waitForReplication(wanted, waitMs.applyAsLong(name)) : Long.MAX_VALUE;
       return new MasterWrite<>(result, acks, name, wanted);
@@ -541,7 +518,7 @@ public final class RedisLink implements AutoCloseable {
    * would fail as a timeout instead of answering how many replicas acknowledged).
    */
   private static TimeoutOptions timeouts(CacheClientConfig config) {
-    long waitMs = config.effectiveReplicaAckTimeout().toMillis() + config.commandTimeout().toMillis();
+    long waitMs = config.effectiveReplicaAckTimeout().toMillis() + config.redis().commandTimeout().toMillis();
     return TimeoutOptions.builder().timeoutCommands().timeoutSource(new TimeoutOptions.TimeoutSource() {
       @Override
       public long getTimeout(io.lettuce.core.protocol.RedisCommand<?, ?, ?> command) {
@@ -551,18 +528,21 @@ public final class RedisLink implements AutoCloseable {
     }).build();
   }
 
-  private synchronized boolean tryConnect() {
-    if (closed || connection != null) {
-      return true;
+  /**
+   * @return {@code null} if connected (or closed), else why Redis could not be reached
+   * @throws RedisSetupException if Redis answered but does not match the configuration
+   */
+  private synchronized RedisException tryConnect() {
+    if (closed || connected) {
+      return null;
     }
     try {
-      StatefulRedisClusterConnection<byte[], byte[]> c = client.connect(ByteArrayCodec.INSTANCE);
-      c.setTimeout(config.commandTimeout());
+      topology.connect();
       if (config.slowCallThreshold() == null) {
-        breakers.reconfigure(breakerConfig(measureSlowCallThreshold(c)));
+        breakers.reconfigure(breakerConfig(measureSlowCallThreshold(topology.sync())));
       }
-      connection = c;
-      log.info("connected to Redis Cluster {}; slow calls above {} ms", config.redisNodes(),
+      connected = true;
+      log.info("connected to Redis {}; slow calls above {} ms", config.redis().describe(),
           breakers.config().getSlowCallDurationThreshold().toMillis());
       for (Consumer<RedisLink> cb : onConnect) {
         try {
@@ -571,11 +551,13 @@ public final class RedisLink implements AutoCloseable {
           log.warn("on-connect callback failed: {}", e.toString());
         }
       }
-      return true;
+      return null;
+    } catch (RedisSetupException e) {
+      throw e;
     } catch (RedisException e) {
-      log.warn("cannot connect to Redis Cluster {} (reads go to the loader meanwhile): {}",
-          config.redisNodes(), e.getMessage());
-      return false;
+      log.warn("cannot connect to Redis {} (reads go to the loader meanwhile): {}",
+          config.redis().describe(), e.getMessage());
+      return e;
     }
   }
 
@@ -584,19 +566,26 @@ public final class RedisLink implements AutoCloseable {
       return;
     }
     reconnector.schedule(() -> {
-      if (!tryConnect()) {
+      RedisException unreachable;
+      try {
+        unreachable = tryConnect();
+      } catch (RedisSetupException e) {
+        log.error("Redis answered but cannot be used; retrying: {}", e.getMessage());
+        unreachable = new RedisException(e.getMessage(), e);
+      }
+      if (unreachable != null) {
         long next = Math.min(delay.toMillis() * 2, 5_000);
         scheduleReconnect(Duration.ofMillis(next));
       }
     }, delay.toMillis(), TimeUnit.MILLISECONDS);
   }
 
-  private static Duration measureSlowCallThreshold(StatefulRedisClusterConnection<byte[], byte[]> c) {
+  private static Duration measureSlowCallThreshold(RedisClusterCommands<byte[], byte[]> c) {
     long[] samples = new long[21];
     try {
       for (int i = 0; i < samples.length; i++) {
         long t = System.nanoTime();
-        c.sync().ping();
+        c.ping();
         samples[i] = System.nanoTime() - t;
       }
     } catch (RedisException e) {
@@ -628,14 +617,11 @@ public final class RedisLink implements AutoCloseable {
     events.dispose();
     prober.shutdownNow();
     reconnector.shutdownNow();
-    StatefulRedisClusterConnection<byte[], byte[]> c = connection;
-    if (c != null) {
-      c.close();
-    }
-    StatefulRedisClusterConnection<byte[], byte[]> r = replicaConnection;
+    StatefulConnection<byte[], byte[]> r = replicaConnection;
     if (r != null) {
       r.close();
     }
-    client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+    connected = false;
+    topology.close();
   }
 }

@@ -4,7 +4,7 @@ import io.freshcache.protocol.CacheScripts;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.sync.RedisScriptingCommands;
-import io.lettuce.core.cluster.api.async.RedisAdvancedClusterAsyncCommands;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
@@ -47,7 +47,7 @@ public final class ScriptRunner {
    * @param args the script's arguments
    * @return a future of the script's result, failed with the Redis error
    */
-  public static <T> CompletableFuture<T> runAsync(RedisAdvancedClusterAsyncCommands<byte[], byte[]> redis,
+  public static <T> CompletableFuture<T> runAsync(RedisClusterAsyncCommands<byte[], byte[]> redis,
       CacheScripts.Script script, ScriptOutputType type, byte[][] keys, byte[]... args) {
     CompletableFuture<T> first = redis.<T>evalsha(script.sha1(), type, keys, args).toCompletableFuture();
     return first.handle((v, e) -> {
