@@ -181,8 +181,8 @@ public final class KafkaReady {
     Properties security = KafkaSaslProbe.security(user, password, truststore,
         env.getOrDefault("FRESHCACHE_TLS_STORE_PASSWORD", ""));
     try {
-      return "SASL_SSL " + saslBootstrap + " accepts SCRAM-SHA-512 user " + user
-          + KafkaSaslProbe.probe(saslBootstrap, security, attemptMs(), false).replaceFirst("^[^:]*:", ",");
+      KafkaSaslProbe.probe(saslBootstrap, security, attemptMs(), false);
+      return "SASL_SSL " + saslBootstrap + " accepts SCRAM-SHA-512 user " + user;
     } catch (Exception e) {
       Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
       if (!(cause instanceof SaslAuthenticationException)) {
