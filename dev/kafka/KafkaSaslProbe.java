@@ -66,7 +66,11 @@ public final class KafkaSaslProbe {
       System.exit(0);
     } catch (Exception e) {
       Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
-      System.out.println("refused: " + cause.getClass().getName() + ": " + cause.getMessage());
+      StringBuilder line = new StringBuilder("refused: " + cause.getClass().getName() + ": " + cause.getMessage());
+      for (Throwable c = cause.getCause(); c != null && c != c.getCause(); c = c.getCause()) {
+        line.append(" <- ").append(c.getClass().getName()).append(": ").append(c.getMessage());
+      }
+      System.out.println(line);
       System.exit(1);
     }
   }
@@ -112,6 +116,7 @@ public final class KafkaSaslProbe {
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, String.valueOf(timeoutMs));
     p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, String.valueOf(timeoutMs));
+    p.put(ProducerConfig.LINGER_MS_CONFIG, "0");
     p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, String.valueOf(timeoutMs));
     p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
     p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
