@@ -15,6 +15,9 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.DescribeClusterResult;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.ScramCredentialInfo;
+import org.apache.kafka.clients.admin.ScramMechanism;
+import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -22,6 +25,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.TopicPartitionInfo;
+import org.apache.kafka.common.errors.SaslAuthenticationException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.serialization.StringSerializer;
 
@@ -39,13 +43,18 @@ import org.apache.kafka.common.serialization.StringSerializer;
  *   <li>waits until every partition of them has a leader and admin listOffsets(latest) answers for
  *       all of them (the KAFKA-15591 workaround);
  *   <li>produces one record to freshcache.ready with an idempotent acks=all producer and waits for
- *       the acknowledgement.
+ *       the acknowledgement;
+ *   <li>with {@code --sasl HOST:PORT}: connects to the SASL_SSL listener as the SCRAM-SHA-512 user
+ *       FRESHCACHE_KAFKA_SASL_USER (password FRESHCACHE_KAFKA_SASL_PASSWORD, trusting
+ *       FRESHCACHE_TLS_DIR/truststore.p12); when the broker refuses that user, creates or updates its
+ *       SCRAM credential through the plaintext listener's admin API first (not with --check).
  * </ol>
  *
  * <p>Run with the Java source launcher and the broker's classpath:
  * {@code java -cp "$(cat .stack/kafka/classpath.txt)" dev/kafka/KafkaReady.java 127.0.0.1:9092}.
  * Options: {@code --timeout-s N} (default 60), {@code --broker-pid PID} (fail at once when that
- * process exits), {@code --check} (read only: no topic creation, no produce; missing topics fail).
+ * process exits), {@code --check} (read only: no topic creation, no produce, no SCRAM update;
+ * missing topics fail), {@code --sasl HOST:PORT} (see above).
  * Exit status 0 when ready, 1 when not ready in time, 2 on bad usage.
  */
 public final class KafkaReady {
@@ -61,9 +70,12 @@ public final class KafkaReady {
   private final long brokerPid;
   private final boolean checkOnly;
   private final int eventPartitions;
+  private final String saslBootstrap;
   private final long startNanos = System.nanoTime();
 
-  private KafkaReady(String bootstrap, long timeoutSeconds, long brokerPid, boolean checkOnly, int eventPartitions) {
+  private KafkaReady(String bootstrap, long timeoutSeconds, long brokerPid, boolean checkOnly, int eventPartitions,
+      String saslBootstrap) {
+    this.saslBootstrap = saslBootstrap;
     this.bootstrap = bootstrap;
     this.timeoutSeconds = timeoutSeconds;
     this.deadlineNanos = startNanos + TimeUnit.SECONDS.toNanos(timeoutSeconds);
@@ -77,6 +89,7 @@ public final class KafkaReady {
     long timeoutSeconds = 60;
     long brokerPid = -1;
     boolean checkOnly = false;
+    String sasl = null;
     int partitions;
     try {
       for (int i = 0; i < args.length; i++) {
@@ -84,6 +97,7 @@ public final class KafkaReady {
           case "--timeout-s" -> timeoutSeconds = Long.parseLong(args[++i]);
           case "--broker-pid" -> brokerPid = Long.parseLong(args[++i]);
           case "--check" -> checkOnly = true;
+          case "--sasl" -> sasl = args[++i];
           default -> {
             if (args[i].startsWith("-") || bootstrap != null) {
               throw new IllegalArgumentException("unknown argument " + args[i]);
@@ -103,12 +117,12 @@ public final class KafkaReady {
     } catch (RuntimeException e) {
       System.err.println("KafkaReady: " + e.getMessage());
       System.err.println("usage: java -cp <kafka classpath> KafkaReady.java <bootstrap servers>"
-          + " [--timeout-s N] [--broker-pid PID] [--check]");
+          + " [--timeout-s N] [--broker-pid PID] [--check] [--sasl HOST:PORT]");
       System.exit(2);
       return;
     }
     try {
-      new KafkaReady(bootstrap, timeoutSeconds, brokerPid, checkOnly, partitions).run();
+      new KafkaReady(bootstrap, timeoutSeconds, brokerPid, checkOnly, partitions, sasl).run();
       System.exit(0);
     } catch (NotReady e) {
       System.err.println("kafka at " + bootstrap + " not ready: " + e.getMessage());
@@ -144,11 +158,43 @@ public final class KafkaReady {
         return admin.listOffsets(query).all().get(attemptMs(), TimeUnit.MILLISECONDS);
       });
       String produced = checkOnly ? "no produce (--check)" : retry("an acknowledged produce to " + READY_TOPIC, this::produceOne);
-      System.out.printf("kafka ready in %.1fs: cluster %s; topics %s%s; %s%n",
-          (System.nanoTime() - startNanos) / 1e9, cluster, describe(partitions), created, produced);
+      String sasl = saslBootstrap == null ? ""
+          : "; " + retry("the SASL_SSL listener " + saslBootstrap + " to accept its SCRAM user", () -> saslReady(admin));
+      System.out.printf("kafka ready in %.1fs: cluster %s; topics %s%s; %s%s%n",
+          (System.nanoTime() - startNanos) / 1e9, cluster, describe(partitions), created, produced, sasl);
     } finally {
       // close() without a timeout would wait for calls still pending against a dead broker.
       admin.close(Duration.ofMillis(500));
+    }
+  }
+
+  /**
+   * One SASL_SSL round trip as the dev user; on an authentication failure its SCRAM credential is
+   * (re)written through the plaintext admin connection and the attempt fails, so the retry tries
+   * again (the credential reaches the listener through the metadata log within milliseconds).
+   */
+  private String saslReady(Admin admin) throws Exception {
+    Map<String, String> env = System.getenv();
+    String user = env.getOrDefault("FRESHCACHE_KAFKA_SASL_USER", "freshcache");
+    String password = env.getOrDefault("FRESHCACHE_KAFKA_SASL_PASSWORD", "");
+    String truststore = env.getOrDefault("FRESHCACHE_TLS_DIR", ".stack/tls") + "/truststore.p12";
+    Properties security = KafkaSaslProbe.security(user, password, truststore,
+        env.getOrDefault("FRESHCACHE_TLS_STORE_PASSWORD", ""));
+    try {
+      KafkaSaslProbe.probe(saslBootstrap, security, attemptMs(), false);
+      return "SASL_SSL " + saslBootstrap + " accepts SCRAM-SHA-512 user " + user;
+    } catch (Exception e) {
+      Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+      if (!(cause instanceof SaslAuthenticationException)) {
+        throw e;
+      }
+      if (checkOnly) {
+        throw new Fatal("SASL_SSL " + saslBootstrap + " refuses user " + user + ": " + cause.getMessage());
+      }
+      admin.alterUserScramCredentials(List.of(new UserScramCredentialUpsertion(user,
+          new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 8192), password)))
+          .all().get(attemptMs(), TimeUnit.MILLISECONDS);
+      throw new IllegalStateException("SCRAM credential of " + user + " written; trying again");
     }
   }
 
