@@ -134,6 +134,11 @@ public final class CacheWriter implements AutoCloseable {
     this.connection = new RedisTopology(config.redis(), null);
     try {
       connection.connect();
+      var probes = RedisTopology.basicProbes();
+      probes.put("SCAN with MATCH", c -> c.scan(io.lettuce.core.ScanArgs.Builder.matches("{freshcache-acl-probe*").limit(1)));
+      probes.put("ROLE", c -> c.role());
+      probes.put("WAIT", c -> c.waitForReplication(0, 1));
+      connection.checkPermissions(probes);
     } catch (RuntimeException e) {
       connection.close();
       throw e;

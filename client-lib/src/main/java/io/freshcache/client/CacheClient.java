@@ -104,7 +104,13 @@ public final class CacheClient implements AutoCloseable {
     ((ThreadPoolExecutor) loaderPool).allowCoreThreadTimeOut(true);
     RateLimiter limiter = RateLimiter.of("freshcache-loader",
         LoaderBudget.config(config.loaderRateLimit(), config.loaderRateLimitWait()));
-    this.link = new RedisLink(config);
+    try {
+      this.link = new RedisLink(config);
+    } catch (RuntimeException e) {
+      near.close();
+      loaderPool.shutdownNow();
+      throw e;
+    }
     this.acks = new ReplicaAckGate(config.replicaAcks(), config.effectiveReplicaAckTimeout().toMillis());
     this.ctx = new ReadContext(link, codec, meters, near, jitter,
         new XFetch(() -> ThreadLocalRandom.current().nextDouble()), limiter, loaderPool, clock);
@@ -130,11 +136,16 @@ public final class CacheClient implements AutoCloseable {
 
   /**
    * Creates a client with metrics in a private registry (see {@link #meters()}). Does not fail if
-   * Redis is down: the client connects in the background and reads go to the loader meanwhile.
-   * Kafka is not contacted until the first publish.
+   * Redis is unreachable (unless {@code REDIS_FAIL_FAST}): the client connects in the background
+   * and reads go to the loader meanwhile. It fails at once if Redis answers but cannot be used as
+   * configured. Kafka is not contacted until the first publish.
    *
    * @param config the settings, not null
    * @return a new client; close it when the application shuts down
+   * @throws io.freshcache.protocol.redis.RedisSetupException if Redis answered but is not the
+   *     configured kind (cluster, standalone, sentinel), refused the credentials, or failed the TLS
+   *     handshake; the message names the server and what was found
+   * @throws io.lettuce.core.RedisException if Redis is unreachable and the config asks to fail fast
    */
   public static CacheClient create(CacheClientConfig config) {
     return create(config, new SimpleMeterRegistry());
@@ -156,6 +167,8 @@ public final class CacheClient implements AutoCloseable {
    * @param config the settings, not null
    * @param registry where the meters are registered, not null
    * @return a new client; close it when the application shuts down
+   * @throws io.freshcache.protocol.redis.RedisSetupException as {@link #create(CacheClientConfig)}
+   * @throws io.lettuce.core.RedisException as {@link #create(CacheClientConfig)}
    */
   public static CacheClient create(CacheClientConfig config, MeterRegistry registry) {
     return new CacheClient(config, registry);

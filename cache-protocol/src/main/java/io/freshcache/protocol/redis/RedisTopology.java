@@ -162,6 +162,66 @@ public final class RedisTopology implements AutoCloseable {
     }
   }
 
+  /**
+   * Sends each probe to every master and fails on the first that Redis refuses for lack of an
+   * ACL permission ({@code NOPERM}), so that a user missing a command or key pattern is told at
+   * start, naming the server, instead of seeing failed reads later. Any other answer (a
+   * {@code NOSCRIPT}, a value, an error about the probe's arguments) passes.
+   *
+   * @param probes description (e.g. {@code "EVALSHA on {…}:v1"}) to the probe, run on the
+   *     master's sync commands
+   * @throws RedisSetupException naming the master, the user and the refused probe
+   * @throws IllegalStateException if not connected
+   */
+  public void checkPermissions(java.util.Map<String, java.util.function.Consumer<io.lettuce.core.api.sync.RedisCommands<byte[], byte[]>>> probes) {
+    for (String master : masters()) {
+      io.lettuce.core.api.sync.RedisCommands<byte[], byte[]> c = node(master).sync();
+      for (java.util.Map.Entry<String, java.util.function.Consumer<io.lettuce.core.api.sync.RedisCommands<byte[], byte[]>>> p
+          : probes.entrySet()) {
+        try {
+          p.getValue().accept(c);
+        } catch (RedisCommandExecutionException e) {
+          if (noPermission(e.getMessage())) {
+            throw new RedisSetupException("Redis at " + master + " refused " + p.getKey() + " to user '"
+                + (config.username() == null ? "default" : config.username()) + "' (" + firstLine(String.valueOf(e.getMessage()))
+                + "): grant the permissions listed in docs/redis-acl.md", e);
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * The permission probes every freshcache part needs: reading and running scripts on cache keys
+   * ({@code {…}:v1}), reading a notice counter, and {@code PING}.
+   *
+   * @return description to probe, for {@link #checkPermissions}
+   */
+  public static java.util.Map<String, java.util.function.Consumer<io.lettuce.core.api.sync.RedisCommands<byte[], byte[]>>> basicProbes() {
+    java.util.Map<String, java.util.function.Consumer<io.lettuce.core.api.sync.RedisCommands<byte[], byte[]>>> p =
+        new java.util.LinkedHashMap<>();
+    String key = "{freshcache-acl-probe:x:0}:v1";
+    byte[] k = key.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    String seq = io.freshcache.protocol.NoticeChannels.sequenceKey(0);
+    p.put("PING", c -> c.ping());
+    p.put("GET " + key, c -> c.get(k));
+    p.put("GET " + seq, c -> c.get(seq.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    p.put("EVALSHA on " + key, c -> c.evalsha("0000000000000000000000000000000000000000",
+        io.lettuce.core.ScriptOutputType.INTEGER, k));
+    p.put("EVAL on " + key, c -> c.eval("return 1", io.lettuce.core.ScriptOutputType.INTEGER, k));
+    return p;
+  }
+
+  /**
+   * @param message a Redis error message
+   * @return whether it says an ACL permission is missing (a command, a key or a channel, also
+   *     from inside a script)
+   */
+  public static boolean noPermission(String message) {
+    return message != null && (message.startsWith("NOPERM") || message.contains("NOPERM")
+        || message.contains("can't run this command") || message.contains("No permissions to access"));
+  }
+
   /** @return whether the main connection is open */
   public boolean connected() {
     return connection != null;
@@ -534,7 +594,7 @@ public final class RedisTopology implements AutoCloseable {
         return new RedisSetupException("Redis at " + where + " requires a password (" + firstLine(m)
             + "): set REDIS_PASSWORD (and REDIS_USERNAME for an ACL user)", e);
       }
-      if (m.startsWith("NOPERM")) {
+      if (noPermission(m)) {
         return new RedisSetupException("Redis at " + where + " refused a command for lack of an ACL"
             + " permission (" + firstLine(m) + "): grant the user the permissions in docs/redis-acl.md", e);
       }

@@ -538,6 +538,7 @@ public final class RedisLink implements AutoCloseable {
     }
     try {
       topology.connect();
+      topology.checkPermissions(RedisTopology.basicProbes());
       if (config.slowCallThreshold() == null) {
         breakers.reconfigure(breakerConfig(measureSlowCallThreshold(topology.sync())));
       }
