@@ -125,6 +125,15 @@ public final class EnvSettings {
 
   /**
    * @param name the variable
+   * @return whether {@code name} or {@code name_FILE} is present at all, even empty: for the
+   *     few settings where an empty value means something ({@code PG_PASSWORD=""}: no password)
+   */
+  public boolean isSet(String name) {
+    return env.containsKey(name) || env.containsKey(name + "_FILE");
+  }
+
+  /**
+   * @param name the variable
    * @param min the smallest value allowed
    * @param max the largest value allowed
    * @return the integer; empty if unset
@@ -173,6 +182,32 @@ public final class EnvSettings {
         return d;
       } catch (NumberFormatException e) {
         throw ConfigException.invalid(name, v, "a number in [" + min + ", " + max + "]");
+      }
+    });
+  }
+
+  /**
+   * A fraction written as a decimal ({@code 0.2}) or a percentage ({@code 20%}).
+   *
+   * @param name the variable
+   * @param min the smallest fraction allowed
+   * @param max the largest fraction allowed
+   * @return the fraction; empty if unset
+   * @throws ConfigException if it is not a number in {@code min..max}
+   */
+  public Optional<Double> fraction(String name, double min, double max) {
+    return string(name).map(v -> {
+      boolean percent = v.endsWith("%");
+      String t = percent ? v.substring(0, v.length() - 1).trim() : v;
+      try {
+        double d = Double.parseDouble(t) / (percent ? 100 : 1);
+        if (!(d >= min && d <= max)) {
+          throw new NumberFormatException();
+        }
+        return d;
+      } catch (NumberFormatException e) {
+        throw ConfigException.invalid(name, v, "a fraction in [" + min + ", " + max
+            + "], written as 0.2 or 20%");
       }
     });
   }
@@ -336,11 +371,11 @@ public final class EnvSettings {
         continue;
       }
       String base = var.endsWith("_FILE") ? var.substring(0, var.length() - 5) : var;
-      if (skip.contains(base) || kubernetesServiceVariable(base.substring(prefix.length()))) {
-        continue;
+      if (base.length() <= prefix.length() || !base.startsWith(prefix) || skip.contains(base)) {
+        continue; // e.g. KAFKA_FILE: the prefix's own _FILE, no property
       }
       String rest = base.substring(prefix.length());
-      if (rest.isEmpty()) {
+      if (kubernetesServiceVariable(rest)) {
         continue;
       }
       String property = rest.toLowerCase(Locale.ROOT)
@@ -349,6 +384,18 @@ public final class EnvSettings {
       secret(base).ifPresent(v -> out.put(property, looksSecret(property) ? v : v.trim()));
     }
     return Collections.unmodifiableMap(out);
+  }
+
+  /**
+   * The inverse of {@link #properties}: the variable that sets a property.
+   *
+   * @param prefix the prefix, e.g. {@code KAFKA_}
+   * @param property a property name, e.g. {@code sasl.jaas.config}
+   * @return the variable, e.g. {@code KAFKA_SASL_JAAS_CONFIG}
+   */
+  public static String variableOf(String prefix, String property) {
+    return prefix + property.replace("_", "__").replace("-", "___").replace('.', '_')
+        .toUpperCase(Locale.ROOT);
   }
 
   private static boolean kubernetesServiceVariable(String rest) {
@@ -376,6 +423,26 @@ public final class EnvSettings {
     Map<String, String> out = new TreeMap<>();
     properties.forEach((k, v) -> out.put(k, looksSecret(k) ? "****" : String.valueOf(v)));
     return out;
+  }
+
+  /**
+   * @param url a URL, e.g. {@code jdbc:postgresql://db/shop?user=app&password=x}
+   * @return the same with the values of {@link #looksSecret secret} query parameters (and
+   *     {@code user:password@} user info) replaced by {@code ****}, for logs and errors
+   */
+  public static String maskedUrl(String url) {
+    if (url == null) {
+      return null;
+    }
+    String out = url.replaceAll("(//[^/@:?]*):[^/@?]*@", "$1:****@");
+    Matcher m = Pattern.compile("([?&;])([^=&;]+)=([^&;]*)").matcher(out);
+    StringBuilder sb = new StringBuilder();
+    while (m.find()) {
+      String value = looksSecret(m.group(2)) ? "****" : m.group(3);
+      m.appendReplacement(sb, Matcher.quoteReplacement(m.group(1) + m.group(2) + "=" + value));
+    }
+    m.appendTail(sb);
+    return sb.toString();
   }
 
   /** @return the variable names that are set, for diagnostics; never values */
