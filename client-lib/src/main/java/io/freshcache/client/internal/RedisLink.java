@@ -102,26 +102,26 @@ public final class RedisLink implements AutoCloseable {
   public RedisLink(CacheClientConfig config) {
     this.config = config;
     List<RedisURI> seeds = new ArrayList<>();
-    for (String node : config.redisNodes()) {
+    for (String node : config.redis().nodes()) {
       int colon = node.lastIndexOf(':');
       RedisURI.Builder b = RedisURI.builder()
           .withHost(node.substring(0, colon))
           .withPort(Integer.parseInt(node.substring(colon + 1)))
-          .withSsl(config.tls())
-          .withTimeout(config.commandTimeout());
-      if (config.redisPassword() != null) {
-        b.withPassword(config.redisPassword().toCharArray());
+          .withSsl(config.redis().tls())
+          .withTimeout(config.redis().commandTimeout());
+      if (config.redis().password() != null) {
+        b.withPassword(config.redis().password().toCharArray());
       }
       seeds.add(b.build());
     }
     this.client = RedisClusterClient.create(seeds);
     client.setOptions(ClusterClientOptions.builder()
         .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
-            .enablePeriodicRefresh(config.topologyRefreshPeriod())
+            .enablePeriodicRefresh(config.redis().topologyRefresh())
             .enableAllAdaptiveRefreshTriggers()
             .adaptiveRefreshTriggersTimeout(Duration.ofMillis(500))
             .build())
-        .socketOptions(SocketOptions.builder().connectTimeout(config.connectTimeout()).build())
+        .socketOptions(SocketOptions.builder().connectTimeout(config.redis().connectTimeout()).build())
         .timeoutOptions(timeouts(config))
         .build());
     this.breakers = new NodeBreakers(breakerConfig(config.slowCallThreshold() != null
@@ -182,7 +182,7 @@ public final class RedisLink implements AutoCloseable {
         long t0 = System.nanoTime();
         try {
           c.getConnection(n.getUri().getHost(), n.getUri().getPort()).async().ping()
-              .get(config.commandTimeout().toMillis(), TimeUnit.MILLISECONDS);
+              .get(config.redis().commandTimeout().toMillis(), TimeUnit.MILLISECONDS);
           breakers.success(b, t0, System.nanoTime());
         } catch (java.util.concurrent.ExecutionException e) {
           breakers.failure(b, t0, System.nanoTime(), e.getCause() == null ? e : e.getCause());
@@ -315,7 +315,7 @@ public final class RedisLink implements AutoCloseable {
   public Permit acquire(String slotKey, boolean replica) {
     StatefulRedisClusterConnection<byte[], byte[]> c = connection;
     if (c == null) {
-      throw new Unavailable("not connected to Redis Cluster " + config.redisNodes());
+      throw new Unavailable("not connected to Redis Cluster " + config.redis().nodes());
     }
     CircuitBreaker b = breakers.of(masterOf(c, slotKey));
     if (!b.tryAcquirePermission()) {
@@ -360,7 +360,7 @@ public final class RedisLink implements AutoCloseable {
         if (r == null) {
           try {
             r = client.connect(ByteArrayCodec.INSTANCE);
-            r.setTimeout(config.commandTimeout());
+            r.setTimeout(config.redis().commandTimeout());
             r.setReadFrom(ReadFrom.REPLICA_PREFERRED);
             replicaConnection = r;
           } catch (RedisException e) {
@@ -376,7 +376,7 @@ public final class RedisLink implements AutoCloseable {
   public StatefulRedisClusterConnection<byte[], byte[]> connectionOrThrow() {
     StatefulRedisClusterConnection<byte[], byte[]> c = connection;
     if (c == null) {
-      throw new Unavailable("not connected to Redis Cluster " + config.redisNodes());
+      throw new Unavailable("not connected to Redis Cluster " + config.redis().nodes());
     }
     return c;
   }
@@ -541,7 +541,7 @@ public final class RedisLink implements AutoCloseable {
    * would fail as a timeout instead of answering how many replicas acknowledged).
    */
   private static TimeoutOptions timeouts(CacheClientConfig config) {
-    long waitMs = config.effectiveReplicaAckTimeout().toMillis() + config.commandTimeout().toMillis();
+    long waitMs = config.effectiveReplicaAckTimeout().toMillis() + config.redis().commandTimeout().toMillis();
     return TimeoutOptions.builder().timeoutCommands().timeoutSource(new TimeoutOptions.TimeoutSource() {
       @Override
       public long getTimeout(io.lettuce.core.protocol.RedisCommand<?, ?, ?> command) {
@@ -557,12 +557,12 @@ public final class RedisLink implements AutoCloseable {
     }
     try {
       StatefulRedisClusterConnection<byte[], byte[]> c = client.connect(ByteArrayCodec.INSTANCE);
-      c.setTimeout(config.commandTimeout());
+      c.setTimeout(config.redis().commandTimeout());
       if (config.slowCallThreshold() == null) {
         breakers.reconfigure(breakerConfig(measureSlowCallThreshold(c)));
       }
       connection = c;
-      log.info("connected to Redis Cluster {}; slow calls above {} ms", config.redisNodes(),
+      log.info("connected to Redis Cluster {}; slow calls above {} ms", config.redis().nodes(),
           breakers.config().getSlowCallDurationThreshold().toMillis());
       for (Consumer<RedisLink> cb : onConnect) {
         try {
@@ -574,7 +574,7 @@ public final class RedisLink implements AutoCloseable {
       return true;
     } catch (RedisException e) {
       log.warn("cannot connect to Redis Cluster {} (reads go to the loader meanwhile): {}",
-          config.redisNodes(), e.getMessage());
+          config.redis().nodes(), e.getMessage());
       return false;
     }
   }
