@@ -55,7 +55,7 @@ class ReplicaAckIT {
    */
   @Test
   void theAcknowledgementIsAskedOnTheConnectionThatCarriedTheApplies() throws Exception {
-    RedisClusterClient client = ClusterClients.create(ItSupport.BASE.redisNodes(), null, Duration.ofSeconds(5));
+    RedisClusterClient client = ClusterClients.create(ItSupport.BASE.redis().nodes(), null, Duration.ofSeconds(5));
     try (StatefulRedisClusterConnection<byte[], byte[]> conn = client.connect(ByteArrayCodec.INSTANCE)) {
       CacheKey k = CacheKey.of("it", "ack", ItSupport.RUN + "-conn");
       RedisClusterNode master = masterOf(k);

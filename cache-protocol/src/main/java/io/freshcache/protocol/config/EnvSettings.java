@@ -81,10 +81,10 @@ public final class EnvSettings {
 
   /**
    * As {@link #string} for a secret (password, key): the value is never put in an error, and it
-   * is not trimmed except for one trailing line break of a file.
+   * is not trimmed except for one trailing line break of a file (a blank value is unset).
    *
    * @param name the variable
-   * @return the value; empty if unset or empty
+   * @return the value; empty if unset or blank
    * @throws ConfigException if both the variable and its {@code _FILE} are set, or the file cannot
    *     be read
    */
@@ -95,7 +95,7 @@ public final class EnvSettings {
   private Optional<String> read(String name, boolean secret) {
     String direct = env.get(name);
     String file = env.get(name + "_FILE");
-    boolean hasDirect = direct != null && (secret ? !direct.isEmpty() : !direct.isBlank());
+    boolean hasDirect = direct != null && !direct.isBlank();
     boolean hasFile = file != null && !file.isBlank();
     if (hasDirect && hasFile) {
       throw new ConfigException(name + " and " + name + "_FILE are both set; set one of them");
@@ -112,7 +112,7 @@ public final class EnvSettings {
       if (content.endsWith("\n")) {
         content = content.substring(0, content.length() - (content.endsWith("\r\n") ? 2 : 1));
       }
-      if (secret ? content.isEmpty() : content.isBlank()) {
+      if (content.isBlank()) {
         return Optional.empty();
       }
       return Optional.of(secret ? content : content.trim());
