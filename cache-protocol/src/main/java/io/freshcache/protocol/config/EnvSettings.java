@@ -80,6 +80,18 @@ public final class EnvSettings {
   }
 
   /**
+   * The value of {@code name} alone, without the {@code _FILE} convention: for a variable whose
+   * {@code NAME_FILE} is a setting of its own ({@code CDC_RULES} beside {@code CDC_RULES_FILE}).
+   *
+   * @param name the variable
+   * @return the value, trimmed; empty if unset or blank
+   */
+  public Optional<String> literal(String name) {
+    String v = env.get(name);
+    return v == null || v.isBlank() ? Optional.empty() : Optional.of(v.trim());
+  }
+
+  /**
    * As {@link #string} for a secret (password, key): the value is never put in an error, and it
    * is not trimmed except for one trailing line break of a file (a blank value is unset).
    *
@@ -354,6 +366,9 @@ public final class EnvSettings {
    * the rest lower-cased, {@code _} becomes {@code .}, {@code __} becomes {@code _} and
    * {@code ___} becomes {@code -} (the convention of the Kafka container images). A
    * {@code PREFIX_X_Y_FILE} variable gives {@code x.y} the content of the file it names.
+   *
+   * <p>So a property whose name ends in {@code .file} cannot be passed this way (its variable would
+   * read as the {@code _FILE} variant of a shorter property).
    *
    * <p>Skipped: the names in {@code skip} (full variable names), and names that Kubernetes injects
    * for a service called like the prefix ({@code KAFKA_PORT}, {@code KAFKA_PORT_9092_TCP…},

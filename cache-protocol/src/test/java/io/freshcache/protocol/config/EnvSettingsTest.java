@@ -52,6 +52,13 @@ class EnvSettingsTest {
   }
 
   @Test
+  void literalIgnoresTheFileVariant() throws IOException {
+    EnvSettings e = env("CDC_RULES_FILE", file("tables: {}").toString());
+    assertThat(e.literal("CDC_RULES")).isEmpty();
+    assertThat(env("X", " y ").literal("X")).contains("y");
+  }
+
+  @Test
   void bothVariableAndFileSetIsAnError() throws IOException {
     EnvSettings e = env("PW", "a", "PW_FILE", file("b").toString());
     assertThatThrownBy(() -> e.secret("PW")).isInstanceOf(ConfigException.class)
