@@ -47,7 +47,7 @@ final class EndToEndSupport {
   private EndToEndSupport() {}
 
   private static Admin admin(CacheWriterConfig config) {
-    return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrapServers()));
+    return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafka().bootstrapServers()));
   }
 
   private static <T> T get(org.apache.kafka.common.KafkaFuture<T> future)
@@ -160,12 +160,12 @@ final class EndToEndSupport {
     Fences() {
       CacheClientConfig config = CacheClientConfig.fromEnv();
       List<RedisURI> seeds = new ArrayList<>();
-      for (String node : config.redisNodes()) {
+      for (String node : config.redis().nodes()) {
         int colon = node.lastIndexOf(':');
         RedisURI.Builder b = RedisURI.builder().withHost(node.substring(0, colon))
-            .withPort(Integer.parseInt(node.substring(colon + 1))).withSsl(config.tls());
-        if (config.redisPassword() != null) {
-          b.withPassword(config.redisPassword().toCharArray());
+            .withPort(Integer.parseInt(node.substring(colon + 1))).withSsl(config.redis().tls());
+        if (config.redis().password() != null) {
+          b.withPassword(config.redis().password().toCharArray());
         }
         seeds.add(b.build());
       }

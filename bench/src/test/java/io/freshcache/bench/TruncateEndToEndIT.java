@@ -158,7 +158,7 @@ class TruncateEndToEndIT {
 
   static int partitions(String topic) throws Exception {
     try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(Map.of(
-        org.apache.kafka.clients.admin.AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, cdc.config().kafkaBootstrapServers()))) {
+        org.apache.kafka.clients.admin.AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, cdc.config().kafka().bootstrapServers()))) {
       return admin.describeTopics(java.util.List.of(topic)).allTopicNames().get().get(topic).partitions().size();
     }
   }

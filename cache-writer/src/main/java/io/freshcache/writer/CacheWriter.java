@@ -15,6 +15,7 @@ import io.freshcache.writer.internal.NoticePublisher;
 import io.freshcache.writer.internal.PausedRetry;
 import io.freshcache.writer.internal.ReplicaAcks;
 import io.freshcache.writer.internal.Pipelining;
+import io.freshcache.writer.internal.WriterKafkaProperties;
 import io.freshcache.writer.internal.WriterMetrics;
 import io.lettuce.core.RedisException;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -27,23 +28,19 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
-import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
-import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.RebalanceInProgressException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -144,14 +141,14 @@ public final class CacheWriter implements AutoCloseable {
       throw e;
     }
     ReplicaAcks replicaAcks = new ReplicaAcks(connection, config.replicaAcks(), config.replicaAckTimeout(),
-        config.redisTimeout());
-    this.applier = new FencedApplier(connection, config.redisTimeout(), config.fenceTtl(), replicaAcks);
-    this.notices = new NoticePublisher(connection, config.redisTimeout());
-    this.evictor = new NamespaceEvictor(connection, config.redisTimeout(), replicaAcks);
+        config.redis().commandTimeout());
+    this.applier = new FencedApplier(connection, config.redis().commandTimeout(), config.fenceTtl(), replicaAcks);
+    this.notices = new NoticePublisher(connection, config.redis().commandTimeout());
+    this.evictor = new NamespaceEvictor(connection, config.redis().commandTimeout(), replicaAcks);
     KafkaConsumer<byte[], byte[]> c = null;
     try {
       c = new KafkaConsumer<>(consumerProps(config));
-      this.deadLetters = new DeadLetters(config.kafkaBootstrapServers(), config.dlqTopic());
+      this.deadLetters = new DeadLetters(config.kafka(), config.dlqTopic());
     } catch (RuntimeException e) {
       // nothing of a half-built writer may stay open: the Redis client holds threads
       if (c != null) {
@@ -199,7 +196,7 @@ public final class CacheWriter implements AutoCloseable {
     CacheWriter w = new CacheWriter(config, registry);
     if (config.sink() != null) {
       try {
-        w.sink = WriteBehindSink.start(config.sink(), config.kafkaBootstrapServers(), config.groupId(),
+        w.sink = WriteBehindSink.start(config.sink(), config.kafka(), config.groupId(),
             config.dlqTopic(), config.sessionTimeout(), registry);
       } catch (RuntimeException e) {
         w.closeClients();
@@ -322,7 +319,7 @@ public final class CacheWriter implements AutoCloseable {
     }
     if (health == null) {
       Supplier<Boolean> database = () -> sink == null ? null : sink.databaseUp();
-      health = new HealthProbe(connection, config.kafkaBootstrapServers(), this::isRunning, this::oldestUnappliedMs,
+      health = new HealthProbe(connection, config.kafka(), this::isRunning, this::oldestUnappliedMs,
           config.maxUnappliedAge().toMillis(), database);
     }
     return health.check();
@@ -825,19 +822,7 @@ public final class CacheWriter implements AutoCloseable {
     }
   }
 
-  private static Properties consumerProps(CacheWriterConfig c) {
-    Properties p = new Properties();
-    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, c.kafkaBootstrapServers());
-    p.put(ConsumerConfig.GROUP_ID_CONFIG, c.groupId());
-    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-    p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, Integer.toString(c.batchSize()));
-    p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "5");
-    p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, Long.toString(c.sessionTimeout().toMillis()));
-    p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, Long.toString(Math.min(1000, c.sessionTimeout().toMillis() / 3)));
-    p.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, CooperativeStickyAssignor.class.getName());
-    p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-    p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-    return p;
+  private static Map<String, Object> consumerProps(CacheWriterConfig c) {
+    return WriterKafkaProperties.consumer(c.kafka(), c.groupId(), c.batchSize(), 5, c.sessionTimeout());
   }
 }

@@ -3,9 +3,11 @@ package io.freshcache.writer;
 import io.freshcache.protocol.CacheEvent;
 import io.freshcache.protocol.CacheEventJson;
 import io.freshcache.protocol.CacheException;
+import io.freshcache.protocol.config.KafkaClientConfig;
 import io.freshcache.writer.internal.DeadLetters;
 import io.freshcache.writer.internal.JdbcUpserter;
 import io.freshcache.writer.internal.PausedRetry;
+import io.freshcache.writer.internal.WriterKafkaProperties;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -19,22 +21,18 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
-import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.RebalanceInProgressException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -88,7 +86,7 @@ public final class WriteBehindSink implements AutoCloseable {
   private long stopDeadlineNanos = Long.MAX_VALUE;
   private boolean flushing;
 
-  private WriteBehindSink(WriteBehindConfig config, String bootstrapServers, String writerGroup,
+  private WriteBehindSink(WriteBehindConfig config, KafkaClientConfig kafka, String writerGroup,
       String dlqTopic, Duration sessionTimeout, MeterRegistry registry) {
     this.config = config;
     this.groupId = writerGroup + ".sink";
@@ -97,7 +95,7 @@ public final class WriteBehindSink implements AutoCloseable {
       db.validate();
     } catch (SQLException e) {
       db.close();
-      throw new IllegalStateException("write-behind sink: database " + config.jdbcUrl()
+      throw new IllegalStateException("write-behind sink: database " + config.jdbcUrlMasked()
           + " unreachable at start: " + e.getMessage(), e);
     } catch (RuntimeException e) {
       db.close();
@@ -105,8 +103,9 @@ public final class WriteBehindSink implements AutoCloseable {
     }
     KafkaConsumer<byte[], byte[]> c = null;
     try {
-      c = new KafkaConsumer<>(consumerProps(bootstrapServers, groupId, config.batchSize(), sessionTimeout));
-      this.deadLetters = new DeadLetters(bootstrapServers, dlqTopic);
+      c = new KafkaConsumer<>(WriterKafkaProperties.consumer(kafka, groupId, Math.max(100, config.batchSize()), 20,
+          sessionTimeout));
+      this.deadLetters = new DeadLetters(kafka, dlqTopic);
     } catch (RuntimeException e) {
       // a half-built sink must not keep its database connection or consumer open
       if (c != null) {
@@ -137,7 +136,7 @@ public final class WriteBehindSink implements AutoCloseable {
    * Checks the rules against the database and starts consuming on a sink thread.
    *
    * @param config the sink settings
-   * @param bootstrapServers Kafka bootstrap servers, {@code host:port} list
+   * @param kafka Kafka: bootstrap servers and the pass-through properties
    * @param writerGroup the writer's consumer group; the sink's is {@code <writerGroup>.sink}, and
    *     the sink's meters are tagged {@code group=<writerGroup>}
    * @param dlqTopic where rejected upserts go
@@ -150,9 +149,9 @@ public final class WriteBehindSink implements AutoCloseable {
    * @throws IllegalStateException if the database cannot be reached
    * @throws org.apache.kafka.common.KafkaException if the Kafka clients cannot be created
    */
-  public static WriteBehindSink start(WriteBehindConfig config, String bootstrapServers,
+  public static WriteBehindSink start(WriteBehindConfig config, KafkaClientConfig kafka,
       String writerGroup, String dlqTopic, Duration sessionTimeout, MeterRegistry registry) {
-    WriteBehindSink s = new WriteBehindSink(config, bootstrapServers, writerGroup, dlqTopic, sessionTimeout,
+    WriteBehindSink s = new WriteBehindSink(config, kafka, writerGroup, dlqTopic, sessionTimeout,
         registry);
     s.thread.start();
     log.info("write-behind sink started: group {} on {}, rules {}", s.groupId, config.topic(), config.rules());
@@ -440,21 +439,5 @@ public final class WriteBehindSink implements AutoCloseable {
     Abandoned() {
       super(null, null, false, false);
     }
-  }
-
-  private static Properties consumerProps(String bootstrap, String group, int batchSize, Duration sessionTimeout) {
-    Properties p = new Properties();
-    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    p.put(ConsumerConfig.GROUP_ID_CONFIG, group);
-    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-    p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, Integer.toString(Math.max(100, batchSize)));
-    p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "20");
-    p.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, Long.toString(sessionTimeout.toMillis()));
-    p.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, Long.toString(Math.min(1000, sessionTimeout.toMillis() / 3)));
-    p.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, CooperativeStickyAssignor.class.getName());
-    p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-    p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-    return p;
   }
 }

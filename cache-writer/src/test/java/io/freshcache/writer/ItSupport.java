@@ -40,7 +40,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 final class ItSupport {
   static final String RUN = UUID.randomUUID().toString().substring(0, 8);
   static final CacheWriterConfig BASE = CacheWriterConfig.fromEnv().toBuilder().httpPort(0).sink(null).build();
-  static final Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, BASE.kafkaBootstrapServers()));
+  static final Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, BASE.kafka().bootstrapServers()));
   static final KafkaProducer<byte[], byte[]> producer = producer();
   /**
    * How long a Redis command of a test may take: long, so that a machine stalled for a few
@@ -48,7 +48,7 @@ final class ItSupport {
    * fails, later). Tests of the fast failure path set the production default themselves.
    */
   static final Duration PATIENT = Duration.ofSeconds(20);
-  static final RedisClusterClient redis = ClusterClients.create(BASE.redisNodes(), BASE.redisPassword(), PATIENT);
+  static final RedisClusterClient redis = ClusterClients.create(BASE.redis().nodes(), BASE.redis().password(), PATIENT);
   static final StatefulRedisClusterConnection<byte[], byte[]> conn = redis.connect(ByteArrayCodec.INSTANCE);
 
   /** @return a new connected topology (own connections) with the patient timeout; close it */
@@ -64,7 +64,7 @@ final class ItSupport {
 
   private static KafkaProducer<byte[], byte[]> producer() {
     Properties p = new Properties();
-    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, BASE.kafkaBootstrapServers());
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, BASE.kafka().bootstrapServers());
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
     p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
@@ -170,7 +170,7 @@ final class ItSupport {
   /** Waits until the dead-letter topic {@code dlq} holds at least {@code n} records; @return them all. */
   static List<org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]>> deadLetters(String dlq, int n) {
     Properties p = new Properties();
-    p.put(org.apache.kafka.clients.consumer.ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, BASE.kafkaBootstrapServers());
+    p.put(org.apache.kafka.clients.consumer.ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, BASE.kafka().bootstrapServers());
     p.put(org.apache.kafka.clients.consumer.ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG,
         org.apache.kafka.common.serialization.ByteArrayDeserializer.class.getName());
     p.put(org.apache.kafka.clients.consumer.ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG,

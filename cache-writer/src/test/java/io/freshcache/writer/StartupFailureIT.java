@@ -65,7 +65,8 @@ class StartupFailureIT {
         ItSupport.freshTopics("sink-startfail"), table);
     long before = sinkSessions();
     for (int i = 0; i < 3; i++) {
-      assertThatThrownBy(() -> WriteBehindSink.start(withSink.sink(), "no-such-host.invalid:9092",
+      assertThatThrownBy(() -> WriteBehindSink.start(withSink.sink(),
+          io.freshcache.protocol.config.KafkaClientConfig.builder().bootstrapServers("no-such-host.invalid:9092").build(),
           withSink.groupId(), withSink.dlqTopic(), withSink.sessionTimeout(),
           new io.micrometer.core.instrument.simple.SimpleMeterRegistry()))
           .isInstanceOf(KafkaException.class);

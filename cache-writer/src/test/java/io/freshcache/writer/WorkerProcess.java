@@ -53,8 +53,8 @@ final class WorkerProcess implements AutoCloseable {
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
     Map<String, String> env = pb.environment();
     env.keySet().removeIf(k -> k.startsWith("WRITER_"));
-    env.put("KAFKA_BOOTSTRAP_SERVERS", c.kafkaBootstrapServers());
-    env.put("REDIS_NODES", String.join(",", c.redisNodes()));
+    env.put("KAFKA_BOOTSTRAP_SERVERS", c.kafka().bootstrapServers());
+    env.put("REDIS_NODES", String.join(",", c.redis().nodes()));
     env.put("WRITER_TOPICS", String.join(",", c.topics()));
     env.put("WRITER_DLQ_TOPIC", c.dlqTopic());
     env.put("WRITER_GROUP_ID", c.groupId());

@@ -1,12 +1,22 @@
 package io.freshcache.cdc;
 
+import io.freshcache.protocol.config.ConfigException;
+import io.freshcache.protocol.config.EnvSettings;
+import io.freshcache.protocol.config.KafkaClientConfig;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -14,12 +24,16 @@ import java.util.stream.Collectors;
 /**
  * Settings of one cdc-ingest instance: which PostgreSQL database to capture, through which
  * replication slot and publication, where to keep the source offsets, which Kafka topic receives
- * the cache events, and how each captured table maps to cache keys.
+ * the cache events, and how each captured table maps to cache keys; plus the Kafka part
+ * ({@link #kafka()}: {@code KAFKA_*}) and further Debezium properties
+ * ({@link #debeziumProperties()}: {@code CDC_DEBEZIUM_*}).
  *
- * <p>Immutable and validated when built: a bad value throws {@link IllegalArgumentException}
- * naming the setting and the value ("{@code slotName must match [a-z0-9_]{1,63} but was
- * 'My-Slot'}"). Build it with {@link #builder()}, or from environment variables with
- * {@link #fromEnv()}, whose errors name the variable instead ("{@code CDC_SLOT_NAME: ...}").
+ * <p>Immutable and validated when built: a bad value throws a {@link ConfigException} naming the
+ * setting and the value ("{@code slotName must match [a-z0-9_]{1,63} but was 'My-Slot'}"). Build
+ * it with {@link #builder()}, or from environment variables with {@link #fromEnv()}, whose errors
+ * name the variable instead ("{@code CDC_SLOT_NAME must match ...}"). Every variable, with the
+ * shared rules ({@code _FILE} secrets, durations with units), is described in
+ * {@code docs/configuration.md}.
  *
  * <p>Source offsets (the last LSN whose events Kafka acknowledged) are kept in a compacted Kafka
  * topic by default ({@link OffsetStorage#KAFKA}, {@link #offsetTopic()}), so the service can move
@@ -27,63 +41,12 @@ import java.util.stream.Collectors;
  * alternative for a single machine. The defaults point at the local stack that {@code dev/stack}
  * starts, like the other modules' defaults.
  *
- * @param dbHost PostgreSQL host; default {@value #DEFAULT_DB_HOST}
- * @param dbPort PostgreSQL port; default {@value #DEFAULT_DB_PORT}
- * @param database the database to capture; default {@value #DEFAULT_DATABASE}
- * @param user a PostgreSQL user with the {@code REPLICATION} attribute (and the right to create the
- *     publication on the captured tables, i.e. their owner or a superuser); default
- *     {@value #DEFAULT_USER}
- * @param password the user's password; default {@value #DEFAULT_PASSWORD} (the local stack's),
- *     {@code ""} for none
- * @param kafkaBootstrapServers Kafka {@code host:port} list, comma-separated; default
- *     {@value #DEFAULT_KAFKA_BOOTSTRAP_SERVERS}
- * @param connectorName the connector's name: the Debezium engine name and topic prefix, and
- *     {@code source.connector} in every event; default {@value #DEFAULT_CONNECTOR_NAME}
- * @param slotName the logical replication slot, created if missing; default
- *     {@value #DEFAULT_SLOT_NAME}. A slot that is left behind retains WAL: drop it when the
- *     service is retired
- * @param publicationName the publication, created for the rule tables if missing; default
- *     {@value #DEFAULT_PUBLICATION_NAME}
- * @param offsetStorage where the source offsets are kept; default {@link OffsetStorage#KAFKA}
- * @param offsetTopic the compacted topic of {@link OffsetStorage#KAFKA}, created (one partition,
- *     {@code cleanup.policy=compact}, the broker's replication factor) if missing; offsets are
- *     keyed by {@link #connectorName()}, so several instances may share it; default
- *     {@value #DEFAULT_OFFSET_TOPIC}
- * @param offsetFile the file of {@link OffsetStorage#FILE}; default {@code ./cdc-offsets.dat}
- * @param topic the Kafka topic for cache events; default {@value #DEFAULT_TOPIC}
- * @param rules one rule per captured table, at least one; default
- *     {@value #DEFAULT_RULES}. Rules of the {@code CDC_RULES} text form invalidate, are versioned
- *     by commit LSN and turn a {@code TRUNCATE} into a namespace invalidation
- *     ({@link TableRule.TruncateMode#INVALIDATE_NAMESPACE}); a {@link RulesFile} can say
- *     otherwise, e.g. {@code truncate: ignore}
- * @param pollInterval how long the connector waits for more changes before handing over a
- *     partial batch, and how long its reader pauses when the WAL stream is idle; bounds the
- *     commit-to-produce latency of a lone change to about twice this value; default 5 ms.
- *     Measured on a 2-core machine at 1,000 changes/s (bench/results/cdc-e2e.md): 5 ms gave a
- *     commit-to-produce p99 of 13-22 ms and cost 21% of one core while idle; 10 ms: p99 18-24 ms,
- *     13%; 50 ms: p99 289 ms, 5%. Debezium busy-waits the last millisecond of each interval, so
- *     idle CPU grows as the interval shrinks
- * @param maxBatchSize most changes in one batch; one batch is one wait for Kafka acknowledgements;
- *     default {@value #DEFAULT_MAX_BATCH_SIZE}
- * @param offsetFlushInterval how often acknowledged offsets are written to the offset file and
- *     confirmed to the replication slot (which lets PostgreSQL recycle WAL); what a crash repeats;
- *     default 1 s
- * @param startupTimeout bound on each startup check (database, Kafka) and on waiting for the
- *     stream to start in {@link CdcIngestMain}; default 30 s
- * @param httpPort the port {@link CdcIngestMain} serves {@code /health} and {@code /metrics} on,
- *     0 for none; default {@value #DEFAULT_HTTP_PORT}
- * @param maxEventBytes the largest event (JSON bytes) an upsert may be sent as; an upsert that
- *     would be larger, or larger than the topic's {@code max.message.bytes} allows, is sent as an
- *     invalidation of its key instead (counted, logged once per key), so one big row never stops
- *     the capture. The producer's {@code max.request.size} is raised to fit it. Default
- *     {@value #DEFAULT_MAX_EVENT_BYTES}, under Kafka's default 1 MiB limits
+ * <p><b>TLS to PostgreSQL.</b> {@code CDC_DEBEZIUM_DATABASE_SSLMODE} (and {@code _SSLROOTCERT},
+ * {@code _SSLCERT}, {@code _SSLKEY}, {@code _SSLPASSWORD}, {@code _SSLFACTORY}) configure the
+ * connector's connections; the connections cdc-ingest opens itself (startup checks, slot probe)
+ * use the same settings, see {@link #jdbcProperties()}.
  */
-public record CdcIngestConfig(String dbHost, int dbPort, String database, String user,
-    String password, String kafkaBootstrapServers, String connectorName, String slotName,
-    String publicationName, OffsetStorage offsetStorage, String offsetTopic, Path offsetFile,
-    String topic, List<TableRule> rules, Duration pollInterval, int maxBatchSize,
-    Duration offsetFlushInterval, Duration startupTimeout, int httpPort, int maxEventBytes) {
-
+public final class CdcIngestConfig {
   /** Where the source offsets are kept. */
   public enum OffsetStorage {
     /** In {@link CdcIngestConfig#offsetTopic()}, Kafka Connect's {@code KafkaOffsetBackingStore}. */
@@ -102,8 +65,6 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
   public static final String DEFAULT_USER = "freshcache";
   /** Default password: the local stack's. */
   public static final String DEFAULT_PASSWORD = "freshcache";
-  /** Default Kafka bootstrap servers: the local stack's. */
-  public static final String DEFAULT_KAFKA_BOOTSTRAP_SERVERS = "127.0.0.1:9092";
   /** Default offset storage. */
   public static final OffsetStorage DEFAULT_OFFSET_STORAGE = OffsetStorage.KAFKA;
   /** Default offset topic. */
@@ -143,6 +104,13 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
   /** Environment variable for {@link #maxEventBytes()}. */
   public static final String ENV_MAX_EVENT_BYTES = "CDC_MAX_EVENT_BYTES";
 
+  /**
+   * Debezium properties freshcache sets itself, each with the setting that controls it: passing one
+   * as {@code CDC_DEBEZIUM_*} is a {@link ConfigException}. Also reserved: every
+   * {@code offset.storage.*} property.
+   */
+  public static final Map<String, String> RESERVED_DEBEZIUM_PROPERTIES = reserved();
+
   /** Largest accepted {@link #maxBatchSize()}. */
   public static final int MAX_BATCH_SIZE_LIMIT = 65_536;
 
@@ -156,8 +124,8 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
   public static final String ENV_PG_USER = "PG_USER";
   /** Environment variable for {@link #password()}. */
   public static final String ENV_PG_PASSWORD = "PG_PASSWORD";
-  /** Environment variable for {@link #kafkaBootstrapServers()}. */
-  public static final String ENV_KAFKA_BOOTSTRAP_SERVERS = "KAFKA_BOOTSTRAP_SERVERS";
+  /** Environment variable prefix of {@link #debeziumProperties()}. */
+  public static final String ENV_DEBEZIUM_PREFIX = "CDC_DEBEZIUM_";
   /** Environment variable for {@link #connectorName()}. */
   public static final String ENV_CONNECTOR_NAME = "CDC_CONNECTOR_NAME";
   /** Environment variable for {@link #slotName()}. */
@@ -191,79 +159,81 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
   private static final Pattern SLOT_NAME = Pattern.compile("[a-z0-9_]{1,63}");
   private static final Pattern PUBLICATION_NAME = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
   private static final Pattern TOPIC = Pattern.compile("[A-Za-z0-9._-]{1,249}");
-  private static final Pattern SERVER = Pattern.compile("[^\\s,:]+:[0-9]{1,5}");
 
-  /**
-   * Validates every setting; {@code rules} is copied. A null setting is invalid like any other
-   * bad value (an {@link IllegalArgumentException}), except a null element of {@code rules}.
-   *
-   * @param dbHost PostgreSQL host name; not blank and without whitespace
-   * @param dbPort PostgreSQL port, 1..65535
-   * @param database the database to capture; not blank
-   * @param user the PostgreSQL user; not blank
-   * @param password the user's password; not null, {@code ""} for none
-   * @param kafkaBootstrapServers comma-separated {@code host:port} entries (blanks around an
-   *     entry are allowed, a port has 1 to 5 digits)
-   * @param connectorName matches {@code [A-Za-z0-9_.-]{1,64}}
-   * @param slotName matches {@code [a-z0-9_]{1,63}}, as PostgreSQL requires of slot names
-   * @param publicationName matches {@code [a-z_][a-z0-9_]{0,62}}
-   * @param offsetStorage where offsets are kept; not null
-   * @param offsetTopic a Kafka topic name, {@code [A-Za-z0-9._-]{1,249}}, checked even with
-   *     {@link OffsetStorage#FILE}; with {@link OffsetStorage#KAFKA} it must differ from
-   *     {@code topic}
-   * @param offsetFile the offset file; not null, even with {@link OffsetStorage#KAFKA}
-   * @param topic a Kafka topic name, {@code [A-Za-z0-9._-]{1,249}}
-   * @param rules at least one rule, at most one per table; not null and without null elements
-   * @param pollInterval 1 ms..60 s; the engine gets whole milliseconds
-   * @param maxBatchSize 1..{@value #MAX_BATCH_SIZE_LIMIT}
-   * @param offsetFlushInterval not negative (0 is accepted)
-   * @param startupTimeout at least 1 ms
-   * @param httpPort 0..65535; 0 serves nothing
-   * @param maxEventBytes {@value #MIN_MAX_EVENT_BYTES}..{@value #MAX_EVENT_BYTES_LIMIT}
-   * @throws IllegalArgumentException naming the first invalid setting and its value
-   * @throws NullPointerException if {@code rules} contains null
-   */
-  public CdcIngestConfig {
-    dbHost = field("dbHost", dbHost, CdcIngestConfig::checkHost);
-    field("dbPort", dbPort, CdcIngestConfig::checkPort);
-    database = field("database", database, CdcIngestConfig::checkRequired);
-    user = field("user", user, CdcIngestConfig::checkRequired);
-    if (password == null) {
-      throw new IllegalArgumentException("password must not be null (use \"\" for none)");
-    }
-    kafkaBootstrapServers = field("kafkaBootstrapServers", kafkaBootstrapServers,
-        CdcIngestConfig::checkBootstrapServers);
-    connectorName = field("connectorName", connectorName, CdcIngestConfig::checkConnectorName);
-    slotName = field("slotName", slotName, CdcIngestConfig::checkSlotName);
-    publicationName = field("publicationName", publicationName,
-        CdcIngestConfig::checkPublicationName);
-    if (offsetStorage == null) {
-      throw new IllegalArgumentException("offsetStorage must be set but was null");
-    }
-    offsetTopic = field("offsetTopic", offsetTopic, CdcIngestConfig::checkTopic);
-    if (offsetFile == null) {
-      throw new IllegalArgumentException("offsetFile must be set but was null");
-    }
-    topic = field("topic", topic, CdcIngestConfig::checkTopic);
-    if (rules == null) {
-      throw new IllegalArgumentException("rules must be set but was null");
-    }
-    rules = List.copyOf(rules);
-    try {
-      TableRule.checkRules(rules);
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("rules: " + e.getMessage(), e);
-    }
-    field("pollInterval", pollInterval, CdcIngestConfig::checkPollInterval);
-    field("maxBatchSize", maxBatchSize, CdcIngestConfig::checkMaxBatchSize);
-    field("offsetFlushInterval", offsetFlushInterval, CdcIngestConfig::checkFlushInterval);
-    field("startupTimeout", startupTimeout, CdcIngestConfig::checkPositive);
-    field("httpPort", httpPort, CdcIngestConfig::checkHttpPort);
-    field("maxEventBytes", maxEventBytes, CdcIngestConfig::checkMaxEventBytes);
-    if (offsetStorage == OffsetStorage.KAFKA && offsetTopic.equals(topic)) {
-      throw new IllegalArgumentException("offsetTopic must differ from topic but both were '"
-          + topic + "'");
-    }
+  private final String dbHost;
+  private final int dbPort;
+  private final String database;
+  private final String user;
+  private final String password;
+  private final KafkaClientConfig kafka;
+  private final String connectorName;
+  private final String slotName;
+  private final String publicationName;
+  private final OffsetStorage offsetStorage;
+  private final String offsetTopic;
+  private final Path offsetFile;
+  private final String topic;
+  private final List<TableRule> rules;
+  private final Duration pollInterval;
+  private final int maxBatchSize;
+  private final Duration offsetFlushInterval;
+  private final Duration startupTimeout;
+  private final int httpPort;
+  private final int maxEventBytes;
+  private final Map<String, String> debeziumProperties;
+
+  private CdcIngestConfig(Builder b, List<TableRule> rules) {
+    this.dbHost = b.dbHost;
+    this.dbPort = b.dbPort;
+    this.database = b.database;
+    this.user = b.user;
+    this.password = b.password;
+    this.kafka = b.kafka;
+    this.connectorName = b.connectorName;
+    this.slotName = b.slotName;
+    this.publicationName = b.publicationName;
+    this.offsetStorage = b.offsetStorage;
+    this.offsetTopic = b.offsetTopic;
+    this.offsetFile = b.offsetFile;
+    this.topic = b.topic;
+    this.pollInterval = b.pollInterval;
+    this.maxBatchSize = b.maxBatchSize;
+    this.offsetFlushInterval = b.offsetFlushInterval;
+    this.startupTimeout = b.startupTimeout;
+    this.httpPort = b.httpPort;
+    this.maxEventBytes = b.maxEventBytes;
+    this.rules = rules;
+    this.debeziumProperties = Collections.unmodifiableMap(new TreeMap<>(b.debeziumProperties));
+  }
+
+  private static Map<String, String> reserved() {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put("name", ENV_CONNECTOR_NAME);
+    m.put("topic.prefix", ENV_CONNECTOR_NAME);
+    m.put("connector.class", "");
+    m.put("offset.storage", ENV_OFFSET_STORAGE);
+    m.put("offset.flush.interval.ms", ENV_OFFSET_FLUSH_INTERVAL_MS);
+    m.put("bootstrap.servers", "KAFKA_BOOTSTRAP_SERVERS");
+    m.put("database.hostname", ENV_PG_HOST);
+    m.put("database.port", ENV_PG_PORT);
+    m.put("database.dbname", ENV_PG_DB);
+    m.put("database.user", ENV_PG_USER);
+    m.put("database.password", ENV_PG_PASSWORD);
+    m.put("plugin.name", "");
+    m.put("slot.name", ENV_SLOT_NAME);
+    m.put("publication.name", ENV_PUBLICATION_NAME);
+    m.put("publication.autocreate.mode", ENV_RULES);
+    m.put("table.include.list", ENV_RULES);
+    m.put("table.exclude.list", ENV_RULES);
+    m.put("schema.include.list", ENV_RULES);
+    m.put("schema.exclude.list", ENV_RULES);
+    m.put("poll.interval.ms", ENV_POLL_INTERVAL_MS);
+    m.put("max.batch.size", ENV_MAX_BATCH_SIZE);
+    m.put("tombstones.on.delete", "");
+    m.put("skipped.operations", "");
+    m.put("decimal.handling.mode", "");
+    m.put("transforms", "");
+    return Collections.unmodifiableMap(m);
   }
 
   /**
@@ -280,18 +250,31 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
   }
 
   /**
-   * Reads the configuration from the process environment; see {@link #fromEnv(Map)}.
+   * Reads the configuration from the process environment; see {@link #fromEnv(EnvSettings)}.
    *
    * @return the validated configuration
-   * @throws IllegalArgumentException naming the variable and its bad value
+   * @throws ConfigException naming the variable and its bad value
    */
   public static CdcIngestConfig fromEnv() {
-    return fromEnv(System.getenv());
+    return fromEnv(EnvSettings.system());
   }
 
   /**
-   * Reads the configuration from environment variables: {@code PG_HOST}, {@code PG_PORT},
-   * {@code PG_DB}, {@code PG_USER}, {@code PG_PASSWORD}, {@code KAFKA_BOOTSTRAP_SERVERS},
+   * Reads the configuration from {@code env}; see {@link #fromEnv(EnvSettings)}.
+   *
+   * @param env variable name to value, e.g. {@link System#getenv()}
+   * @return the validated configuration
+   * @throws ConfigException naming the variable and its bad value
+   * @throws NullPointerException if {@code env} is null
+   */
+  public static CdcIngestConfig fromEnv(Map<String, String> env) {
+    return fromEnv(EnvSettings.of(env));
+  }
+
+  /**
+   * Reads the configuration through the shared reader: {@code PG_HOST}, {@code PG_PORT},
+   * {@code PG_DB}, {@code PG_USER}, {@code PG_PASSWORD} (or {@code PG_PASSWORD_FILE}),
+   * {@code KAFKA_BOOTSTRAP_SERVERS} and {@code KAFKA_*} ({@link KafkaClientConfig}),
    * {@code CDC_CONNECTOR_NAME}, {@code CDC_SLOT_NAME}, {@code CDC_PUBLICATION_NAME},
    * {@code CDC_OFFSET_STORAGE} ({@code kafka} or {@code file}; when unset, {@code file} if
    * {@code CDC_OFFSET_FILE} is set, else {@code kafka}), {@code CDC_OFFSET_TOPIC},
@@ -299,64 +282,217 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
    * {@link RulesFile}) or {@code CDC_RULES} ({@code schema.table=keyTemplate} entries joined with
    * {@code ;}; not both), {@code CDC_POLL_INTERVAL_MS}, {@code CDC_MAX_BATCH_SIZE},
    * {@code CDC_OFFSET_FLUSH_INTERVAL_MS}, {@code CDC_STARTUP_TIMEOUT_MS}, {@code CDC_HTTP_PORT},
-   * {@code CDC_MAX_EVENT_BYTES}.
-   * An unset or blank variable takes the default (for {@code PG_PASSWORD}, only an unset one).
+   * {@code CDC_MAX_EVENT_BYTES}, and every {@code CDC_DEBEZIUM_*} as a Debezium property.
+   * An unset or blank variable takes the default; {@code PG_PASSWORD} set to {@code ""} means
+   * no password.
    *
-   * @param env variable name to value, e.g. {@link System#getenv()}
+   * @param env the environment
    * @return the validated configuration
-   * @throws IllegalArgumentException if a variable is invalid, or both {@code CDC_RULES} and
+   * @throws ConfigException if a variable is invalid, or both {@code CDC_RULES} and
    *     {@code CDC_RULES_FILE} are set; the message starts with the variable's name and quotes its
    *     value (never the password). Only a conflict between two valid values (the offset topic
    *     equal to the event topic) names the settings instead
-   * @throws NullPointerException if {@code env} is null
    */
-  public static CdcIngestConfig fromEnv(Map<String, String> env) {
-    Objects.requireNonNull(env, "env");
-    Env e = new Env(env);
-    return new CdcIngestConfig(
-        e.get(ENV_PG_HOST, DEFAULT_DB_HOST, CdcIngestConfig::checkHost),
-        e.get(ENV_PG_PORT, DEFAULT_DB_PORT, v -> checkPort(parseInt(v))),
-        e.get(ENV_PG_DB, DEFAULT_DATABASE, CdcIngestConfig::checkRequired),
-        e.get(ENV_PG_USER, DEFAULT_USER, CdcIngestConfig::checkRequired),
-        env.getOrDefault(ENV_PG_PASSWORD, DEFAULT_PASSWORD),
-        e.get(ENV_KAFKA_BOOTSTRAP_SERVERS, DEFAULT_KAFKA_BOOTSTRAP_SERVERS,
-            CdcIngestConfig::checkBootstrapServers),
-        e.get(ENV_CONNECTOR_NAME, DEFAULT_CONNECTOR_NAME, CdcIngestConfig::checkConnectorName),
-        e.get(ENV_SLOT_NAME, DEFAULT_SLOT_NAME, CdcIngestConfig::checkSlotName),
-        e.get(ENV_PUBLICATION_NAME, DEFAULT_PUBLICATION_NAME,
-            CdcIngestConfig::checkPublicationName),
-        e.get(ENV_OFFSET_STORAGE, e.isSet(ENV_OFFSET_FILE) ? OffsetStorage.FILE
-            : DEFAULT_OFFSET_STORAGE, CdcIngestConfig::parseOffsetStorage),
-        e.get(ENV_OFFSET_TOPIC, DEFAULT_OFFSET_TOPIC, CdcIngestConfig::checkTopic),
-        e.get(ENV_OFFSET_FILE, DEFAULT_OFFSET_FILE, CdcIngestConfig::parsePath),
-        e.get(ENV_TOPIC, DEFAULT_TOPIC, CdcIngestConfig::checkTopic),
-        rulesFromEnv(e),
-        e.get(ENV_POLL_INTERVAL_MS, DEFAULT_POLL_INTERVAL,
-            v -> checkPollInterval(Duration.ofMillis(parseLong(v)))),
-        e.get(ENV_MAX_BATCH_SIZE, DEFAULT_MAX_BATCH_SIZE, v -> checkMaxBatchSize(parseInt(v))),
-        e.get(ENV_OFFSET_FLUSH_INTERVAL_MS, DEFAULT_OFFSET_FLUSH_INTERVAL,
-            v -> checkFlushInterval(Duration.ofMillis(parseLong(v)))),
-        e.get(ENV_STARTUP_TIMEOUT_MS, DEFAULT_STARTUP_TIMEOUT,
-            v -> checkPositive(Duration.ofMillis(parseLong(v)))),
-        e.get(ENV_HTTP_PORT, DEFAULT_HTTP_PORT, v -> checkHttpPort(parseInt(v))),
-        e.get(ENV_MAX_EVENT_BYTES, DEFAULT_MAX_EVENT_BYTES, v -> checkMaxEventBytes(parseInt(v))));
+  public static CdcIngestConfig fromEnv(EnvSettings env) {
+    Builder b = builder();
+    set(env, ENV_PG_HOST, b::dbHost);
+    env.integer(ENV_PG_PORT, 1, 65_535).ifPresent(b::dbPort);
+    set(env, ENV_PG_DB, b::database);
+    set(env, ENV_PG_USER, b::user);
+    Optional<String> password = env.secret(ENV_PG_PASSWORD);
+    if (password.isPresent()) {
+      b.password(password.get());
+    } else if (env.isSet(ENV_PG_PASSWORD)) {
+      b.password(""); // set but empty: no password
+    }
+    b.kafka(KafkaClientConfig.fromEnv(env, null));
+    set(env, ENV_CONNECTOR_NAME, b::connectorName);
+    set(env, ENV_SLOT_NAME, b::slotName);
+    set(env, ENV_PUBLICATION_NAME, b::publicationName);
+    set(env, ENV_OFFSET_TOPIC, b::offsetTopic);
+    env.string(ENV_OFFSET_FILE).ifPresent(v -> {
+      try {
+        b.offsetFile(Path.of(v));
+      } catch (InvalidPathException e) {
+        throw ConfigException.invalid(ENV_OFFSET_FILE, v, "a file path");
+      }
+    });
+    env.enumValue(ENV_OFFSET_STORAGE, OffsetStorage.class).ifPresent(b::offsetStorage);
+    set(env, ENV_TOPIC, b::topic);
+    b.rules(rulesFromEnv(env));
+    env.duration(ENV_POLL_INTERVAL_MS, ChronoUnit.MILLIS, Duration.ofMillis(1))
+        .ifPresent(d -> set(ENV_POLL_INTERVAL_MS, env, d, b::pollInterval));
+    env.integer(ENV_MAX_BATCH_SIZE, 1, MAX_BATCH_SIZE_LIMIT).ifPresent(b::maxBatchSize);
+    env.duration(ENV_OFFSET_FLUSH_INTERVAL_MS, ChronoUnit.MILLIS, Duration.ZERO).ifPresent(b::offsetFlushInterval);
+    env.duration(ENV_STARTUP_TIMEOUT_MS, ChronoUnit.MILLIS, Duration.ofMillis(1)).ifPresent(b::startupTimeout);
+    env.integer(ENV_HTTP_PORT, 0, 65_535).ifPresent(b::httpPort);
+    env.integer(ENV_MAX_EVENT_BYTES, MIN_MAX_EVENT_BYTES, MAX_EVENT_BYTES_LIMIT).ifPresent(b::maxEventBytes);
+    env.properties(ENV_DEBEZIUM_PREFIX, Set.of()).forEach(b::debeziumProperty);
+    return b.build();
   }
 
-  private static List<TableRule> rulesFromEnv(Env e) {
-    if (e.isSet(ENV_RULES_FILE) && e.isSet(ENV_RULES)) {
-      throw new IllegalArgumentException(ENV_RULES_FILE + ": set either " + ENV_RULES_FILE
-          + " or " + ENV_RULES + " but both were set");
+  /** Hands {@code name}'s value to a validating setter; its complaint names the variable. */
+  private static void set(EnvSettings env, String name, Consumer<String> setter) {
+    env.string(name).ifPresent(v -> set(name, env, v, setter));
+  }
+
+  private static <T> void set(String name, EnvSettings env, T value, Consumer<T> setter) {
+    try {
+      setter.accept(value);
+    } catch (ConfigException e) {
+      // "slotName must match ... but was 'x'": the same complaint, about the variable
+      String message = e.getMessage();
+      int space = message.indexOf(' ');
+      throw new ConfigException(name + (space < 0 ? ": " + message : message.substring(space)), e);
     }
-    if (e.isSet(ENV_RULES_FILE)) {
-      return e.get(ENV_RULES_FILE, null, v -> {
+  }
+
+  private static List<TableRule> rulesFromEnv(EnvSettings env) {
+    Optional<String> file = env.string(ENV_RULES_FILE);
+    Optional<String> text = env.literal(ENV_RULES); // CDC_RULES_FILE is not CDC_RULES's _FILE
+    if (file.isPresent() && text.isPresent()) {
+      throw new ConfigException(ENV_RULES_FILE + " and " + ENV_RULES + " are both set; set one of them");
+    }
+    try {
+      if (file.isPresent()) {
         try {
-          return RulesFile.load(Path.of(v.trim()));
-        } catch (InvalidPathException ex) {
-          throw new IllegalArgumentException("must be a file path but was '" + v + "'", ex);
+          return RulesFile.load(Path.of(file.get()));
+        } catch (InvalidPathException e) {
+          throw ConfigException.invalid(ENV_RULES_FILE, file.get(), "a file path");
         }
-      });
+      }
+      return TableRule.parseAll(text.orElse(DEFAULT_RULES));
+    } catch (ConfigException e) {
+      throw e;
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException((file.isPresent() ? ENV_RULES_FILE : ENV_RULES) + ": " + e.getMessage(), e);
     }
-    return e.get(ENV_RULES, TableRule.parseAll(DEFAULT_RULES), TableRule::parseAll);
+  }
+
+  /** @return PostgreSQL host; default {@value #DEFAULT_DB_HOST} */
+  public String dbHost() {
+    return dbHost;
+  }
+
+  /** @return PostgreSQL port; default {@value #DEFAULT_DB_PORT} */
+  public int dbPort() {
+    return dbPort;
+  }
+
+  /** @return the database to capture; default {@value #DEFAULT_DATABASE} */
+  public String database() {
+    return database;
+  }
+
+  /** @return a PostgreSQL user with the {@code REPLICATION} attribute (and the right to create the publication on the captured tables, i.e. their owner or a superuser); default {@value #DEFAULT_USER} */
+  public String user() {
+    return user;
+  }
+
+  /** @return the user's password; default {@value #DEFAULT_PASSWORD} (the local stack's), {@code ""} for none */
+  public String password() {
+    return password;
+  }
+
+  /** @return Kafka: the bootstrap servers ({@code KAFKA_BOOTSTRAP_SERVERS}, default {@value KafkaClientConfig#DEFAULT_BOOTSTRAP_SERVERS}) and the pass-through {@code KAFKA_*} client properties, applied to the event producer, the preflight admin client and (with {@link OffsetStorage#KAFKA}) the offset store */
+  public KafkaClientConfig kafka() {
+    return kafka;
+  }
+
+  /** @return the connector's name: the Debezium engine name and topic prefix, and {@code source.connector} in every event; default {@value #DEFAULT_CONNECTOR_NAME} */
+  public String connectorName() {
+    return connectorName;
+  }
+
+  /** @return the logical replication slot, created if missing; default {@value #DEFAULT_SLOT_NAME}. A slot that is left behind retains WAL: drop it when the service is retired */
+  public String slotName() {
+    return slotName;
+  }
+
+  /** @return the publication, created for the rule tables if missing; default {@value #DEFAULT_PUBLICATION_NAME} */
+  public String publicationName() {
+    return publicationName;
+  }
+
+  /** @return where the source offsets are kept; default {@link OffsetStorage#KAFKA} */
+  public OffsetStorage offsetStorage() {
+    return offsetStorage;
+  }
+
+  /** @return the compacted topic of {@link OffsetStorage#KAFKA}, created (one partition, {@code cleanup.policy=compact}, the broker's replication factor) if missing; offsets are keyed by {@link #connectorName()}, so several instances may share it; default {@value #DEFAULT_OFFSET_TOPIC} */
+  public String offsetTopic() {
+    return offsetTopic;
+  }
+
+  /** @return the file of {@link OffsetStorage#FILE}; default {@code ./cdc-offsets.dat} */
+  public Path offsetFile() {
+    return offsetFile;
+  }
+
+  /** @return the Kafka topic for cache events; default {@value #DEFAULT_TOPIC} */
+  public String topic() {
+    return topic;
+  }
+
+  /** @return one rule per captured table, at least one; default {@value #DEFAULT_RULES}. Rules of the {@code CDC_RULES} text form invalidate, are versioned by commit LSN and turn a {@code TRUNCATE} into a namespace invalidation ({@link TableRule.TruncateMode#INVALIDATE_NAMESPACE}); a {@link RulesFile} can say otherwise, e.g. {@code truncate: ignore} */
+  public List<TableRule> rules() {
+    return rules;
+  }
+
+  /** @return how long the connector waits for more changes before handing over a partial batch, and how long its reader pauses when the WAL stream is idle; bounds the commit-to-produce latency of a lone change to about twice this value; default 5 ms. Measured on a 2-core machine at 1,000 changes/s (bench/results/cdc-e2e.md): 5 ms gave a commit-to-produce p99 of 13-22 ms and cost 21% of one core while idle; 10 ms: p99 18-24 ms, 13%; 50 ms: p99 289 ms, 5%. Debezium busy-waits the last millisecond of each interval, so idle CPU grows as the interval shrinks */
+  public Duration pollInterval() {
+    return pollInterval;
+  }
+
+  /** @return most changes in one batch; one batch is one wait for Kafka acknowledgements; default {@value #DEFAULT_MAX_BATCH_SIZE} */
+  public int maxBatchSize() {
+    return maxBatchSize;
+  }
+
+  /** @return how often acknowledged offsets are written to the offset file and confirmed to the replication slot (which lets PostgreSQL recycle WAL); what a crash repeats; default 1 s */
+  public Duration offsetFlushInterval() {
+    return offsetFlushInterval;
+  }
+
+  /** @return bound on each startup check (database, Kafka) and on waiting for the stream to start in {@link CdcIngestMain}; default 30 s */
+  public Duration startupTimeout() {
+    return startupTimeout;
+  }
+
+  /** @return the port {@link CdcIngestMain} serves {@code /health} and {@code /metrics} on, 0 for none; default {@value #DEFAULT_HTTP_PORT} */
+  public int httpPort() {
+    return httpPort;
+  }
+
+  /** @return the largest event (JSON bytes) an upsert may be sent as; an upsert that would be larger, or larger than the topic's {@code max.message.bytes} allows, is sent as an invalidation of its key instead (counted, logged once per key), so one big row never stops the capture. The producer's {@code max.request.size} is raised to fit it. Default {@value #DEFAULT_MAX_EVENT_BYTES}, under Kafka's default 1 MiB limits */
+  public int maxEventBytes() {
+    return maxEventBytes;
+  }
+
+  /** @return further Debezium engine and PostgreSQL connector properties ({@code CDC_DEBEZIUM_*}: {@code CDC_DEBEZIUM_DATABASE_SSLMODE} is {@code database.sslmode}); they override freshcache's defaults but none of {@link #RESERVED_DEBEZIUM_PROPERTIES} */
+  public Map<String, String> debeziumProperties() {
+    return debeziumProperties;
+  }
+
+  /**
+   * The PostgreSQL JDBC driver properties for the connections cdc-ingest opens itself (startup
+   * checks, slot probe), taken from the Debezium properties the connector's own connections use:
+   * {@code database.sslmode}, {@code database.sslrootcert}, {@code database.sslcert},
+   * {@code database.sslkey}, {@code database.sslpassword} and {@code database.sslfactory}
+   * become {@code sslmode}, {@code sslrootcert}... So {@code CDC_DEBEZIUM_DATABASE_SSLMODE=verify-full}
+   * secures both.
+   *
+   * @return property names to values; empty without TLS settings
+   */
+  public Map<String, String> jdbcProperties() {
+    Map<String, String> out = new TreeMap<>();
+    for (String p : List.of("sslmode", "sslrootcert", "sslcert", "sslkey", "sslpassword", "sslfactory")) {
+      String v = debeziumProperties.get("database." + p);
+      if (v != null) {
+        out.put(p, v);
+      }
+    }
+    return out;
   }
 
   /** @return the JDBC URL of the captured database, {@code jdbc:postgresql://host:port/db} */
@@ -374,18 +510,36 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
     return rules.stream().map(TableRule::table).collect(Collectors.toUnmodifiableList());
   }
 
-  /** @return every setting except the password, which is masked */
+  /** @return every setting; the password and secret Kafka and Debezium properties masked */
   @Override
   public String toString() {
     return "CdcIngestConfig[db=" + databaseAddress() + ", user=" + user + ", password="
-        + (password.isEmpty() ? "<none>" : "****") + ", kafka=" + kafkaBootstrapServers
+        + (password.isEmpty() ? "<none>" : "****") + ", kafka=" + kafka
         + ", connector=" + connectorName + ", slot=" + slotName + ", publication="
         + publicationName + ", offsets=" + (offsetStorage == OffsetStorage.KAFKA
             ? "kafka:" + offsetTopic : "file:" + offsetFile) + ", topic=" + topic + ", rules=" + rules
         + ", pollInterval=" + pollInterval.toMillis() + "ms, maxBatchSize=" + maxBatchSize
         + ", offsetFlushInterval=" + offsetFlushInterval.toMillis() + "ms, startupTimeout="
         + startupTimeout.toMillis() + "ms, httpPort=" + httpPort + ", maxEventBytes="
-        + maxEventBytes + "]";
+        + maxEventBytes + ", debezium=" + EnvSettings.masked(debeziumProperties) + "]";
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof CdcIngestConfig c && dbHost.equals(c.dbHost) && dbPort == c.dbPort
+        && database.equals(c.database) && user.equals(c.user) && password.equals(c.password)
+        && kafka.equals(c.kafka) && connectorName.equals(c.connectorName) && slotName.equals(c.slotName)
+        && publicationName.equals(c.publicationName) && offsetStorage == c.offsetStorage
+        && offsetTopic.equals(c.offsetTopic) && offsetFile.equals(c.offsetFile) && topic.equals(c.topic)
+        && rules.equals(c.rules) && pollInterval.equals(c.pollInterval) && maxBatchSize == c.maxBatchSize
+        && offsetFlushInterval.equals(c.offsetFlushInterval) && startupTimeout.equals(c.startupTimeout)
+        && httpPort == c.httpPort && maxEventBytes == c.maxEventBytes
+        && debeziumProperties.equals(c.debeziumProperties);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(dbHost, dbPort, database, slotName, connectorName, topic, rules);
   }
 
   // Each check returns its (normalised) value or throws "must ... but was '...'" without a name;
@@ -408,19 +562,6 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
   static String checkRequired(String v) {
     if (v == null || v.isBlank()) {
       throw new IllegalArgumentException("must be set but was " + (v == null ? "unset" : "'" + v + "'"));
-    }
-    return v;
-  }
-
-  static String checkBootstrapServers(String v) {
-    if (v == null || v.isBlank()) {
-      throw new IllegalArgumentException("must be a host:port list but was '" + v + "'");
-    }
-    for (String server : v.split(",")) {
-      if (!SERVER.matcher(server.trim()).matches()) {
-        throw new IllegalArgumentException("must be a comma-separated host:port list but was '"
-            + v + "'");
-      }
     }
     return v;
   }
@@ -453,14 +594,6 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
       throw new IllegalArgumentException("must be a port in 0..65535 (0: off) but was '" + v + "'");
     }
     return v;
-  }
-
-  static OffsetStorage parseOffsetStorage(String v) {
-    return switch (v.trim().toLowerCase(java.util.Locale.ROOT)) {
-      case "kafka" -> OffsetStorage.KAFKA;
-      case "file" -> OffsetStorage.FILE;
-      default -> throw new IllegalArgumentException("must be kafka or file but was '" + v + "'");
-    };
   }
 
   static int checkMaxEventBytes(int v) {
@@ -504,67 +637,13 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
     return v;
   }
 
-  private static int parseInt(String v) {
-    try {
-      return Integer.parseInt(v.trim());
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("must be an integer but was '" + v + "'", e);
-    }
-  }
-
-  private static long parseLong(String v) {
-    try {
-      return Long.parseLong(v.trim());
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("must be an integer (milliseconds) but was '" + v + "'", e);
-    }
-  }
-
-  private static Path parsePath(String v) {
-    try {
-      return Path.of(v);
-    } catch (InvalidPathException e) {
-      throw new IllegalArgumentException("must be a file path but was '" + v + "'", e);
-    }
-  }
-
   private static <T> T field(String name, T value, Function<T, ?> check) {
     try {
       check.apply(value);
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException(name + ' ' + e.getMessage(), e);
+      throw new ConfigException(name + ' ' + e.getMessage(), e);
     }
     return value;
-  }
-
-  /** Reads one variable at a time and prefixes any error with the variable's name. */
-  private static final class Env {
-    private final Map<String, String> env;
-
-    Env(Map<String, String> env) {
-      this.env = env;
-    }
-
-    boolean isSet(String name) {
-      String raw = env.get(name);
-      return raw != null && !raw.isBlank();
-    }
-
-    <T> T get(String name, T defaultValue, Function<String, T> parse) {
-      String raw = env.get(name);
-      if (raw == null || raw.isBlank()) {
-        if (defaultValue == null) {
-          throw new IllegalArgumentException(name + ": must be set but was "
-              + (raw == null ? "unset" : "'" + raw + "'"));
-        }
-        return defaultValue;
-      }
-      try {
-        return parse.apply(raw);
-      } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException(name + ": " + e.getMessage(), e);
-      }
-    }
   }
 
   /**
@@ -577,7 +656,7 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
     private String database = DEFAULT_DATABASE;
     private String user = DEFAULT_USER;
     private String password = DEFAULT_PASSWORD;
-    private String kafkaBootstrapServers = DEFAULT_KAFKA_BOOTSTRAP_SERVERS;
+    private KafkaClientConfig kafka = KafkaClientConfig.builder().build();
     private String connectorName = DEFAULT_CONNECTOR_NAME;
     private String slotName = DEFAULT_SLOT_NAME;
     private String publicationName = DEFAULT_PUBLICATION_NAME;
@@ -593,6 +672,7 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
     private Duration startupTimeout = DEFAULT_STARTUP_TIMEOUT;
     private int httpPort = DEFAULT_HTTP_PORT;
     private int maxEventBytes = DEFAULT_MAX_EVENT_BYTES;
+    private final Map<String, String> debeziumProperties = new TreeMap<>();
 
     private Builder() {}
 
@@ -602,7 +682,7 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
       database = c.database;
       user = c.user;
       password = c.password;
-      kafkaBootstrapServers = c.kafkaBootstrapServers;
+      kafka = c.kafka;
       connectorName = c.connectorName;
       slotName = c.slotName;
       publicationName = c.publicationName;
@@ -617,6 +697,7 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
       startupTimeout = c.startupTimeout;
       httpPort = c.httpPort;
       maxEventBytes = c.maxEventBytes;
+      debeziumProperties.putAll(c.debeziumProperties);
     }
 
     /**
@@ -685,17 +766,47 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
     }
 
     /**
-     * Sets the Kafka bootstrap servers.
+     * Sets the Kafka bootstrap servers, keeping the pass-through properties of {@link #kafka}.
      *
      * @param servers comma-separated {@code host:port} entries
      * @return this builder
-     * @throws IllegalArgumentException if {@code servers} is null, blank or has an entry that is
-     *     not {@code host:port}
-     * @see CdcIngestConfig#kafkaBootstrapServers()
+     * @throws ConfigException if {@code servers} is null, blank or has an entry that is not
+     *     {@code host:port}
+     * @see CdcIngestConfig#kafka()
      */
     public Builder kafkaBootstrapServers(String servers) {
-      this.kafkaBootstrapServers = field("kafkaBootstrapServers", servers,
-          CdcIngestConfig::checkBootstrapServers);
+      this.kafka = kafka.toBuilder().bootstrapServers(servers).build();
+      return this;
+    }
+
+    /**
+     * Sets the Kafka part: bootstrap servers and pass-through client properties.
+     *
+     * @param kafka the Kafka settings
+     * @return this builder
+     * @throws NullPointerException if {@code kafka} is null
+     * @see CdcIngestConfig#kafka()
+     */
+    public Builder kafka(KafkaClientConfig kafka) {
+      this.kafka = Objects.requireNonNull(kafka, "kafka");
+      return this;
+    }
+
+    /**
+     * Sets a Debezium engine or connector property; {@link #build()} refuses the reserved ones.
+     *
+     * @param name the property, e.g. {@code database.sslmode}
+     * @param value its value; {@code null} removes it
+     * @return this builder
+     * @see CdcIngestConfig#debeziumProperties()
+     */
+    public Builder debeziumProperty(String name, String value) {
+      Objects.requireNonNull(name, "name");
+      if (value == null) {
+        debeziumProperties.remove(name);
+      } else {
+        debeziumProperties.put(name, value);
+      }
       return this;
     }
 
@@ -911,15 +1022,31 @@ public record CdcIngestConfig(String dbHost, int dbPort, String database, String
      * Builds the configuration; the builder can be used again afterwards.
      *
      * @return the validated configuration
-     * @throws IllegalArgumentException if there is no rule, a table has two, or the offset topic
-     *     is the event topic while offsets are kept in Kafka
+     * @throws ConfigException if there is no rule, a table has two, the offset topic is the
+     *     event topic while offsets are kept in Kafka, or a Debezium property is reserved
      * @throws NullPointerException if the rules contain null
      */
     public CdcIngestConfig build() {
-      return new CdcIngestConfig(dbHost, dbPort, database, user, password, kafkaBootstrapServers,
-          connectorName, slotName, publicationName, offsetStorage, offsetTopic, offsetFile, topic,
-          rules == null ? TableRule.parseAll(DEFAULT_RULES) : rules, pollInterval,
-          maxBatchSize, offsetFlushInterval, startupTimeout, httpPort, maxEventBytes);
+      List<TableRule> r = rules == null ? TableRule.parseAll(DEFAULT_RULES) : List.copyOf(rules);
+      try {
+        TableRule.checkRules(r);
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException("rules: " + e.getMessage(), e);
+      }
+      if (offsetStorage == OffsetStorage.KAFKA && offsetTopic.equals(topic)) {
+        throw new ConfigException("offsetTopic must differ from topic but both were '" + topic + "'");
+      }
+      for (String name : debeziumProperties.keySet()) {
+        String controlledBy = RESERVED_DEBEZIUM_PROPERTIES.get(name);
+        if (controlledBy == null && name.startsWith("offset.storage")) {
+          controlledBy = ENV_OFFSET_STORAGE + ", " + ENV_OFFSET_TOPIC + " or " + ENV_OFFSET_FILE;
+        }
+        if (controlledBy != null) {
+          throw new ConfigException(EnvSettings.variableOf(ENV_DEBEZIUM_PREFIX, name) + " (Debezium property "
+              + name + ") cannot be set: freshcache sets it" + (controlledBy.isEmpty() ? "" : " from " + controlledBy));
+        }
+      }
+      return new CdcIngestConfig(this, r);
     }
   }
 }

@@ -3,6 +3,7 @@ package io.freshcache.cdc;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.freshcache.protocol.config.ConfigException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -26,7 +27,7 @@ class CdcIngestConfigTest {
     assertThat(c.database()).isEqualTo("shop");
     assertThat(c.user()).isEqualTo("freshcache");
     assertThat(c.password()).isEqualTo("freshcache");
-    assertThat(c.kafkaBootstrapServers()).isEqualTo("127.0.0.1:9092");
+    assertThat(c.kafka().bootstrapServers()).isEqualTo("127.0.0.1:9092");
     assertThat(c.offsetStorage()).isEqualTo(CdcIngestConfig.OffsetStorage.KAFKA);
     assertThat(c.offsetTopic()).isEqualTo("freshcache.cdc-offsets");
     assertThat(c.httpPort()).isEqualTo(8082);
@@ -71,7 +72,7 @@ class CdcIngestConfigTest {
 
     assertThat(c.databaseAddress()).isEqualTo("127.0.0.1:5433/shop");
     assertThat(c.password()).isEqualTo("secret");
-    assertThat(c.kafkaBootstrapServers()).isEqualTo("127.0.0.1:9092,127.0.0.2:9093");
+    assertThat(c.kafka().bootstrapServers()).isEqualTo("127.0.0.1:9092,127.0.0.2:9093");
     assertThat(c.connectorName()).isEqualTo("pg-eu.1");
     assertThat(c.slotName()).isEqualTo("fc_slot_1");
     assertThat(c.publicationName()).isEqualTo("fc_pub");
@@ -92,23 +93,24 @@ class CdcIngestConfigTest {
   @ParameterizedTest(name = "{0}={1}")
   @CsvSource(delimiter = '|', value = {
       "PG_HOST              | my host                  | must be a host name without blanks",
-      "PG_PORT              | abc                      | must be an integer",
-      "PG_PORT              | 70000                    | must be a port in 1..65535",
-      "KAFKA_BOOTSTRAP_SERVERS | localhost             | host:port list",
+      "PG_PORT              | abc                      | must be an integer in 1..65535",
+      "PG_PORT              | 70000                    | must be an integer in 1..65535",
+      "KAFKA_BOOTSTRAP_SERVERS | localhost             | must be host:port",
       "CDC_CONNECTOR_NAME   | pg main                  | must match",
       "CDC_SLOT_NAME        | Fresh-Cache              | must match [a-z0-9_]{1,63}",
       "CDC_PUBLICATION_NAME | 1pub                     | must match",
       "CDC_TOPIC            | fresh/cache              | must match",
       "CDC_RULES            | public.products          | rule must look like schema.table=keyTemplate",
       "CDC_RULES            | public.products=catalog:product:id | no {column} placeholder",
-      "CDC_POLL_INTERVAL_MS | 0                        | must be 1..60000 ms",
-      "CDC_POLL_INTERVAL_MS | fast                     | must be an integer",
-      "CDC_MAX_BATCH_SIZE   | 0                        | must be in 1..65536",
-      "CDC_OFFSET_FLUSH_INTERVAL_MS | -1               | must be >= 0 ms",
-      "CDC_STARTUP_TIMEOUT_MS | 0                      | must be >= 1 ms",
-      "CDC_HTTP_PORT        | -1                       | must be a port in 0..65535",
-      "CDC_MAX_EVENT_BYTES  | 100                      | must be in 1024..67108864 but was '100'",
-      "CDC_OFFSET_STORAGE   | redis                    | must be kafka or file",
+      "CDC_POLL_INTERVAL_MS | 0                        | must be a duration of at least 1 ms",
+      "CDC_POLL_INTERVAL_MS | 70000                    | must be 1..60000 ms",
+      "CDC_POLL_INTERVAL_MS | fast                     | must be a duration",
+      "CDC_MAX_BATCH_SIZE   | 0                        | must be an integer in 1..65536",
+      "CDC_OFFSET_FLUSH_INTERVAL_MS | -1               | must be a duration of at least 0 ms",
+      "CDC_STARTUP_TIMEOUT_MS | 0                      | must be a duration of at least 1 ms",
+      "CDC_HTTP_PORT        | -1                       | must be an integer in 0..65535",
+      "CDC_MAX_EVENT_BYTES  | 100                      | must be an integer in 1024..67108864 but was '100'",
+      "CDC_OFFSET_STORAGE   | redis                    | must be one of kafka, file",
       "CDC_OFFSET_TOPIC     | a topic                  | must match",
   })
   void aBadVariableNamesItselfAndItsValue(String name, String value, String problem) {
@@ -116,8 +118,8 @@ class CdcIngestConfigTest {
     env.put(name, value);
 
     assertThatThrownBy(() -> CdcIngestConfig.fromEnv(env))
-        .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageStartingWith(name + ": ")
+        .isInstanceOf(ConfigException.class)
+        .hasMessageStartingWith(name)
         .hasMessageContaining(problem)
         .hasMessageContaining("but was '");
     if (!name.equals("CDC_RULES")) {
@@ -165,7 +167,7 @@ class CdcIngestConfigTest {
 
     env.put("CDC_RULES", "public.q=a:c:{id}");
     assertThatThrownBy(() -> CdcIngestConfig.fromEnv(env))
-        .hasMessage("CDC_RULES_FILE: set either CDC_RULES_FILE or CDC_RULES but both were set");
+        .hasMessage("CDC_RULES_FILE and CDC_RULES are both set; set one of them");
 
     env.remove("CDC_RULES");
     env.put("CDC_RULES_FILE", dir.resolve("missing.yaml").toString());
@@ -230,12 +232,63 @@ class CdcIngestConfigTest {
     CdcIngestConfig own = defaults.toBuilder().rules(java.util.List.of())
         .rule(TableRule.invalidate("shop.lines", "shop:line:{order_id}:{line_no}")).build();
     assertThat(own.tables()).containsExactly("shop.lines");
-    assertThat(own.toBuilder().slotName("other").build())
-        .isEqualTo(new CdcIngestConfig(own.dbHost(), own.dbPort(), own.database(), own.user(),
-            own.password(), own.kafkaBootstrapServers(), own.connectorName(), "other",
-            own.publicationName(), own.offsetStorage(), own.offsetTopic(), own.offsetFile(),
-            own.topic(), own.rules(), own.pollInterval(), own.maxBatchSize(),
-            own.offsetFlushInterval(), own.startupTimeout(), own.httpPort(), own.maxEventBytes()));
+    CdcIngestConfig other = own.toBuilder().slotName("other").build();
+    assertThat(other.slotName()).isEqualTo("other");
+    assertThat(other).isNotEqualTo(own).isEqualTo(own.toBuilder().slotName("other").build());
+    assertThat(other.toBuilder().slotName(own.slotName()).build()).isEqualTo(own).hasSameHashCodeAs(own);
+  }
+
+  @Test
+  void everyCdcDebeziumVariableIsAnEnginePropertyAndItsTlsSettingsReachOurOwnJdbcConnections(
+      @org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    Path keyPassword = java.nio.file.Files.writeString(dir.resolve("kp"), "keysecret\n");
+    Map<String, String> env = minimalEnv();
+    env.put("CDC_DEBEZIUM_DATABASE_SSLMODE", "verify-full");
+    env.put("CDC_DEBEZIUM_DATABASE_SSLROOTCERT", "/etc/pg/ca.pem");
+    env.put("CDC_DEBEZIUM_DATABASE_SSLPASSWORD_FILE", keyPassword.toString());
+    env.put("CDC_DEBEZIUM_SNAPSHOT_MODE", "never");
+    env.put("CDC_DEBEZIUM_HEARTBEAT_INTERVAL_MS", "5000");
+
+    CdcIngestConfig c = CdcIngestConfig.fromEnv(env);
+
+    assertThat(c.debeziumProperties()).containsExactlyInAnyOrderEntriesOf(Map.of(
+        "database.sslmode", "verify-full", "database.sslrootcert", "/etc/pg/ca.pem",
+        "database.sslpassword", "keysecret", "snapshot.mode", "never", "heartbeat.interval.ms", "5000"));
+    assertThat(c.jdbcProperties()).containsExactlyInAnyOrderEntriesOf(Map.of(
+        "sslmode", "verify-full", "sslrootcert", "/etc/pg/ca.pem", "sslpassword", "keysecret"));
+    assertThat(c.toString()).doesNotContain("keysecret").contains("database.sslmode=verify-full");
+    assertThat(c.toBuilder().build()).isEqualTo(c);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "CDC_DEBEZIUM_SLOT_NAME                | slot.name | CDC_SLOT_NAME",
+      "CDC_DEBEZIUM_DATABASE_PASSWORD        | database.password | PG_PASSWORD",
+      "CDC_DEBEZIUM_CONNECTOR_CLASS          | connector.class | freshcache sets it",
+      "CDC_DEBEZIUM_OFFSET_STORAGE_FILE_FILENAME | offset.storage.file.filename | CDC_OFFSET_FILE",
+      "CDC_DEBEZIUM_PLUGIN_NAME              | plugin.name | freshcache sets it",
+      "CDC_DEBEZIUM_TABLE_INCLUDE_LIST       | table.include.list | CDC_RULES",
+  })
+  void reservedDebeziumPropertiesAreRefusedNamingWhatSetsThem(String variable, String property, String by) {
+    Map<String, String> env = minimalEnv();
+    env.put(variable, "x");
+    assertThatThrownBy(() -> CdcIngestConfig.fromEnv(env)).isInstanceOf(ConfigException.class)
+        .hasMessageContaining(variable).hasMessageContaining(property).hasMessageContaining(by);
+  }
+
+  @Test
+  void aPasswordFromAFileAndKafkaSecretsAreMasked(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+    Path pw = java.nio.file.Files.writeString(dir.resolve("pw"), "pgsecret\n");
+    Map<String, String> env = minimalEnv();
+    env.put("PG_PASSWORD_FILE", pw.toString());
+    env.put("KAFKA_SASL_JAAS_CONFIG", "x required password=\"kafkasecret\";");
+    CdcIngestConfig c = CdcIngestConfig.fromEnv(env);
+    assertThat(c.password()).isEqualTo("pgsecret");
+    assertThat(c.kafka().properties()).containsKey("sasl.jaas.config");
+    assertThat(c.toString()).doesNotContain("pgsecret").doesNotContain("kafkasecret");
+    env.put("PG_PASSWORD", "other");
+    assertThatThrownBy(() -> CdcIngestConfig.fromEnv(env)).hasMessageContaining("PG_PASSWORD and PG_PASSWORD_FILE")
+        .hasMessageNotContaining("other");
   }
 
   @Test

@@ -93,7 +93,7 @@ public final class CacheClient implements AutoCloseable {
     this.codec = new EntryCodec(config.encryptionKey());
     this.near = new NearCache(config.nearCacheMaxEntries(), () -> meters.nearFlushes().increment(),
         () -> meters.nearNotices().increment(), meters::noticesLost, config.nearCacheNoticeCheck(),
-        config.commandTimeout());
+        config.redis().commandTimeout());
     AtomicInteger n = new AtomicInteger();
     this.loaderPool = new ThreadPoolExecutor(config.loaderThreads(), config.loaderThreads(), 60,
         TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
@@ -413,7 +413,7 @@ public final class CacheClient implements AutoCloseable {
     try {
       apply(k, CacheEvent.Op.INVALIDATE, version, null, policy);
     } catch (CacheUnavailableException second) {
-      if (config.kafkaBootstrapServers() == null) {
+      if (config.kafka() == null) {
         throw new CacheUnavailableException(key, "the database write succeeded but the cache could"
             + " not be updated or invalidated; the entry may be stale until its TTL", second);
       }
@@ -656,11 +656,11 @@ public final class CacheClient implements AutoCloseable {
       synchronized (this) {
         p = publisher;
         if (p == null) {
-          if (config.kafkaBootstrapServers() == null) {
+          if (config.kafka() == null) {
             throw new IllegalStateException("publishing needs Kafka: set KAFKA_BOOTSTRAP_SERVERS or"
                 + " CacheClientConfig.builder().kafkaBootstrapServers(...)");
           }
-          p = new WritePublisher(config.kafkaBootstrapServers(), config.writesTopic());
+          p = new WritePublisher(config.kafka(), config.writesTopic());
           publisher = p;
         }
       }

@@ -37,7 +37,7 @@ class CacheClientIT {
     CacheClientConfig config = ItClients.patient(CacheClientConfig.fromEnv());
     client = CacheClient.create(config);
     other = CacheClient.create(config);
-    raw = RedisClusterClient.create("redis://" + config.redisNodes().get(0));
+    raw = RedisClusterClient.create("redis://" + config.redis().nodes().get(0));
     rawConn = raw.connect();
   }
 

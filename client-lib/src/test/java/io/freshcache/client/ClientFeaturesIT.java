@@ -50,7 +50,7 @@ class ClientFeaturesIT {
         .build());
     a = CacheClient.create(config);
     b = CacheClient.create(config);
-    raw = RedisClusterClient.create("redis://" + config.redisNodes().get(0));
+    raw = RedisClusterClient.create("redis://" + config.redis().nodes().get(0));
     conn = raw.connect(ByteArrayCodec.INSTANCE);
   }
 

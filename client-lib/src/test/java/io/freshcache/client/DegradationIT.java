@@ -202,7 +202,7 @@ class DegradationIT {
   }
 
   static int aMasterPort(CacheClientConfig config) {
-    RedisClusterClient c = RedisClusterClient.create("redis://" + config.redisNodes().get(0));
+    RedisClusterClient c = RedisClusterClient.create("redis://" + config.redis().nodes().get(0));
     try (StatefulRedisClusterConnection<String, String> conn = c.connect()) {
       for (RedisClusterNode n : conn.getPartitions()) {
         if (n.is(RedisClusterNode.NodeFlag.UPSTREAM)) {

@@ -54,7 +54,7 @@ class NearCacheCoherenceIT {
     config = ItClients.patient(CacheClientConfig.fromEnv());
     a = CacheClient.create(config);
     b = CacheClient.create(config);
-    raw = RedisClusterClient.create("redis://" + config.redisNodes().get(0));
+    raw = RedisClusterClient.create("redis://" + config.redis().nodes().get(0));
     conn = raw.connect();
     await().atMost(Duration.ofSeconds(20)).until(() -> nearReady(a) && nearReady(b));
   }

@@ -49,7 +49,7 @@ class NoticeWatchdogIT {
     }
     reader = readers.get(0);
     writer = CacheClient.create(config.toBuilder().replicaAcks(0).build());
-    raw = RedisClusterClient.create("redis://" + config.redisNodes().get(0));
+    raw = RedisClusterClient.create("redis://" + config.redis().nodes().get(0));
     conn = raw.connect();
     await().atMost(Duration.ofSeconds(30)).until(() -> readers.stream().allMatch(NoticeWatchdogIT::nearReady));
   }

@@ -1,5 +1,6 @@
 package io.freshcache.client;
 
+import io.freshcache.protocol.config.EnvSettings;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -29,9 +30,8 @@ final class StackNodes {
   /** @return the topology as {@code CLUSTER NODES} on the first reachable seed node says */
   static Partitions partitions(CacheClientConfig config) {
     RuntimeException last = null;
-    for (String node : config.redisNodes()) {
-      String[] hp = CacheClientConfig.parseNode(node);
-      try (Node n = Node.connect(Integer.parseInt(hp[1]))) {
+    for (String node : config.redis().nodes()) {
+      try (Node n = Node.connect(EnvSettings.HostPort.parse("REDIS_NODES", node).port())) {
         return ClusterPartitionParser.parse(n.conn.sync().clusterNodes());
       } catch (RuntimeException e) {
         last = e;

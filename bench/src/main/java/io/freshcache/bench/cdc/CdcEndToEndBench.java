@@ -141,7 +141,7 @@ public final class CdcEndToEndBench {
     String idle = "";
     ExecutorService noticeThread = null;
     RedisClusterClient redis = RedisClusterClient.create(
-        "redis://" + CacheWriterConfig.fromEnv().redisNodes().get(0));
+        "redis://" + CacheWriterConfig.fromEnv().redis().nodes().get(0));
     try (StatefulRedisClusterPubSubConnection<String, String> notices = subscribe(redis);
         TopicReader reader = new TopicReader()) {
       writer = CacheWriter.start(CacheWriterConfig.fromEnv().toBuilder().topics(List.of(topic))
@@ -533,7 +533,7 @@ public final class CdcEndToEndBench {
           + (ROWS - 1) + ") g ON CONFLICT DO NOTHING");
     }
     try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-        base.kafkaBootstrapServers()))) {
+        base.kafka().bootstrapServers()))) {
       admin.createTopics(List.of(new NewTopic(topic, 6, (short) 1),
           new NewTopic(aloneTopic, 6, (short) 1))).all().get(30, TimeUnit.SECONDS);
       Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
@@ -547,7 +547,7 @@ public final class CdcEndToEndBench {
 
   void tearDown() {
     try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-        base.kafkaBootstrapServers()))) {
+        base.kafka().bootstrapServers()))) {
       admin.deleteTopics(List.of(topic, aloneTopic)).all().get(30, TimeUnit.SECONDS);
     } catch (Exception e) {
       log("could not delete topic %s: %s", topic, e);
@@ -581,7 +581,7 @@ public final class CdcEndToEndBench {
 
     TopicReader() {
       Properties p = new Properties();
-      p.setProperty(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, base.kafkaBootstrapServers());
+      p.setProperty(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, base.kafka().bootstrapServers());
       p.setProperty(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
       p.setProperty(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "5");
       KafkaConsumer<String, byte[]> consumer =

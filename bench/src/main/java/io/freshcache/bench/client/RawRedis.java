@@ -31,27 +31,27 @@ final class RawRedis implements AutoCloseable {
   @SuppressWarnings("deprecation")
   RawRedis(CacheClientConfig config) {
     List<RedisURI> seeds = new ArrayList<>();
-    for (String node : config.redisNodes()) {
+    for (String node : config.redis().nodes()) {
       int colon = node.lastIndexOf(':');
       RedisURI.Builder b = RedisURI.builder().withHost(node.substring(0, colon))
-          .withPort(Integer.parseInt(node.substring(colon + 1))).withSsl(config.tls())
-          .withTimeout(config.commandTimeout());
-      if (config.redisPassword() != null) {
-        b.withPassword(config.redisPassword().toCharArray());
+          .withPort(Integer.parseInt(node.substring(colon + 1))).withSsl(config.redis().tls())
+          .withTimeout(config.redis().commandTimeout());
+      if (config.redis().password() != null) {
+        b.withPassword(config.redis().password().toCharArray());
       }
       seeds.add(b.build());
     }
     client = RedisClusterClient.create(seeds);
     client.setOptions(ClusterClientOptions.builder()
         .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
-            .enablePeriodicRefresh(config.topologyRefreshPeriod())
+            .enablePeriodicRefresh(config.redis().topologyRefresh())
             .enableAllAdaptiveRefreshTriggers()
             .build())
-        .socketOptions(SocketOptions.builder().connectTimeout(config.connectTimeout()).build())
-        .timeoutOptions(TimeoutOptions.enabled(config.commandTimeout()))
+        .socketOptions(SocketOptions.builder().connectTimeout(config.redis().connectTimeout()).build())
+        .timeoutOptions(TimeoutOptions.enabled(config.redis().commandTimeout()))
         .build());
     connection = connectWithRetry(client, Duration.ofSeconds(30));
-    connection.setTimeout(config.commandTimeout());
+    connection.setTimeout(config.redis().commandTimeout());
   }
 
   /** The stack is shared: another engineer's test may be restarting a node right now. */

@@ -106,7 +106,7 @@ public final class DemoMain {
       }
     }));
 
-    RedisClusterClient rawClient = RedisClusterClient.create("redis://" + config.redisNodes().get(0));
+    RedisClusterClient rawClient = RedisClusterClient.create("redis://" + config.redis().nodes().get(0));
     try (CacheClient cache = CacheClient.create(config);
         Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka));
         StatefulRedisClusterConnection<byte[], byte[]> raw = rawClient.connect(ByteArrayCodec.INSTANCE)) {

@@ -143,12 +143,12 @@ public final class FaultSuite {
     Path work = Files.createDirectories(o.workDir().resolve(run));
     CacheClientConfig clientConfig = CacheClientConfig.fromEnv();
     List<Integer> ports = new ArrayList<>();
-    for (String node : clientConfig.redisNodes()) {
+    for (String node : clientConfig.redis().nodes()) {
       ports.add(Integer.parseInt(node.substring(node.lastIndexOf(':') + 1)));
     }
     stack = new Stack(o.repo(), work.resolve("stack.log"), ports);
     CdcIngestConfig cdcBase = CdcIngestConfig.fromEnv();
-    kafka = CacheWriterConfig.fromEnv().kafkaBootstrapServers();
+    kafka = CacheWriterConfig.fromEnv().kafka().bootstrapServers();
     tables = new SuiteTables(run, o.rows(), cdcBase.jdbcUrl(), cdcBase.user(), cdcBase.password());
     topic = "fsuite.changes." + run;
     dlq = "fsuite.dlq." + run;

@@ -161,7 +161,7 @@ public final class WriterApplyBench {
 
   private List<Phase> runAll() throws Exception {
     List<Phase> out = new ArrayList<>();
-    try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, base.kafkaBootstrapServers()))) {
+    try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, base.kafka().bootstrapServers()))) {
       if (options.warmupEvents > 0) {
         String topic = "bench.writer." + id + ".warmup";
         prefill(admin, topic, new ApplyEvents("w" + id + "warm", options.keys, options.payloadBytes, 300_000),
@@ -220,7 +220,7 @@ public final class WriterApplyBench {
       }
     }
     Properties p = new Properties();
-    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, base.kafkaBootstrapServers());
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, base.kafka().bootstrapServers());
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
     p.put(ProducerConfig.LINGER_MS_CONFIG, "20");
@@ -273,7 +273,7 @@ public final class WriterApplyBench {
   private Phase rawPhase(int run, String load, long count) throws Exception {
     ApplyEvents events = new ApplyEvents("r" + id + "r" + run, options.keys, options.payloadBytes, 300_000);
     Histogram h = new Histogram(TimeUnit.MINUTES.toMicros(1), 3);
-    try (RawApplier raw = new RawApplier(base.redisNodes(), Duration.ofMinutes(5))) {
+    try (RawApplier raw = new RawApplier(base.redis().nodes(), Duration.ofMinutes(5))) {
       Snapshot s0 = Snapshot.take();
       long applied = raw.run(events, count, options.batch, h);
       Snapshot s1 = Snapshot.take();
@@ -294,7 +294,7 @@ public final class WriterApplyBench {
 
   /** Readings at one moment. */
   private record Snapshot(long nanos, long selfCpu, long redisCpu, long kafkaCpu) {
-    static final List<String> REDIS = CacheWriterConfig.fromEnv().redisNodes().stream()
+    static final List<String> REDIS = CacheWriterConfig.fromEnv().redis().nodes().stream()
         .map(n -> "redis-server " + n).toList();
 
     static Snapshot take() {

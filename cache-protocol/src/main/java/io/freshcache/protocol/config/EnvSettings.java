@@ -80,11 +80,23 @@ public final class EnvSettings {
   }
 
   /**
-   * As {@link #string} for a secret (password, key): the value is never put in an error, and it
-   * is not trimmed except for one trailing line break of a file.
+   * The value of {@code name} alone, without the {@code _FILE} convention: for a variable whose
+   * {@code NAME_FILE} is a setting of its own ({@code CDC_RULES} beside {@code CDC_RULES_FILE}).
    *
    * @param name the variable
-   * @return the value; empty if unset or empty
+   * @return the value, trimmed; empty if unset or blank
+   */
+  public Optional<String> literal(String name) {
+    String v = env.get(name);
+    return v == null || v.isBlank() ? Optional.empty() : Optional.of(v.trim());
+  }
+
+  /**
+   * As {@link #string} for a secret (password, key): the value is never put in an error, and it
+   * is not trimmed except for one trailing line break of a file (a blank value is unset).
+   *
+   * @param name the variable
+   * @return the value; empty if unset or blank
    * @throws ConfigException if both the variable and its {@code _FILE} are set, or the file cannot
    *     be read
    */
@@ -95,7 +107,7 @@ public final class EnvSettings {
   private Optional<String> read(String name, boolean secret) {
     String direct = env.get(name);
     String file = env.get(name + "_FILE");
-    boolean hasDirect = direct != null && (secret ? !direct.isEmpty() : !direct.isBlank());
+    boolean hasDirect = direct != null && !direct.isBlank();
     boolean hasFile = file != null && !file.isBlank();
     if (hasDirect && hasFile) {
       throw new ConfigException(name + " and " + name + "_FILE are both set; set one of them");
@@ -112,7 +124,7 @@ public final class EnvSettings {
       if (content.endsWith("\n")) {
         content = content.substring(0, content.length() - (content.endsWith("\r\n") ? 2 : 1));
       }
-      if (secret ? content.isEmpty() : content.isBlank()) {
+      if (content.isBlank()) {
         return Optional.empty();
       }
       return Optional.of(secret ? content : content.trim());
@@ -121,6 +133,15 @@ public final class EnvSettings {
       return Optional.empty();
     }
     return Optional.of(secret ? direct : direct.trim());
+  }
+
+  /**
+   * @param name the variable
+   * @return whether {@code name} or {@code name_FILE} is present at all, even empty: for the
+   *     few settings where an empty value means something ({@code PG_PASSWORD=""}: no password)
+   */
+  public boolean isSet(String name) {
+    return env.containsKey(name) || env.containsKey(name + "_FILE");
   }
 
   /**
@@ -173,6 +194,32 @@ public final class EnvSettings {
         return d;
       } catch (NumberFormatException e) {
         throw ConfigException.invalid(name, v, "a number in [" + min + ", " + max + "]");
+      }
+    });
+  }
+
+  /**
+   * A fraction written as a decimal ({@code 0.2}) or a percentage ({@code 20%}).
+   *
+   * @param name the variable
+   * @param min the smallest fraction allowed
+   * @param max the largest fraction allowed
+   * @return the fraction; empty if unset
+   * @throws ConfigException if it is not a number in {@code min..max}
+   */
+  public Optional<Double> fraction(String name, double min, double max) {
+    return string(name).map(v -> {
+      boolean percent = v.endsWith("%");
+      String t = percent ? v.substring(0, v.length() - 1).trim() : v;
+      try {
+        double d = Double.parseDouble(t) / (percent ? 100 : 1);
+        if (!(d >= min && d <= max)) {
+          throw new NumberFormatException();
+        }
+        return d;
+      } catch (NumberFormatException e) {
+        throw ConfigException.invalid(name, v, "a fraction in [" + min + ", " + max
+            + "], written as 0.2 or 20%");
       }
     });
   }
@@ -320,6 +367,9 @@ public final class EnvSettings {
    * {@code ___} becomes {@code -} (the convention of the Kafka container images). A
    * {@code PREFIX_X_Y_FILE} variable gives {@code x.y} the content of the file it names.
    *
+   * <p>So a property whose name ends in {@code .file} cannot be passed this way (its variable would
+   * read as the {@code _FILE} variant of a shorter property).
+   *
    * <p>Skipped: the names in {@code skip} (full variable names), and names that Kubernetes injects
    * for a service called like the prefix ({@code KAFKA_PORT}, {@code KAFKA_PORT_9092_TCP…},
    * {@code KAFKA_SERVICE_HOST}, {@code KAFKA_SERVICE_PORT…}).
@@ -336,11 +386,11 @@ public final class EnvSettings {
         continue;
       }
       String base = var.endsWith("_FILE") ? var.substring(0, var.length() - 5) : var;
-      if (skip.contains(base) || kubernetesServiceVariable(base.substring(prefix.length()))) {
-        continue;
+      if (base.length() <= prefix.length() || !base.startsWith(prefix) || skip.contains(base)) {
+        continue; // e.g. KAFKA_FILE: the prefix's own _FILE, no property
       }
       String rest = base.substring(prefix.length());
-      if (rest.isEmpty()) {
+      if (kubernetesServiceVariable(rest)) {
         continue;
       }
       String property = rest.toLowerCase(Locale.ROOT)
@@ -349,6 +399,18 @@ public final class EnvSettings {
       secret(base).ifPresent(v -> out.put(property, looksSecret(property) ? v : v.trim()));
     }
     return Collections.unmodifiableMap(out);
+  }
+
+  /**
+   * The inverse of {@link #properties}: the variable that sets a property.
+   *
+   * @param prefix the prefix, e.g. {@code KAFKA_}
+   * @param property a property name, e.g. {@code sasl.jaas.config}
+   * @return the variable, e.g. {@code KAFKA_SASL_JAAS_CONFIG}
+   */
+  public static String variableOf(String prefix, String property) {
+    return prefix + property.replace("_", "__").replace("-", "___").replace('.', '_')
+        .toUpperCase(Locale.ROOT);
   }
 
   private static boolean kubernetesServiceVariable(String rest) {
@@ -376,6 +438,26 @@ public final class EnvSettings {
     Map<String, String> out = new TreeMap<>();
     properties.forEach((k, v) -> out.put(k, looksSecret(k) ? "****" : String.valueOf(v)));
     return out;
+  }
+
+  /**
+   * @param url a URL, e.g. {@code jdbc:postgresql://db/shop?user=app&password=x}
+   * @return the same with the values of {@link #looksSecret secret} query parameters (and
+   *     {@code user:password@} user info) replaced by {@code ****}, for logs and errors
+   */
+  public static String maskedUrl(String url) {
+    if (url == null) {
+      return null;
+    }
+    String out = url.replaceAll("(//[^/@:?]*):[^/@?]*@", "$1:****@");
+    Matcher m = Pattern.compile("([?&;])([^=&;]+)=([^&;]*)").matcher(out);
+    StringBuilder sb = new StringBuilder();
+    while (m.find()) {
+      String value = looksSecret(m.group(2)) ? "****" : m.group(3);
+      m.appendReplacement(sb, Matcher.quoteReplacement(m.group(1) + m.group(2) + "=" + value));
+    }
+    m.appendTail(sb);
+    return sb.toString();
   }
 
   /** @return the variable names that are set, for diagnostics; never values */

@@ -2,7 +2,6 @@ package io.freshcache.protocol.config;
 
 import java.util.Collections;
 import java.util.HashMap;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -128,8 +127,7 @@ public final class KafkaClientConfig {
    * @return the environment variable that sets it, e.g. {@code KAFKA_SASL_JAAS_CONFIG}
    */
   public static String variableOf(String property) {
-    return "KAFKA_" + property.replace("_", "__").replace("-", "___").replace('.', '_')
-        .toUpperCase(Locale.ROOT);
+    return EnvSettings.variableOf("KAFKA_", property);
   }
 
   /** @return bootstrap servers and properties; secret values masked */

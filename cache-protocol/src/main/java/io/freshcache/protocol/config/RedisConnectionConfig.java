@@ -164,7 +164,23 @@ public final class RedisConnectionConfig {
    * @throws ConfigException naming the variable and its bad value, or the missing variable
    */
   public static RedisConnectionConfig fromEnv(EnvSettings env, RedisConnectionConfig base) {
-    Builder b = base == null ? builder() : base.toBuilder();
+    return fromEnv(env, base == null ? builder() : base.toBuilder());
+  }
+
+  /**
+   * Reads the {@code REDIS_*} variables of the table above into {@code defaults} and builds it:
+   * for a module whose defaults differ from {@link #builder()}'s (cache-writer's 2 s command
+   * timeout) but which has no default for {@code REDIS_NODES}, so that the variable stays
+   * required.
+   *
+   * @param env the environment
+   * @param defaults the module's defaults, e.g. {@code builder().commandTimeout(...)}; it is
+   *     changed by this call
+   * @return the validated config
+   * @throws ConfigException naming the variable and its bad value, or the missing variable
+   */
+  public static RedisConnectionConfig fromEnv(EnvSettings env, Builder defaults) {
+    Builder b = Objects.requireNonNull(defaults, "defaults");
     env.enumValue("REDIS_MODE", Mode.class).ifPresent(b::mode);
     env.hostPorts("REDIS_NODES").ifPresent(b::nodes);
     env.string("REDIS_SENTINEL_MASTER").ifPresent(b::sentinelMaster);
@@ -188,7 +204,7 @@ public final class RedisConnectionConfig {
     env.duration("REDIS_TOPOLOGY_REFRESH_MS", ChronoUnit.MILLIS, Duration.ofMillis(100)).ifPresent(b::topologyRefresh);
     env.enumValue("REDIS_READ_FROM", ReadFrom.class).ifPresent(b::readFrom);
     env.bool("REDIS_FAIL_FAST").ifPresent(b::failFast);
-    if (b.nodes.isEmpty()) {
+    if (b.nodes == null || b.nodes.isEmpty()) {
       throw new ConfigException("REDIS_NODES is not set: give the Redis "
           + (b.mode == Mode.SENTINEL ? "Sentinels" : b.mode == Mode.STANDALONE ? "server" : "Cluster seed nodes")
           + " as host:port[,host:port...] (for the local dev stack: eval \"$(dev/stack env)\")");

@@ -1,18 +1,16 @@
 package io.freshcache.writer.internal;
 
+import io.freshcache.protocol.config.KafkaClientConfig;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
  * Sends records that cannot be applied to the dead-letter topic, unchanged, with headers naming
@@ -31,18 +29,12 @@ public final class DeadLetters implements AutoCloseable {
   private final List<Future<RecordMetadata>> inFlight = new ArrayList<>();
 
   /**
-   * @param bootstrapServers Kafka
+   * @param kafka Kafka: bootstrap servers and pass-through properties
    * @param topic the dead-letter topic
+   * @throws io.freshcache.protocol.config.ConfigException if a reserved property is passed through
    */
-  public DeadLetters(String bootstrapServers, String topic) {
-    Properties p = new Properties();
-    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-    p.put(ProducerConfig.ACKS_CONFIG, "all");
-    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
-    p.put(ProducerConfig.LINGER_MS_CONFIG, "1");
-    p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-    p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-    this.producer = new KafkaProducer<>(p);
+  public DeadLetters(KafkaClientConfig kafka, String topic) {
+    this.producer = new KafkaProducer<>(WriterKafkaProperties.deadLetterProducer(kafka));
     this.topic = topic;
   }
 

@@ -2,15 +2,14 @@ package io.freshcache.writer.internal;
 
 import io.freshcache.protocol.redis.RedisTopology;
 import io.lettuce.core.api.StatefulConnection;
+import io.freshcache.protocol.config.KafkaClientConfig;
 import java.time.Duration;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
 import io.freshcache.writer.WriterHealth;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.DescribeClusterOptions;
 
 /**
@@ -36,18 +35,16 @@ public final class HealthProbe implements AutoCloseable {
 
   /**
    * @param redisClient the worker's cluster client, for a connection of the probe's own
-   * @param bootstrapServers Kafka
+   * @param kafka Kafka: bootstrap servers and pass-through properties
    * @param workerRunning whether the worker thread runs
    * @param oldestUnappliedMs how long the oldest fetched, unapplied event has waited, ms
    * @param maxUnappliedMs the longest that wait may be while the worker is up, ms
    * @param database whether the sink reaches its database, {@code null} without a sink
    */
-  public HealthProbe(RedisTopology redisClient, String bootstrapServers, BooleanSupplier workerRunning,
+  public HealthProbe(RedisTopology redisClient, KafkaClientConfig kafka, BooleanSupplier workerRunning,
       LongSupplier oldestUnappliedMs, long maxUnappliedMs, Supplier<Boolean> database) {
     this.redisClient = redisClient;
-    this.admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-        AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 1500,
-        AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 1500));
+    this.admin = Admin.create(WriterKafkaProperties.healthAdmin(kafka));
     this.workerRunning = workerRunning;
     this.oldestUnappliedMs = oldestUnappliedMs;
     this.maxUnappliedMs = maxUnappliedMs;

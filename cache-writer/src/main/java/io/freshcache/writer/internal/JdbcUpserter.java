@@ -330,6 +330,7 @@ public final class JdbcUpserter implements AutoCloseable {
       p.setProperty("socketTimeout", "30");
       p.setProperty("tcpKeepAlive", "true");
       p.setProperty("ApplicationName", "freshcache-writer-sink");
+      p.putAll(config.jdbcProperties()); // TLS and other driver settings (WRITER_SINK_JDBC_*)
       p.setProperty("reWriteBatchedInserts", "false");
       Connection c = DriverManager.getConnection(config.jdbcUrl(), p);
       c.setAutoCommit(false);

@@ -17,8 +17,8 @@ class JdbcUpserterTest {
 
   @Test
   void theStatementIsAVersionGuardedUpsert() {
-    JdbcUpserter u = new JdbcUpserter(new WriteBehindConfig("jdbc:postgresql://h/db", null, null, List.of(RULE),
-        "freshcache.writes", 10, Duration.ofMillis(10)));
+    JdbcUpserter u = new JdbcUpserter(WriteBehindConfig.builder().jdbcUrl("jdbc:postgresql://h/db").rules(List.of(RULE))
+        .topic("freshcache.writes").batchSize(10).flushInterval(Duration.ofMillis(10)).build());
     Map<String, String> values = new LinkedHashMap<>();
     values.put("name", "x");
     values.put("price_cents", "5");

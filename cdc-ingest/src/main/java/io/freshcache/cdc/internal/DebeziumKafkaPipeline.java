@@ -17,8 +17,11 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -128,7 +131,7 @@ public final class DebeziumKafkaPipeline implements AutoCloseable {
       producer = new KafkaProducer<>(producerProperties(config));
     } catch (KafkaException e) {
       throw new CdcStartupException("cannot create the Kafka producer for "
-          + config.kafkaBootstrapServers() + ": " + e.getMessage(), e);
+          + config.kafka().bootstrapServers() + ": " + e.getMessage(), e);
     }
     try {
       producer.partitionsFor(config.topic()); // metadata now, not on the first change
@@ -173,22 +176,30 @@ public final class DebeziumKafkaPipeline implements AutoCloseable {
     return Math.min(c.maxEventBytes(), topic.maxMessageBytes());
   }
 
-  static Properties producerProperties(CdcIngestConfig c) {
-    Properties p = new Properties();
-    p.setProperty(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, c.kafkaBootstrapServers());
-    p.setProperty(ProducerConfig.CLIENT_ID_CONFIG, "freshcache-cdc-" + c.connectorName());
-    p.setProperty(ProducerConfig.ACKS_CONFIG, "all");
-    p.setProperty(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+  /**
+   * Properties of the event producer the user may not pass through ({@code KAFKA_*}): no event
+   * may be lost or reordered ({@code acks=all}, idempotence), the records are a string key and
+   * bytes, and {@code max.request.size} follows {@code CDC_MAX_EVENT_BYTES}.
+   */
+  static final Set<String> PRODUCER_RESERVED = Set.of(ProducerConfig.ACKS_CONFIG,
+      ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG,
+      ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
+
+  static Map<String, Object> producerProperties(CdcIngestConfig c) {
+    Map<String, Object> p = new HashMap<>();
+    p.put(ProducerConfig.CLIENT_ID_CONFIG, "freshcache-cdc-" + c.connectorName());
+    p.put(ProducerConfig.ACKS_CONFIG, "all");
+    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
     // the handler flushes after each batch, so linger only matters inside a batch being sent
-    p.setProperty(ProducerConfig.LINGER_MS_CONFIG, "5");
-    p.setProperty(ProducerConfig.BATCH_SIZE_CONFIG, Integer.toString(256 * 1024));
-    p.setProperty(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+    p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
+    p.put(ProducerConfig.BATCH_SIZE_CONFIG, Integer.toString(256 * 1024));
+    p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
     // never the limit that refuses an event: maxEventBytes turns larger upserts into invalidations
-    p.setProperty(ProducerConfig.MAX_REQUEST_SIZE_CONFIG,
+    p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG,
         Integer.toString(Math.max(1 << 20, c.maxEventBytes() + (64 << 10))));
-    p.setProperty(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
-    p.setProperty(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-    return p;
+    p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+    p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+    return c.kafka().apply(p, PRODUCER_RESERVED);
   }
 
   /**

@@ -1,7 +1,9 @@
 package io.freshcache.cdc.internal;
 
 import io.freshcache.cdc.CdcIngestConfig;
+import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
@@ -30,7 +32,11 @@ import java.util.stream.Collectors;
  *       them, to send a namespace invalidation or at least log and count the ignored ones.
  *   <li>Offsets: Kafka Connect's {@code KafkaOffsetBackingStore} on a compacted topic (created by
  *       the preflight check, so the replication factor {@code -1} here is never used) or its
- *       {@code FileOffsetBackingStore}.
+ *       {@code FileOffsetBackingStore}; the Kafka store gets the {@code KAFKA_*} pass-through
+ *       properties (SASL, TLS) as top-level worker properties, which its clients read.
+ *   <li>{@code CDC_DEBEZIUM_*} properties come last and may override any value here except those
+ *       {@link CdcIngestConfig#RESERVED_DEBEZIUM_PROPERTIES} names (e.g. {@code snapshot.mode},
+ *       {@code heartbeat.interval.ms} may be changed; {@code slot.name} may not).
  * </ul>
  */
 final class EngineProperties {
@@ -49,7 +55,9 @@ final class EngineProperties {
       p.setProperty("offset.storage.topic", c.offsetTopic());
       p.setProperty("offset.storage.partitions", "1");
       p.setProperty("offset.storage.replication.factor", "-1");
-      p.setProperty("bootstrap.servers", c.kafkaBootstrapServers());
+      // the offset store's producer, consumer and admin client take the worker config's
+      // top-level properties: bootstrap servers and the KAFKA_* pass-through (SASL, TLS)
+      c.kafka().apply(Map.of(), Set.of()).forEach((k, v) -> p.setProperty(k, String.valueOf(v)));
     } else {
       p.setProperty("offset.storage", "org.apache.kafka.connect.storage.FileOffsetBackingStore");
       p.setProperty("offset.storage.file.filename", c.offsetFile().toAbsolutePath().toString());
@@ -86,6 +94,9 @@ final class EngineProperties {
     p.setProperty("poll.interval.ms", Long.toString(c.pollInterval().toMillis()));
     p.setProperty("max.batch.size", Integer.toString(c.maxBatchSize()));
     p.setProperty("max.queue.size", Integer.toString(Math.max(8192, 4 * c.maxBatchSize())));
+    // CDC_DEBEZIUM_*: TLS to PostgreSQL (database.sslmode...) and any other engine or connector
+    // property; the config refuses the ones set above from freshcache's own settings
+    c.debeziumProperties().forEach(p::setProperty);
     return p;
   }
 

@@ -10,10 +10,12 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -49,7 +51,7 @@ final class Preflight {
 
   private Preflight() {}
 
-  /** Opens a plain JDBC connection to the captured database. */
+  /** Opens a plain JDBC connection to the captured database, with the connector's TLS settings. */
   static Connection connect(CdcIngestConfig c) throws SQLException {
     Properties p = new Properties();
     p.setProperty("user", c.user());
@@ -59,6 +61,7 @@ final class Preflight {
     p.setProperty("loginTimeout", seconds);
     p.setProperty("socketTimeout", seconds);
     p.setProperty("ApplicationName", "freshcache-cdc-" + c.connectorName());
+    p.putAll(c.jdbcProperties()); // the connector's TLS settings (CDC_DEBEZIUM_DATABASE_SSL*)
     Connection conn = new org.postgresql.Driver().connect(c.jdbcUrl(), p);
     if (conn == null) {
       throw new SQLException("the PostgreSQL driver does not accept " + c.jdbcUrl());
@@ -175,15 +178,15 @@ final class Preflight {
       int maxMessageBytes = maxMessage == null || maxMessage.value() == null ? Integer.MAX_VALUE
           : Integer.parseInt(maxMessage.value());
       LOG.info("Kafka {}: topic {} has {} partitions, max.message.bytes {}",
-          c.kafkaBootstrapServers(), c.topic(), topic.partitions().size(), maxMessageBytes);
+          c.kafka().bootstrapServers(), c.topic(), topic.partitions().size(), maxMessageBytes);
       return new TopicInfo(topic.partitions().size(), maxMessageBytes);
     } catch (ExecutionException e) {
       if (e.getCause() instanceof UnknownTopicOrPartitionException) {
         throw new CdcStartupException("Kafka topic " + c.topic() + " does not exist on "
-            + c.kafkaBootstrapServers() + "; create it first (cdc-ingest does not create topics)",
+            + c.kafka().bootstrapServers() + "; create it first (cdc-ingest does not create topics)",
             e.getCause());
       }
-      throw new CdcStartupException("cannot use Kafka at " + c.kafkaBootstrapServers() + ": "
+      throw new CdcStartupException("cannot use Kafka at " + c.kafka().bootstrapServers() + ": "
           + e.getCause().getMessage(), e.getCause());
     } catch (TimeoutException | InterruptedException e) {
       throw kafkaUnanswered(c, timeout, e);
@@ -221,7 +224,7 @@ final class Preflight {
             .configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT));
         try {
           admin.createTopics(List.of(t)).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-          LOG.info("Kafka {}: created offset topic {} (compacted)", c.kafkaBootstrapServers(), topic);
+          LOG.info("Kafka {}: created offset topic {} (compacted)", c.kafka().bootstrapServers(), topic);
         } catch (ExecutionException ce) {
           if (!(ce.getCause() instanceof TopicExistsException)) {
             throw ce;
@@ -243,7 +246,7 @@ final class Preflight {
       }
     } catch (ExecutionException e) {
       throw new CdcStartupException("cannot use the offset topic " + topic + " on "
-          + c.kafkaBootstrapServers() + ": " + e.getCause().getMessage(), e.getCause());
+          + c.kafka().bootstrapServers() + ": " + e.getCause().getMessage(), e.getCause());
     } catch (TimeoutException | InterruptedException e) {
       throw kafkaUnanswered(c, timeout, e);
     } finally {
@@ -257,20 +260,19 @@ final class Preflight {
     if (e instanceof InterruptedException) {
       Thread.currentThread().interrupt();
       return new CdcStartupException("interrupted while checking Kafka at "
-          + c.kafkaBootstrapServers(), e);
+          + c.kafka().bootstrapServers(), e);
     }
-    return new CdcStartupException("Kafka at " + c.kafkaBootstrapServers()
+    return new CdcStartupException("Kafka at " + c.kafka().bootstrapServers()
         + " did not answer within " + timeout.toMillis() + " ms", e);
   }
 
-  static Properties adminProperties(CdcIngestConfig c) {
-    Properties p = new Properties();
-    p.setProperty(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, c.kafkaBootstrapServers());
-    p.setProperty(AdminClientConfig.CLIENT_ID_CONFIG, "freshcache-cdc-preflight-" + c.connectorName());
-    p.setProperty(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
-        Long.toString(c.startupTimeout().toMillis()));
-    p.setProperty(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
+  /** The admin client's properties: freshcache's, then the {@code KAFKA_*} pass-through ones. */
+  static Map<String, Object> adminProperties(CdcIngestConfig c) {
+    Map<String, Object> p = new HashMap<>();
+    p.put(AdminClientConfig.CLIENT_ID_CONFIG, "freshcache-cdc-preflight-" + c.connectorName());
+    p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, Long.toString(c.startupTimeout().toMillis()));
+    p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
         Long.toString(Math.min(c.startupTimeout().toMillis(), 10_000)));
-    return p;
+    return c.kafka().apply(p, Set.of());
   }
 }

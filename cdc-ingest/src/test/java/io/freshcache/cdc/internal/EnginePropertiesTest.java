@@ -1,11 +1,15 @@
 package io.freshcache.cdc.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.freshcache.cdc.CdcIngestConfig;
 import io.freshcache.cdc.TableRule;
+import io.freshcache.protocol.config.ConfigException;
+import io.freshcache.protocol.config.KafkaClientConfig;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Properties;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -60,7 +64,7 @@ class EnginePropertiesTest {
     assertThat(p.getProperty("offset.storage")).isEqualTo("org.apache.kafka.connect.storage.KafkaOffsetBackingStore");
     assertThat(p.getProperty("offset.storage.topic")).isEqualTo("fc.offsets");
     assertThat(p.getProperty("offset.storage.partitions")).isEqualTo("1");
-    assertThat(p.getProperty("bootstrap.servers")).isEqualTo(config.kafkaBootstrapServers());
+    assertThat(p.getProperty("bootstrap.servers")).isEqualTo(config.kafka().bootstrapServers());
     assertThat(p.getProperty("offset.storage.file.filename")).isNull();
   }
 
@@ -73,5 +77,40 @@ class EnginePropertiesTest {
     assertThat(p.getProperty("heartbeat.interval.ms")).isEqualTo("1000");
     assertThat(p.getProperty("retriable.restart.connector.wait.ms")).isEqualTo("2000");
     assertThat(p.getProperty("decimal.handling.mode")).isEqualTo("string");
+  }
+
+  @Test
+  void kafkaPassThroughPropertiesReachTheOffsetStoreAndTheProducerButNotTheReservedOnes() {
+    CdcIngestConfig c = config.toBuilder().offsetStorage(CdcIngestConfig.OffsetStorage.KAFKA)
+        .kafka(KafkaClientConfig.builder().bootstrapServers("k1:9093").property("security.protocol", "SASL_SSL")
+            .property("sasl.jaas.config", "x required;").property("linger.ms", "20").build()).build();
+
+    Properties engine = EngineProperties.of(c);
+    assertThat(engine.getProperty("bootstrap.servers")).isEqualTo("k1:9093");
+    assertThat(engine.getProperty("security.protocol")).isEqualTo("SASL_SSL");
+    assertThat(engine.getProperty("sasl.jaas.config")).isEqualTo("x required;");
+
+    Map<String, Object> producer = DebeziumKafkaPipeline.producerProperties(c);
+    assertThat(producer).containsEntry("bootstrap.servers", "k1:9093").containsEntry("security.protocol", "SASL_SSL")
+        .containsEntry("linger.ms", "20").containsEntry("acks", "all").containsEntry("enable.idempotence", "true");
+    assertThat(Preflight.adminProperties(c)).containsEntry("security.protocol", "SASL_SSL")
+        .containsEntry("bootstrap.servers", "k1:9093");
+
+    CdcIngestConfig acks = c.toBuilder().kafka(c.kafka().toBuilder().property("acks", "1").build()).build();
+    assertThatThrownBy(() -> DebeziumKafkaPipeline.producerProperties(acks)).isInstanceOf(ConfigException.class)
+        .hasMessageContaining("KAFKA_ACKS");
+    CdcIngestConfig size = c.toBuilder().kafka(c.kafka().toBuilder().property("max.request.size", "1").build()).build();
+    assertThatThrownBy(() -> DebeziumKafkaPipeline.producerProperties(size)).hasMessageContaining("KAFKA_MAX_REQUEST_SIZE");
+  }
+
+  @Test
+  void debeziumPropertiesOverrideTheDefaults() {
+    Properties p = EngineProperties.of(config.toBuilder().debeziumProperty("database.sslmode", "verify-full")
+        .debeziumProperty("heartbeat.interval.ms", "5000").build());
+    assertThat(p.getProperty("database.sslmode")).isEqualTo("verify-full");
+    assertThat(p.getProperty("heartbeat.interval.ms")).isEqualTo("5000");
+    assertThatThrownBy(() -> config.toBuilder().debeziumProperty("slot.name", "x").build())
+        .isInstanceOf(ConfigException.class).hasMessageContaining("CDC_DEBEZIUM_SLOT_NAME")
+        .hasMessageContaining("CDC_SLOT_NAME");
   }
 }

@@ -2,8 +2,11 @@ package io.freshcache.client.internal;
 
 import io.freshcache.protocol.CacheEvent;
 import io.freshcache.protocol.CacheEventJson;
+import io.freshcache.protocol.config.KafkaClientConfig;
 import java.nio.charset.StandardCharsets;
-import java.util.Properties;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -20,12 +23,32 @@ public final class WritePublisher implements AutoCloseable {
   private final String topic;
 
   /**
-   * @param bootstrapServers Kafka bootstrap servers
-   * @param topic the writes topic
+   * The properties freshcache sets on the publisher that the user may not override
+   * ({@code KAFKA_*} pass-through): a published write must not be lost or duplicated out of order
+   * ({@code acks=all}, idempotence), and the records are bytes.
    */
-  public WritePublisher(String bootstrapServers, String topic) {
-    Properties p = new Properties();
-    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+  public static final Set<String> RESERVED = Set.of(ProducerConfig.ACKS_CONFIG,
+      ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG,
+      ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG);
+
+  /**
+   * @param kafka Kafka: bootstrap servers and pass-through properties
+   * @param topic the writes topic
+   * @throws io.freshcache.protocol.config.ConfigException if a pass-through property is reserved
+   */
+  public WritePublisher(KafkaClientConfig kafka, String topic) {
+    this.producer = new KafkaProducer<>(producerProperties(kafka));
+    this.topic = topic;
+  }
+
+  /**
+   * @param kafka Kafka settings
+   * @return the publisher's producer properties: freshcache's defaults, then the pass-through
+   *     properties
+   * @throws io.freshcache.protocol.config.ConfigException if a pass-through property is reserved
+   */
+  public static Map<String, Object> producerProperties(KafkaClientConfig kafka) {
+    Map<String, Object> p = new HashMap<>();
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
     p.put(ProducerConfig.LINGER_MS_CONFIG, "1");
@@ -33,8 +56,7 @@ public final class WritePublisher implements AutoCloseable {
     p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "30000");
     p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
     p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-    this.producer = new KafkaProducer<>(p);
-    this.topic = topic;
+    return kafka.apply(p, RESERVED);
   }
 
   /**
