@@ -28,7 +28,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
@@ -47,7 +46,8 @@ final class EndToEndSupport {
   private EndToEndSupport() {}
 
   private static Admin admin(CacheWriterConfig config) {
-    return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafka().bootstrapServers()));
+    // with the writer's pass-through properties: the security settings of a secured broker
+    return Admin.create(config.kafka().apply(Map.of(), java.util.Set.of()));
   }
 
   private static <T> T get(org.apache.kafka.common.KafkaFuture<T> future)

@@ -203,7 +203,7 @@ class TopologyIT {
   }
 
   @Test
-  void plainTextAgainstTheTlsPortIsNotTakenForAnOutage() {
+  void plainTextAgainstTheTlsPortFailsAtStartWithFailFast() {
     Map<String, String> vars = tls(env("FRESHCACHE_REDIS_CLIENT_USER"), env("FRESHCACHE_REDIS_CLIENT_PASSWORD"));
     vars.remove("REDIS_TLS_CA_FILE");
     vars.put("REDIS_TLS", "false");

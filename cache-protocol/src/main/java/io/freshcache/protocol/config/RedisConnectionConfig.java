@@ -154,6 +154,18 @@ public final class RedisConnectionConfig {
   }
 
   /**
+   * Reads the {@code REDIS_*} variables over the builder's defaults ({@code REDIS_NODES} is
+   * required).
+   *
+   * @param env the environment
+   * @return the validated config
+   * @throws ConfigException naming the variable and its bad value, or the missing variable
+   */
+  public static RedisConnectionConfig fromEnv(EnvSettings env) {
+    return fromEnv(env, builder());
+  }
+
+  /**
    * Reads the {@code REDIS_*} variables of the table above over {@code base}: variables that are
    * unset keep {@code base}'s settings (a module passes its own defaults there).
    *
