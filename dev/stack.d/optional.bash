@@ -141,6 +141,21 @@ redis_group() {
   esac
 }
 
+# redis_tls_node_flags PORT: sets `tls` to the redis-server options that make a cluster node
+# TLS only (port 0), also on the cluster bus and for replication, with ACL users. A client
+# certificate is asked for but optional, so both server-only TLS and mutual TLS work. A replica
+# authenticates to its master as the ACL admin user; that password goes in a file (--include),
+# not on the command line.
+redis_tls_node_flags() {
+  local p=$1
+  (umask 077; printf 'masteruser %s\nmasterauth %s\n' "$REDIS_ADMIN_USER" "$REDIS_ADMIN_PASSWORD" \
+    >"$STATE/$RG_NAME/$p/auth.conf")
+  tls=(--port 0 --tls-port "$p" --tls-cluster yes --tls-replication yes
+    --tls-cert-file "$TLS_DIR/server.crt" --tls-key-file "$TLS_DIR/server.key"
+    --tls-ca-cert-file "$TLS_DIR/ca.crt" --tls-auth-clients optional
+    --aclfile "$REDIS_TLS_ACL_COPY" --include "$STATE/$RG_NAME/$p/auth.conf")
+}
+
 # The ACL file of the repo (comments allowed) becomes $STATE/redis-tls/users.acl without them
 # (Redis 7.0 rejects comments in an aclfile). A changed file is loaded into running nodes.
 redis_tls_prepare() {
@@ -510,4 +525,42 @@ status_sentinel() {
     else printf '  %-7s stopped  sentinel\n' "$p"; fi
   done
   return $rc
+}
+
+# ---------------------------------------------------------------------------------------------
+# `dev/stack env`: the optional servers' variables
+
+# Printed always, from the settings, whether or not the component runs. All named FRESHCACHE_*:
+# they describe servers to test against and must not be read as the services' own REDIS_*/KAFKA_*
+# settings (every KAFKA_* variable is a Kafka client property, and dev/test evaluates this output).
+env_optional() {
+  local u
+  export_line FRESHCACHE_TLS_DIR "$TLS_DIR"
+  export_line FRESHCACHE_TLS_CA_FILE "$TLS_DIR/ca.crt"
+  export_line FRESHCACHE_TLS_WRONG_CA_FILE "$TLS_DIR/wrong-ca.crt"
+  export_line FRESHCACHE_TLS_CLIENT_CERT_FILE "$TLS_DIR/client.crt"
+  export_line FRESHCACHE_TLS_CLIENT_KEY_FILE "$TLS_DIR/client.key"
+  export_line FRESHCACHE_TLS_TRUSTSTORE "$TLS_DIR/truststore.p12"
+  export_line FRESHCACHE_TLS_WRONG_TRUSTSTORE "$TLS_DIR/wrong-truststore.p12"
+  export_line FRESHCACHE_TLS_CLIENT_KEYSTORE "$TLS_DIR/client.p12"
+  export_line FRESHCACHE_TLS_STORE_PASSWORD "$TLS_STORE_PASSWORD"
+  export_line FRESHCACHE_REDIS_TLS_NODES "$(addr_list "${REDIS_TLS_PORTS[@]}")"
+  export_line FRESHCACHE_REDIS_ADMIN_USER "$REDIS_ADMIN_USER"
+  export_line FRESHCACHE_REDIS_ADMIN_PASSWORD "$REDIS_ADMIN_PASSWORD"
+  for u in client writer; do
+    export_line "FRESHCACHE_REDIS_${u^^}_USER" "freshcache-$u"
+    export_line "FRESHCACHE_REDIS_${u^^}_PASSWORD" "$(acl_password "freshcache-$u")"
+  done
+  export_line FRESHCACHE_REDIS_STANDALONE_NODE "$HOST:${REDIS_STANDALONE_PORTS[0]}"
+  export_line FRESHCACHE_REDIS_STANDALONE_NODES "$(addr_list "${REDIS_STANDALONE_PORTS[@]}")"
+  export_line FRESHCACHE_REDIS_SENTINELS "$(addr_list "${SENTINEL_PORTS[@]}")"
+  export_line FRESHCACHE_REDIS_SENTINEL_MASTER "$SENTINEL_MASTER"
+  export_line FRESHCACHE_REDIS_SENTINEL_NODES "$(addr_list "${SENTINEL_REDIS_PORTS[@]}")"
+  export_line FRESHCACHE_KAFKA_SASL_BOOTSTRAP_SERVERS "$HOST:$KAFKA_SASL_PORT"
+  export_line FRESHCACHE_KAFKA_SASL_MECHANISM SCRAM-SHA-512
+  export_line FRESHCACHE_KAFKA_SASL_USER "$KAFKA_SASL_USER"
+  export_line FRESHCACHE_KAFKA_SASL_PASSWORD "$KAFKA_SASL_PASSWORD"
+  export_line FRESHCACHE_PG_TLS_USER "$PG_TLS_USER"
+  export_line FRESHCACHE_PG_TLS_PASSWORD "$PG_TLS_PASSWORD"
+  export_line FRESHCACHE_PG_TLS_JDBC_URL "jdbc:postgresql://localhost:$PG_PORT/$PG_DB?sslmode=verify-full&sslrootcert=$TLS_DIR/ca.crt"
 }
