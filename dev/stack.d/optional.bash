@@ -38,6 +38,8 @@ authorityKeyIdentifier = keyid
 CONF
 }
 
+# (The certificate functions run where `set -e` does not apply, hence the explicit returns.)
+
 # tls_new_ca NAME CN: a self-signed CA NAME.crt / NAME.key.
 tls_new_ca() {
   openssl req -x509 -new -newkey rsa:2048 -nodes -sha256 -days "$TLS_DAYS" -subj "/CN=$2" \
@@ -47,11 +49,48 @@ tls_new_ca() {
 # tls_new_cert NAME CN EXTENSIONS: NAME.crt / NAME.key signed by ca.
 tls_new_cert() {
   openssl req -new -newkey rsa:2048 -nodes -sha256 -subj "/CN=$2" -config "$TLS_DIR/openssl.cnf" \
-    -keyout "$TLS_DIR/$1.key" -out "$TLS_DIR/$1.csr"
+    -keyout "$TLS_DIR/$1.key" -out "$TLS_DIR/$1.csr" || return 1
   openssl x509 -req -sha256 -days "$TLS_DAYS" -in "$TLS_DIR/$1.csr" -CA "$TLS_DIR/ca.crt" \
     -CAkey "$TLS_DIR/ca.key" -set_serial "0x$(openssl rand -hex 12)" \
-    -extfile "$TLS_DIR/openssl.cnf" -extensions "$3" -out "$TLS_DIR/$1.crt"
+    -extfile "$TLS_DIR/openssl.cnf" -extensions "$3" -out "$TLS_DIR/$1.crt" || return 1
   rm -f "$TLS_DIR/$1.csr"
+}
+
+# certs_generate: makes the missing files (certs_ensure logs its output).
+certs_generate() {
+  local f new_ca=0 stores=0
+  if [[ ! -s $TLS_DIR/ca.crt || ! -s $TLS_DIR/ca.key ]]; then
+    tls_new_ca ca "freshcache dev CA" || return 1
+    new_ca=1
+  fi
+  if ((new_ca)) || [[ ! -s $TLS_DIR/server.crt || ! -s $TLS_DIR/server.key ]]; then
+    tls_new_cert server localhost server || return 1
+    stores=1
+  fi
+  if ((new_ca)) || [[ ! -s $TLS_DIR/client.crt || ! -s $TLS_DIR/client.key ]]; then
+    tls_new_cert client freshcache-client client || return 1
+    stores=1
+  fi
+  if [[ ! -s $TLS_DIR/wrong-ca.crt || ! -s $TLS_DIR/wrong-ca.key ]]; then
+    tls_new_ca wrong-ca "unrelated dev CA (wrong-CA tests)" || return 1
+    stores=1
+  fi
+  chmod 600 "$TLS_DIR"/*.key && chmod 644 "$TLS_DIR"/*.crt || return 1
+  for f in store-password truststore.p12 wrong-truststore.p12 client.p12 server.p12; do
+    [[ -s $TLS_DIR/$f ]] || stores=1
+  done
+  [[ $(cat "$TLS_DIR/store-password" 2>/dev/null) == "$TLS_STORE_PASSWORD" ]] || stores=1
+  ((stores)) || return 0
+  printf '%s\n' "$TLS_STORE_PASSWORD" >"$TLS_DIR/store-password" || return 1
+  rm -f "$TLS_DIR/truststore.p12" "$TLS_DIR/wrong-truststore.p12"
+  keytool -importcert -noprompt -alias freshcache-dev-ca -file "$TLS_DIR/ca.crt" \
+    -keystore "$TLS_DIR/truststore.p12" -storetype PKCS12 -storepass "$TLS_STORE_PASSWORD" || return 1
+  keytool -importcert -noprompt -alias wrong-ca -file "$TLS_DIR/wrong-ca.crt" \
+    -keystore "$TLS_DIR/wrong-truststore.p12" -storetype PKCS12 -storepass "$TLS_STORE_PASSWORD" || return 1
+  for f in client server; do
+    openssl pkcs12 -export -name "freshcache-$f" -in "$TLS_DIR/$f.crt" -inkey "$TLS_DIR/$f.key" \
+      -certfile "$TLS_DIR/ca.crt" -passout "file:$TLS_DIR/store-password" -out "$TLS_DIR/$f.p12" || return 1
+  done
 }
 
 # certs_ensure: creates what is missing under $TLS_DIR; a new CA means new certificates and stores.
@@ -65,48 +104,18 @@ certs_ensure() {
   fi
   ((${#missing[@]} == 0)) && return 0
   t0=$(now_us)
+  ((${#TLS_STORE_PASSWORD} >= 6)) \
+    || die "certs: FRESHCACHE_TLS_STORE_PASSWORD must have at least 6 characters (keytool's minimum) but has ${#TLS_STORE_PASSWORD}"
   command -v openssl >/dev/null || apt_install "certs: openssl missing" openssl
   command -v keytool >/dev/null || ensure_java_tools
   mkdir -p "$TLS_DIR"
   chmod 755 "$TLS_DIR"
   tls_openssl_conf >"$TLS_DIR/openssl.cnf"
-  {
-    local new_ca=0 stores=0
-    if [[ ! -s $TLS_DIR/ca.crt || ! -s $TLS_DIR/ca.key ]]; then
-      tls_new_ca ca "freshcache dev CA"
-      new_ca=1
-    fi
-    if ((new_ca)) || [[ ! -s $TLS_DIR/server.crt || ! -s $TLS_DIR/server.key ]]; then
-      tls_new_cert server localhost server
-      stores=1
-    fi
-    if ((new_ca)) || [[ ! -s $TLS_DIR/client.crt || ! -s $TLS_DIR/client.key ]]; then
-      tls_new_cert client freshcache-client client
-      stores=1
-    fi
-    if [[ ! -s $TLS_DIR/wrong-ca.crt || ! -s $TLS_DIR/wrong-ca.key ]]; then
-      tls_new_ca wrong-ca "unrelated dev CA (wrong-CA tests)"
-      stores=1
-    fi
-    chmod 600 "$TLS_DIR"/*.key
-    chmod 644 "$TLS_DIR"/*.crt
-    for f in store-password truststore.p12 wrong-truststore.p12 client.p12 server.p12; do
-      [[ -s $TLS_DIR/$f ]] || stores=1
-    done
-    [[ $(cat "$TLS_DIR/store-password" 2>/dev/null) == "$TLS_STORE_PASSWORD" ]] || stores=1
-    if ((stores)); then
-      printf '%s\n' "$TLS_STORE_PASSWORD" >"$TLS_DIR/store-password"
-      rm -f "$TLS_DIR/truststore.p12" "$TLS_DIR/wrong-truststore.p12"
-      keytool -importcert -noprompt -alias freshcache-dev-ca -file "$TLS_DIR/ca.crt" \
-        -keystore "$TLS_DIR/truststore.p12" -storetype PKCS12 -storepass "$TLS_STORE_PASSWORD"
-      keytool -importcert -noprompt -alias wrong-ca -file "$TLS_DIR/wrong-ca.crt" \
-        -keystore "$TLS_DIR/wrong-truststore.p12" -storetype PKCS12 -storepass "$TLS_STORE_PASSWORD"
-      for f in client server; do
-        openssl pkcs12 -export -name "freshcache-$f" -in "$TLS_DIR/$f.crt" -inkey "$TLS_DIR/$f.key" \
-          -certfile "$TLS_DIR/ca.crt" -passout "file:$TLS_DIR/store-password" -out "$TLS_DIR/$f.p12"
-      done
-    fi
-  } >>"$log" 2>&1 || { tail_log "$log"; die "certs: generating certificates in $TLS_DIR failed; log: $log"; }
+  if ! certs_generate >>"$log" 2>&1 \
+      || ! openssl verify -CAfile "$TLS_DIR/ca.crt" "$TLS_DIR/server.crt" "$TLS_DIR/client.crt" >>"$log" 2>&1; then
+    tail_log "$log"
+    die "certs: generating certificates in $TLS_DIR failed; log: $log"
+  fi
   say "certs: created ${missing[*]} in $TLS_DIR in $(since "$t0")"
 }
 
@@ -124,7 +133,7 @@ status_certs() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Redis groups: the functions above work on the group that redis_group selects.
+# Redis groups: dev/stack's Redis Cluster functions work on the group that redis_group selects.
 
 REDIS_TLS_ACL_COPY=$STATE/redis-tls/users.acl
 
