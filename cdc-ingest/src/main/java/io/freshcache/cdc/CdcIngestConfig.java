@@ -111,6 +111,14 @@ public final class CdcIngestConfig {
    */
   public static final Map<String, String> RESERVED_DEBEZIUM_PROPERTIES = reserved();
 
+  /**
+   * Kafka properties of the event producer freshcache sets itself ({@code KAFKA_*} may not): no
+   * event may be lost or reordered ({@code acks=all}, idempotence), the records are a string key
+   * and bytes, and {@code max.request.size} follows {@link #maxEventBytes()}.
+   */
+  public static final Set<String> RESERVED_KAFKA_PROPERTIES = Set.of("acks", "enable.idempotence",
+      "key.serializer", "value.serializer", "max.request.size");
+
   /** Largest accepted {@link #maxBatchSize()}. */
   public static final int MAX_BATCH_SIZE_LIMIT = 65_536;
 
@@ -1036,6 +1044,8 @@ public final class CdcIngestConfig {
       if (offsetStorage == OffsetStorage.KAFKA && offsetTopic.equals(topic)) {
         throw new ConfigException("offsetTopic must differ from topic but both were '" + topic + "'");
       }
+      // a reserved KAFKA_* property fails here, at start, not when the producer is created
+      kafka.apply(Map.of(), RESERVED_KAFKA_PROPERTIES);
       for (String name : debeziumProperties.keySet()) {
         String controlledBy = RESERVED_DEBEZIUM_PROPERTIES.get(name);
         if (controlledBy == null && name.startsWith("offset.storage")) {
