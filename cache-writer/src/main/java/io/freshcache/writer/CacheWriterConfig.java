@@ -4,6 +4,7 @@ import io.freshcache.protocol.config.ConfigException;
 import io.freshcache.protocol.config.EnvSettings;
 import io.freshcache.protocol.config.KafkaClientConfig;
 import io.freshcache.protocol.config.RedisConnectionConfig;
+import io.freshcache.writer.internal.WriterKafkaProperties;
 import java.time.Duration;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
@@ -20,7 +21,9 @@ import java.util.Objects;
  * {@value #DEFAULT_REDIS_TIMEOUT_MS} ms and connect timeout of {@value #DEFAULT_CONNECT_TIMEOUT_MS}
  * ms), Kafka ({@link #kafka()}, a {@link KafkaClientConfig}: {@code KAFKA_BOOTSTRAP_SERVERS} and the
  * pass-through {@code KAFKA_*} client properties, applied to the writer's consumer, its
- * dead-letter producer, the health probe and the sink's consumer), the apply settings below, and
+ * dead-letter producer, the health probe and the sink's consumer; {@code group.id},
+ * {@code enable.auto.commit}, {@code auto.offset.reset}, {@code acks}, {@code enable.idempotence}
+ * and the (de)serializers are reserved), the apply settings below, and
  * the write-behind sink ({@link #sink()}, a {@link WriteBehindConfig}). Every variable, with the
  * shared rules ({@code _FILE} secrets, durations with units), is described in
  * {@code docs/configuration.md}.
@@ -495,6 +498,9 @@ public final class CacheWriterConfig {
       if (kafka == null) {
         throw ConfigException.invalid("kafka", null, "Kafka settings");
       }
+      // a reserved KAFKA_* property fails here, at start, not when a client is created
+      kafka.apply(Map.of(), WriterKafkaProperties.CONSUMER_RESERVED);
+      kafka.apply(Map.of(), WriterKafkaProperties.PRODUCER_RESERVED);
       if (topics == null || topics.isEmpty() || topics.stream().anyMatch(t -> t == null || t.isBlank())) {
         throw ConfigException.invalid("topics", topics, "one or more topic names");
       }

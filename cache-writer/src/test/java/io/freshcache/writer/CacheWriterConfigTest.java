@@ -156,12 +156,15 @@ class CacheWriterConfigTest {
     assertThat(WriterKafkaProperties.healthAdmin(c.kafka())).containsEntry("security.protocol", "SASL_SSL")
         .containsEntry("bootstrap.servers", "k1:9093");
     assertThat(c.toString()).doesNotContain("kpw");
-    CacheWriterConfig autoCommit = CacheWriterConfig.fromEnv(env("KAFKA_ENABLE_AUTO_COMMIT", "true"));
-    assertThatThrownBy(() -> WriterKafkaProperties.consumer(autoCommit.kafka(), "g", 1, 5, Duration.ofSeconds(10)))
-        .isInstanceOf(ConfigException.class).hasMessageContaining("KAFKA_ENABLE_AUTO_COMMIT");
-    CacheWriterConfig acks = CacheWriterConfig.fromEnv(env("KAFKA_ACKS", "0"));
-    assertThatThrownBy(() -> WriterKafkaProperties.deadLetterProducer(acks.kafka()))
-        .hasMessageContaining("KAFKA_ACKS");
+    assertThatThrownBy(() -> CacheWriterConfig.fromEnv(env("KAFKA_ENABLE_AUTO_COMMIT", "true")))
+        .as("refused at start").isInstanceOf(ConfigException.class).hasMessageContaining("KAFKA_ENABLE_AUTO_COMMIT");
+    assertThatThrownBy(() -> CacheWriterConfig.fromEnv(env("KAFKA_ACKS", "0"))).hasMessageContaining("KAFKA_ACKS");
+    KafkaClientConfig autoCommit = KafkaClientConfig.builder().property("enable.auto.commit", "true").build();
+    assertThatThrownBy(() -> WriterKafkaProperties.consumer(autoCommit, "g", 1, 5, Duration.ofSeconds(10)))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("KAFKA_ENABLE_AUTO_COMMIT")
+        .hasMessageContaining("false");
+    KafkaClientConfig acks = KafkaClientConfig.builder().property("acks", "0").build();
+    assertThatThrownBy(() -> WriterKafkaProperties.deadLetterProducer(acks)).hasMessageContaining("KAFKA_ACKS");
   }
 
   @Test

@@ -79,6 +79,39 @@ class StartupFailureIT {
     }
   }
 
+  /**
+   * WRITER_SINK_JDBC_* properties reach the sink's database connection: the stack's PostgreSQL has
+   * no TLS, so sslmode=require fails the sink's start naming the database, and the URL's password
+   * parameter is masked in that message.
+   */
+  @Test
+  void theSinksJdbcTlsSettingsReachItsConnection() throws Exception {
+    String table = "sink_tls_" + ItSupport.RUN;
+    CacheWriterConfig withSink = WriteBehindSinkIT.withSink("tls", ItSupport.freshTopics("sink-tls"), table);
+    WriteBehindConfig tls = withSink.sink().toBuilder().jdbcProperty("sslmode", "require")
+        .jdbcUrl(withSink.sink().jdbcUrl() + (withSink.sink().jdbcUrl().contains("?") ? "&" : "?") + "password=urlsecret")
+        .build();
+    try {
+      assertThatThrownBy(() -> WriteBehindSink.start(tls, withSink.kafka(), withSink.groupId(), withSink.dlqTopic(),
+          withSink.sessionTimeout(), new io.micrometer.core.instrument.simple.SimpleMeterRegistry()))
+          .isInstanceOf(IllegalStateException.class).hasMessageContaining("unreachable at start")
+          .hasMessageContaining("SSL").hasMessageContaining("password=****").hasMessageNotContaining("urlsecret");
+    } finally {
+      try (java.sql.Connection c = WriteBehindSinkIT.connect(); java.sql.Statement st = c.createStatement()) {
+        st.execute("DROP TABLE IF EXISTS " + table);
+      }
+    }
+  }
+
+  /** KAFKA_* pass-through properties reach the writer's Kafka clients. */
+  @Test
+  void kafkaPassThroughPropertiesReachTheWritersClients() {
+    CacheWriterConfig sasl = ItSupport.BASE.toBuilder().kafka(ItSupport.BASE.kafka().toBuilder()
+        .property("security.protocol", "SASL_PLAINTEXT").property("sasl.mechanism", "PLAIN").build()).build();
+    assertThatThrownBy(() -> CacheWriter.start(sasl)).isInstanceOf(KafkaException.class)
+        .hasStackTraceContaining("JAAS");
+  }
+
   @org.junit.jupiter.api.AfterAll
   static void deleteTopics() {
     ItSupport.deleteTopics();

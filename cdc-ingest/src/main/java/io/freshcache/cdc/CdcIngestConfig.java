@@ -17,8 +17,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Consumer;
-import java.util.function.Function;
-import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
@@ -111,6 +109,14 @@ public final class CdcIngestConfig {
    */
   public static final Map<String, String> RESERVED_DEBEZIUM_PROPERTIES = reserved();
 
+  /**
+   * Kafka properties of the event producer freshcache sets itself ({@code KAFKA_*} may not): no
+   * event may be lost or reordered ({@code acks=all}, idempotence), the records are a string key
+   * and bytes, and {@code max.request.size} follows {@link #maxEventBytes()}.
+   */
+  public static final Set<String> RESERVED_KAFKA_PROPERTIES = Set.of("acks", "enable.idempotence",
+      "key.serializer", "value.serializer", "max.request.size");
+
   /** Largest accepted {@link #maxBatchSize()}. */
   public static final int MAX_BATCH_SIZE_LIMIT = 65_536;
 
@@ -154,11 +160,6 @@ public final class CdcIngestConfig {
   public static final String ENV_OFFSET_FLUSH_INTERVAL_MS = "CDC_OFFSET_FLUSH_INTERVAL_MS";
   /** Environment variable for {@link #startupTimeout()}, in milliseconds. */
   public static final String ENV_STARTUP_TIMEOUT_MS = "CDC_STARTUP_TIMEOUT_MS";
-
-  private static final Pattern CONNECTOR_NAME = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
-  private static final Pattern SLOT_NAME = Pattern.compile("[a-z0-9_]{1,63}");
-  private static final Pattern PUBLICATION_NAME = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
-  private static final Pattern TOPIC = Pattern.compile("[A-Za-z0-9._-]{1,249}");
 
   private final String dbHost;
   private final int dbPort;
@@ -542,110 +543,6 @@ public final class CdcIngestConfig {
     return Objects.hash(dbHost, dbPort, database, slotName, connectorName, topic, rules);
   }
 
-  // Each check returns its (normalised) value or throws "must ... but was '...'" without a name;
-  // the record prefixes the component's name, fromEnv the variable's name.
-
-  static String checkHost(String v) {
-    if (v == null || v.isBlank() || v.chars().anyMatch(Character::isWhitespace)) {
-      throw new IllegalArgumentException("must be a host name without blanks but was '" + v + "'");
-    }
-    return v;
-  }
-
-  static int checkPort(int v) {
-    if (v < 1 || v > 65_535) {
-      throw new IllegalArgumentException("must be a port in 1..65535 but was '" + v + "'");
-    }
-    return v;
-  }
-
-  static String checkRequired(String v) {
-    if (v == null || v.isBlank()) {
-      throw new IllegalArgumentException("must be set but was " + (v == null ? "unset" : "'" + v + "'"));
-    }
-    return v;
-  }
-
-  static String checkConnectorName(String v) {
-    return matching(CONNECTOR_NAME, v);
-  }
-
-  static String checkSlotName(String v) {
-    return matching(SLOT_NAME, v);
-  }
-
-  static String checkPublicationName(String v) {
-    return matching(PUBLICATION_NAME, v);
-  }
-
-  static String checkTopic(String v) {
-    return matching(TOPIC, v);
-  }
-
-  static Duration checkPollInterval(Duration v) {
-    if (v == null || v.toMillis() < 1 || v.compareTo(Duration.ofMinutes(1)) > 0) {
-      throw new IllegalArgumentException("must be 1..60000 ms but was '" + millis(v) + "'");
-    }
-    return v;
-  }
-
-  static int checkHttpPort(int v) {
-    if (v < 0 || v > 65_535) {
-      throw new IllegalArgumentException("must be a port in 0..65535 (0: off) but was '" + v + "'");
-    }
-    return v;
-  }
-
-  static int checkMaxEventBytes(int v) {
-    if (v < MIN_MAX_EVENT_BYTES || v > MAX_EVENT_BYTES_LIMIT) {
-      throw new IllegalArgumentException("must be in " + MIN_MAX_EVENT_BYTES + ".."
-          + MAX_EVENT_BYTES_LIMIT + " but was '" + v + "'");
-    }
-    return v;
-  }
-
-  static int checkMaxBatchSize(int v) {
-    if (v < 1 || v > MAX_BATCH_SIZE_LIMIT) {
-      throw new IllegalArgumentException("must be in 1.." + MAX_BATCH_SIZE_LIMIT + " but was '" + v
-          + "'");
-    }
-    return v;
-  }
-
-  static Duration checkFlushInterval(Duration v) {
-    if (v == null || v.isNegative()) {
-      throw new IllegalArgumentException("must be >= 0 ms but was '" + millis(v) + "'");
-    }
-    return v;
-  }
-
-  static Duration checkPositive(Duration v) {
-    if (v == null || v.toMillis() < 1) {
-      throw new IllegalArgumentException("must be >= 1 ms but was '" + millis(v) + "'");
-    }
-    return v;
-  }
-
-  private static String millis(Duration v) {
-    return v == null ? "null" : Long.toString(v.toMillis());
-  }
-
-  private static String matching(Pattern pattern, String v) {
-    if (v == null || !pattern.matcher(v).matches()) {
-      throw new IllegalArgumentException("must match " + pattern + " but was '" + v + "'");
-    }
-    return v;
-  }
-
-  private static <T> T field(String name, T value, Function<T, ?> check) {
-    try {
-      check.apply(value);
-    } catch (IllegalArgumentException e) {
-      throw new ConfigException(name + ' ' + e.getMessage(), e);
-    }
-    return value;
-  }
-
   /**
    * Builds a {@link CdcIngestConfig}. Each setter validates its value at once; {@link #build()}
    * checks the combination. Not thread-safe.
@@ -709,7 +606,7 @@ public final class CdcIngestConfig {
      * @see CdcIngestConfig#dbHost()
      */
     public Builder dbHost(String dbHost) {
-      this.dbHost = field("dbHost", dbHost, CdcIngestConfig::checkHost);
+      this.dbHost = SettingChecks.field("dbHost", dbHost, SettingChecks::checkHost);
       return this;
     }
 
@@ -722,7 +619,7 @@ public final class CdcIngestConfig {
      * @see CdcIngestConfig#dbPort()
      */
     public Builder dbPort(int dbPort) {
-      this.dbPort = field("dbPort", dbPort, CdcIngestConfig::checkPort);
+      this.dbPort = SettingChecks.field("dbPort", dbPort, SettingChecks::checkPort);
       return this;
     }
 
@@ -735,7 +632,7 @@ public final class CdcIngestConfig {
      * @see CdcIngestConfig#database()
      */
     public Builder database(String database) {
-      this.database = field("database", database, CdcIngestConfig::checkRequired);
+      this.database = SettingChecks.field("database", database, SettingChecks::checkRequired);
       return this;
     }
 
@@ -748,7 +645,7 @@ public final class CdcIngestConfig {
      * @see CdcIngestConfig#user()
      */
     public Builder user(String user) {
-      this.user = field("user", user, CdcIngestConfig::checkRequired);
+      this.user = SettingChecks.field("user", user, SettingChecks::checkRequired);
       return this;
     }
 
@@ -819,7 +716,7 @@ public final class CdcIngestConfig {
      * @see CdcIngestConfig#connectorName()
      */
     public Builder connectorName(String connectorName) {
-      this.connectorName = field("connectorName", connectorName, CdcIngestConfig::checkConnectorName);
+      this.connectorName = SettingChecks.field("connectorName", connectorName, SettingChecks::checkConnectorName);
       return this;
     }
 
@@ -832,7 +729,7 @@ public final class CdcIngestConfig {
      * @see CdcIngestConfig#slotName()
      */
     public Builder slotName(String slotName) {
-      this.slotName = field("slotName", slotName, CdcIngestConfig::checkSlotName);
+      this.slotName = SettingChecks.field("slotName", slotName, SettingChecks::checkSlotName);
       return this;
     }
 
@@ -845,8 +742,8 @@ public final class CdcIngestConfig {
      * @see CdcIngestConfig#publicationName()
      */
     public Builder publicationName(String publicationName) {
-      this.publicationName = field("publicationName", publicationName,
-          CdcIngestConfig::checkPublicationName);
+      this.publicationName = SettingChecks.field("publicationName", publicationName,
+          SettingChecks::checkPublicationName);
       return this;
     }
 
@@ -873,7 +770,7 @@ public final class CdcIngestConfig {
      * @see CdcIngestConfig#offsetTopic()
      */
     public Builder offsetTopic(String offsetTopic) {
-      this.offsetTopic = field("offsetTopic", offsetTopic, CdcIngestConfig::checkTopic);
+      this.offsetTopic = SettingChecks.field("offsetTopic", offsetTopic, SettingChecks::checkTopic);
       return this;
     }
 
@@ -901,7 +798,7 @@ public final class CdcIngestConfig {
      * @see CdcIngestConfig#httpPort()
      */
     public Builder httpPort(int httpPort) {
-      this.httpPort = field("httpPort", httpPort, CdcIngestConfig::checkHttpPort);
+      this.httpPort = SettingChecks.field("httpPort", httpPort, SettingChecks::checkHttpPort);
       return this;
     }
 
@@ -914,7 +811,7 @@ public final class CdcIngestConfig {
      * @see CdcIngestConfig#topic()
      */
     public Builder topic(String topic) {
-      this.topic = field("topic", topic, CdcIngestConfig::checkTopic);
+      this.topic = SettingChecks.field("topic", topic, SettingChecks::checkTopic);
       return this;
     }
 
@@ -959,7 +856,7 @@ public final class CdcIngestConfig {
      * @see CdcIngestConfig#pollInterval()
      */
     public Builder pollInterval(Duration pollInterval) {
-      this.pollInterval = field("pollInterval", pollInterval, CdcIngestConfig::checkPollInterval);
+      this.pollInterval = SettingChecks.field("pollInterval", pollInterval, SettingChecks::checkPollInterval);
       return this;
     }
 
@@ -972,7 +869,7 @@ public final class CdcIngestConfig {
      * @see CdcIngestConfig#maxBatchSize()
      */
     public Builder maxBatchSize(int maxBatchSize) {
-      this.maxBatchSize = field("maxBatchSize", maxBatchSize, CdcIngestConfig::checkMaxBatchSize);
+      this.maxBatchSize = SettingChecks.field("maxBatchSize", maxBatchSize, SettingChecks::checkMaxBatchSize);
       return this;
     }
 
@@ -986,8 +883,8 @@ public final class CdcIngestConfig {
      * @see CdcIngestConfig#maxEventBytes()
      */
     public Builder maxEventBytes(int maxEventBytes) {
-      this.maxEventBytes = field("maxEventBytes", maxEventBytes,
-          CdcIngestConfig::checkMaxEventBytes);
+      this.maxEventBytes = SettingChecks.field("maxEventBytes", maxEventBytes,
+          SettingChecks::checkMaxEventBytes);
       return this;
     }
 
@@ -1000,8 +897,8 @@ public final class CdcIngestConfig {
      * @see CdcIngestConfig#offsetFlushInterval()
      */
     public Builder offsetFlushInterval(Duration interval) {
-      this.offsetFlushInterval = field("offsetFlushInterval", interval,
-          CdcIngestConfig::checkFlushInterval);
+      this.offsetFlushInterval = SettingChecks.field("offsetFlushInterval", interval,
+          SettingChecks::checkFlushInterval);
       return this;
     }
 
@@ -1014,7 +911,7 @@ public final class CdcIngestConfig {
      * @see CdcIngestConfig#startupTimeout()
      */
     public Builder startupTimeout(Duration startupTimeout) {
-      this.startupTimeout = field("startupTimeout", startupTimeout, CdcIngestConfig::checkPositive);
+      this.startupTimeout = SettingChecks.field("startupTimeout", startupTimeout, SettingChecks::checkPositive);
       return this;
     }
 
@@ -1036,6 +933,8 @@ public final class CdcIngestConfig {
       if (offsetStorage == OffsetStorage.KAFKA && offsetTopic.equals(topic)) {
         throw new ConfigException("offsetTopic must differ from topic but both were '" + topic + "'");
       }
+      // a reserved KAFKA_* property fails here, at start, not when the producer is created
+      kafka.apply(Map.of(), RESERVED_KAFKA_PROPERTIES);
       for (String name : debeziumProperties.keySet()) {
         String controlledBy = RESERVED_DEBEZIUM_PROPERTIES.get(name);
         if (controlledBy == null && name.startsWith("offset.storage")) {

@@ -292,6 +292,14 @@ class CdcIngestConfigTest {
   }
 
   @Test
+  void aReservedKafkaPropertyIsRefusedAtStart() {
+    Map<String, String> env = minimalEnv();
+    env.put("KAFKA_ENABLE_IDEMPOTENCE", "false");
+    assertThatThrownBy(() -> CdcIngestConfig.fromEnv(env)).isInstanceOf(ConfigException.class)
+        .hasMessageContaining("KAFKA_ENABLE_IDEMPOTENCE").hasMessageContaining("enable.idempotence");
+  }
+
+  @Test
   void theRecordRejectsDuplicateTables() {
     CdcIngestConfig.Builder b = CdcIngestConfig.builder().database("d").user("u")
         .rule(TableRule.invalidate("public.p", "a:b:{id}"))

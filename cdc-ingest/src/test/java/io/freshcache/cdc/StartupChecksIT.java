@@ -71,6 +71,33 @@ class StartupChecksIT {
         .hasMessageContaining("Kafka topic freshcache.no-such-topic does not exist on " + StackSettings.KAFKA);
   }
 
+  /**
+   * The connector's TLS settings ({@code CDC_DEBEZIUM_DATABASE_SSLMODE}) also reach the JDBC
+   * connections of the start-up checks: the stack's PostgreSQL has no TLS, so {@code require}
+   * fails the start at once, naming the server (without them, the checks passed and only the
+   * engine failed later, asynchronously).
+   */
+  @Test
+  void theConnectorsTlsModeReachesTheStartupChecks() {
+    CdcIngestConfig config = StackSettings.config(StackSettings.uniqueSuffix(), dir)
+        .debeziumProperty("database.sslmode", "require").build();
+
+    assertThatThrownBy(() -> CdcIngest.start(config))
+        .isExactlyInstanceOf(CdcStartupException.class)
+        .hasMessageContaining("cannot connect to PostgreSQL at " + StackSettings.PG_HOST)
+        .hasMessageContaining("SSL");
+  }
+
+  /** KAFKA_* pass-through properties reach the start-up checks' admin client. */
+  @Test
+  void kafkaPassThroughPropertiesReachTheStartupChecks() {
+    CdcIngestConfig base = StackSettings.config(StackSettings.uniqueSuffix(), dir).build();
+    CdcIngestConfig config = base.toBuilder().kafka(base.kafka().toBuilder()
+        .property("security.protocol", "SASL_PLAINTEXT").property("sasl.mechanism", "PLAIN").build()).build();
+
+    assertThatThrownBy(() -> CdcIngest.start(config)).hasStackTraceContaining("JAAS");
+  }
+
   @Test
   void anUnreachableKafkaIsNamed() {
     // the startup timeout also bounds the database checks that come first (connect, login and

@@ -1,5 +1,6 @@
 package io.freshcache.client;
 
+import io.freshcache.client.internal.WritePublisher;
 import io.freshcache.protocol.config.ConfigException;
 import io.freshcache.protocol.config.EnvSettings;
 import io.freshcache.protocol.config.KafkaClientConfig;
@@ -22,7 +23,8 @@ import java.util.Objects;
  * {@link RedisConnectionConfig}: {@code REDIS_*}, with the client's command timeout of
  * {@value #DEFAULT_COMMAND_TIMEOUT_MS} ms), Kafka for {@link CacheClient#publishWrite}
  * ({@link #kafka()}, a {@link KafkaClientConfig}: {@code KAFKA_BOOTSTRAP_SERVERS} and the
- * pass-through {@code KAFKA_*} properties), the default policy, the circuit breakers, the loader
+ * pass-through {@code KAFKA_*} properties, except {@code acks}, {@code enable.idempotence} and the
+ * serializers, which the publisher sets itself), the default policy, the circuit breakers, the loader
  * budget while Redis is bypassed, the near cache and replica acknowledgement. Every variable,
  * with the shared rules ({@code _FILE} secrets, durations with units), is described in
  * {@code docs/configuration.md}.
@@ -638,6 +640,9 @@ public final class CacheClientConfig {
      */
     public CacheClientConfig build() {
       RedisConnectionConfig r = redis.build();
+      if (kafka != null) {
+        kafka.apply(Map.of(), WritePublisher.RESERVED); // a reserved KAFKA_* property fails here, at start
+      }
       if (defaultPolicy == null) {
         throw ConfigException.invalid("defaultPolicy", null, "a policy");
       }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.freshcache.client.internal.WritePublisher;
 import io.freshcache.protocol.config.ConfigException;
+import io.freshcache.protocol.config.KafkaClientConfig;
 import io.freshcache.protocol.config.RedisConnectionConfig;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -111,9 +112,12 @@ class CacheClientConfigTest {
     assertThat(p).containsEntry("bootstrap.servers", "k1:9093").containsEntry("security.protocol", "SSL")
         .containsEntry("ssl.truststore.location", "/ca.p12").containsEntry("linger.ms", "5")
         .containsEntry("acks", "all").containsEntry("enable.idempotence", "true");
-    CacheClientConfig acks = CacheClientConfig.fromEnv(env("KAFKA_BOOTSTRAP_SERVERS", "k1:9093", "KAFKA_ACKS", "1"));
-    assertThatThrownBy(() -> WritePublisher.producerProperties(acks.kafka())).isInstanceOf(ConfigException.class)
+    assertThatThrownBy(() -> CacheClientConfig.fromEnv(env("KAFKA_BOOTSTRAP_SERVERS", "k1:9093", "KAFKA_ACKS", "1")))
+        .as("refused at start, not at the first publish").isInstanceOf(ConfigException.class)
         .hasMessageContaining("KAFKA_ACKS");
+    KafkaClientConfig acks = KafkaClientConfig.builder().property("acks", "1").build();
+    assertThatThrownBy(() -> WritePublisher.producerProperties(acks)).isInstanceOf(ConfigException.class)
+        .hasMessageContaining("KAFKA_ACKS").hasMessageContaining("all");
     assertThat(CacheClientConfig.builder().redisNodes(List.of("h:1")).kafkaBootstrapServers("k:1").build()
         .kafka().bootstrapServers()).isEqualTo("k:1");
   }

@@ -21,7 +21,6 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -176,15 +175,6 @@ public final class DebeziumKafkaPipeline implements AutoCloseable {
     return Math.min(c.maxEventBytes(), topic.maxMessageBytes());
   }
 
-  /**
-   * Properties of the event producer the user may not pass through ({@code KAFKA_*}): no event
-   * may be lost or reordered ({@code acks=all}, idempotence), the records are a string key and
-   * bytes, and {@code max.request.size} follows {@code CDC_MAX_EVENT_BYTES}.
-   */
-  static final Set<String> PRODUCER_RESERVED = Set.of(ProducerConfig.ACKS_CONFIG,
-      ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG,
-      ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
-
   static Map<String, Object> producerProperties(CdcIngestConfig c) {
     Map<String, Object> p = new HashMap<>();
     p.put(ProducerConfig.CLIENT_ID_CONFIG, "freshcache-cdc-" + c.connectorName());
@@ -199,7 +189,7 @@ public final class DebeziumKafkaPipeline implements AutoCloseable {
         Integer.toString(Math.max(1 << 20, c.maxEventBytes() + (64 << 10))));
     p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
     p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-    return c.kafka().apply(p, PRODUCER_RESERVED);
+    return c.kafka().apply(p, CdcIngestConfig.RESERVED_KAFKA_PROPERTIES);
   }
 
   /**
