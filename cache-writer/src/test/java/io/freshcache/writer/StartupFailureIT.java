@@ -80,15 +80,16 @@ class StartupFailureIT {
   }
 
   /**
-   * WRITER_SINK_JDBC_* properties reach the sink's database connection: the stack's PostgreSQL has
-   * no TLS, so sslmode=require fails the sink's start naming the database, and the URL's password
-   * parameter is masked in that message.
+   * WRITER_SINK_JDBC_* properties reach the sink's database connection: sslmode=verify-full with a
+   * CA that did not sign the server's certificate (dev/stack's wrong-ca.crt) fails the sink's start
+   * naming the database, and the URL's password parameter is masked in that message.
    */
   @Test
   void theSinksJdbcTlsSettingsReachItsConnection() throws Exception {
     String table = "sink_tls_" + ItSupport.RUN;
     CacheWriterConfig withSink = WriteBehindSinkIT.withSink("tls", ItSupport.freshTopics("sink-tls"), table);
-    WriteBehindConfig tls = withSink.sink().toBuilder().jdbcProperty("sslmode", "require")
+    WriteBehindConfig tls = withSink.sink().toBuilder().jdbcProperty("sslmode", "verify-full")
+        .jdbcProperty("sslrootcert", System.getenv("FRESHCACHE_TLS_WRONG_CA_FILE"))
         .jdbcUrl(withSink.sink().jdbcUrl() + (withSink.sink().jdbcUrl().contains("?") ? "&" : "?") + "password=urlsecret")
         .build();
     try {

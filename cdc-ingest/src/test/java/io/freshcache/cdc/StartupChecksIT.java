@@ -1,5 +1,6 @@
 package io.freshcache.cdc;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
@@ -73,14 +74,16 @@ class StartupChecksIT {
 
   /**
    * The connector's TLS settings ({@code CDC_DEBEZIUM_DATABASE_SSLMODE}) also reach the JDBC
-   * connections of the start-up checks: the stack's PostgreSQL has no TLS, so {@code require}
-   * fails the start at once, naming the server (without them, the checks passed and only the
-   * engine failed later, asynchronously).
+   * connections of the start-up checks: {@code verify-full} against a CA that did not sign the
+   * server's certificate (dev/stack's {@code wrong-ca.crt}) fails the start at once, naming the
+   * server (without them, the checks passed and only the engine failed later, asynchronously).
    */
   @Test
   void theConnectorsTlsModeReachesTheStartupChecks() {
+    String wrongCa = System.getenv("FRESHCACHE_TLS_WRONG_CA_FILE");
+    assertThat(wrongCa).as("FRESHCACHE_TLS_WRONG_CA_FILE from dev/stack env").isNotBlank();
     CdcIngestConfig config = StackSettings.config(StackSettings.uniqueSuffix(), dir)
-        .debeziumProperty("database.sslmode", "require").build();
+        .debeziumProperty("database.sslmode", "verify-full").debeziumProperty("database.sslrootcert", wrongCa).build();
 
     assertThatThrownBy(() -> CdcIngest.start(config))
         .isExactlyInstanceOf(CdcStartupException.class)

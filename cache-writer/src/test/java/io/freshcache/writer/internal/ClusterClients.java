@@ -11,7 +11,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Builds the Lettuce cluster client every writer part shares. The settings are the ones measured
+ * Test support: a Redis Cluster client of the plain dev stack for tests that inspect or set up
+ * keys directly (the writer itself connects through RedisTopology).
+ *
+ * The settings are the ones measured
  * to matter on failover: an explicit command timeout (Lettuce's default is 60 s), a connect
  * timeout, periodic topology refresh every second and every adaptive trigger, which together let
  * a worker reach the promoted replica about 3 s after a master dies instead of 9-10 s.
