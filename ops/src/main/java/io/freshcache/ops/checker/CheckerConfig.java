@@ -23,6 +23,9 @@ import java.util.Map;
  *   <tr><td>{@code CHECKER_SAMPLE_RATE}</td><td>share of events checked, (0, 1]</td><td>1</td></tr>
  *   <tr><td>{@code CHECKER_CONFIRM_RATE}</td><td>database look-ups per second, at most</td><td>10</td></tr>
  *   <tr><td>{@code CHECKER_MAX_PENDING}</td><td>checks waiting at once; events beyond are counted as dropped</td><td>100000</td></tr>
+ *   <tr><td>{@code CHECKER_SCHEMAS}</td><td>schema versions whose value key is read at every check besides
+ *       the event's and those the fence lists (a value the fence does not list is invisible to invalidations)</td>
+ *       <td>{@value #DEFAULT_SCHEMAS}</td></tr>
  *   <tr><td>{@code CHECKER_HTTP_PORT}</td><td>{@code /health/live}, {@code /health/ready}, {@code /metrics}; 0 = off</td><td>8083</td></tr>
  * </table>
  * Durations are milliseconds ({@code 1500}), a number with a unit ({@code 10s}, {@code 5m},
@@ -35,10 +38,13 @@ import java.util.Map;
  * @param sampleRate share of events checked
  * @param confirmRate database look-ups per second
  * @param maxPending most checks waiting at once
+ * @param schemas schema versions read at every check besides the event's and the fence's
  * @param httpPort HTTP port, 0 = none
  */
 public record CheckerConfig(List<String> topics, String groupId, Duration delay, List<Duration> windows,
-    double sampleRate, double confirmRate, int maxPending, int httpPort) {
+    double sampleRate, double confirmRate, int maxPending, List<Integer> schemas, int httpPort) {
+  /** Default schema versions read at every check. */
+  public static final String DEFAULT_SCHEMAS = "1,2,3";
   /** Default topics. */
   public static final String DEFAULT_TOPICS = "freshcache.changes,freshcache.writes";
   /** Default consumer group. */
@@ -83,6 +89,10 @@ public record CheckerConfig(List<String> topics, String groupId, Duration delay,
     if (maxPending < 1) {
       throw new IllegalArgumentException("CHECKER_MAX_PENDING must be >= 1 but was " + maxPending);
     }
+    if (schemas == null || schemas.stream().anyMatch(x -> x == null || x < 1) || schemas.size() > 64) {
+      throw new IllegalArgumentException("CHECKER_SCHEMAS must be at most 64 schema versions >= 1 but was " + schemas);
+    }
+    schemas = List.copyOf(schemas);
     if (httpPort < 0 || httpPort > 65535) {
       throw new IllegalArgumentException("CHECKER_HTTP_PORT must be 0..65535 but was " + httpPort);
     }
@@ -102,6 +112,7 @@ public record CheckerConfig(List<String> topics, String groupId, Duration delay,
         number("CHECKER_SAMPLE_RATE", env.getOrDefault("CHECKER_SAMPLE_RATE", "1")),
         number("CHECKER_CONFIRM_RATE", env.getOrDefault("CHECKER_CONFIRM_RATE", "10")),
         (int) integer("CHECKER_MAX_PENDING", env.getOrDefault("CHECKER_MAX_PENDING", "100000")),
+        integers("CHECKER_SCHEMAS", env.getOrDefault("CHECKER_SCHEMAS", DEFAULT_SCHEMAS)),
         (int) integer("CHECKER_HTTP_PORT", env.getOrDefault("CHECKER_HTTP_PORT", Integer.toString(DEFAULT_HTTP_PORT))));
   }
 
@@ -170,6 +181,16 @@ public record CheckerConfig(List<String> topics, String groupId, Duration delay,
     for (String part : text.trim().split("\\s*,\\s*")) {
       if (!part.isEmpty()) {
         out.add(duration(name, part));
+      }
+    }
+    return out;
+  }
+
+  private static List<Integer> integers(String name, String text) {
+    List<Integer> out = new ArrayList<>();
+    for (String part : text.trim().split("\\s*,\\s*")) {
+      if (!part.isEmpty()) {
+        out.add((int) integer(name, part));
       }
     }
     return out;

@@ -45,7 +45,9 @@ import org.slf4j.LoggerFactory;
  * at {@code t + M} ({@link CheckerConfig#delay()}). Then Redis must hold nothing older than
  * {@code V} for {@code k}: every value of every schema is absent or has a data version
  * {@code >= V} (a value without a version must have been written after {@code t}). One atomic
- * read ({@link OpsRedis#snapshot}) gives the fence, the lease and every value. An <em>apparent</em>
+ * read ({@link OpsRedis#snapshot}) gives the fence, the lease and the values of every schema the
+ * fence lists, of the event's schema and of {@link CheckerConfig#schemas()} (a value the fence does
+ * not list, e.g. after its fence expired, is invisible to invalidations). An <em>apparent</em>
  * violation is checked again at each longer window ({@link CheckerConfig#windows()}); one that
  * clears is counted as consistent within that window. One that outlasts the last window is
  * confirmed against the database through a rate limit ({@link CheckerConfig#confirmRate()}),
@@ -327,7 +329,7 @@ public final class ConsistencyChecker implements AutoCloseable {
       pending.decrementAndGet();
       return;
     }
-    KeySnapshot snap = redis.snapshot(p.event.key(), List.of(p.event.schema()));
+    KeySnapshot snap = redis.snapshot(p.event.key(), schemasFor(p.event));
     redisOk = true;
     String reason = inconsistency(p.event, snap);
     if (reason == null) {
@@ -359,7 +361,7 @@ public final class ConsistencyChecker implements AutoCloseable {
       return;
     }
     nextConfirmNanos = Math.max(now, nextConfirmNanos) + (long) (1e9 / config.confirmRate());
-    KeySnapshot snap = redis.snapshot(p.event.key(), List.of(p.event.schema()));
+    KeySnapshot snap = redis.snapshot(p.event.key(), schemasFor(p.event));
     redisOk = true;
     String window = windows.get(windows.size() - 1);
     String reason = inconsistency(p.event, snap);
@@ -411,6 +413,15 @@ public final class ConsistencyChecker implements AutoCloseable {
    * @param snap what Redis holds for its key
    * @return why Redis holds something older than the event, or {@code null} if it does not
    */
+  private List<Integer> schemasFor(CacheEvent event) {
+    if (config.schemas().contains(event.schema())) {
+      return config.schemas();
+    }
+    List<Integer> s = new ArrayList<>(config.schemas());
+    s.add(event.schema());
+    return s;
+  }
+
   static String inconsistency(CacheEvent event, KeySnapshot snap) {
     long eventTime = eventTimeMs(event, 0);
     for (KeySnapshot.Value v : snap.values()) {
