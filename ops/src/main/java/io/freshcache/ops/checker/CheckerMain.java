@@ -27,7 +27,6 @@ import org.slf4j.LoggerFactory;
  * configuration error, 3 when Redis cannot be reached at start, 1 when it cannot start otherwise.
  */
 public final class CheckerMain {
-  private static final Logger log = LoggerFactory.getLogger(CheckerMain.class);
 
   private CheckerMain() {}
 
@@ -36,6 +35,10 @@ public final class CheckerMain {
    * @throws InterruptedException if interrupted while running
    */
   public static void main(String[] args) throws InterruptedException {
+    if (System.getProperty("logback.configurationFile") == null) {
+      // its own: the libraries' jars (cdc-ingest) bring a logback.xml of theirs
+      System.setProperty("logback.configurationFile", "io/freshcache/ops/checker/logback-checker.xml");
+    }
     Map<String, String> env = System.getenv();
     CheckerConfig config;
     OpsRedis.Settings redisSettings;
@@ -53,6 +56,7 @@ public final class CheckerMain {
       System.exit(2);
       return;
     }
+    Logger log = LoggerFactory.getLogger(CheckerMain.class);
     log.info("starting freshcache-checker with {}; {}; kafka {}; {}; rules {}", config, redisSettings,
         kafka.bootstrapServers(), db, rules.names());
     OpsRedis redis;
