@@ -181,6 +181,25 @@ class CliIT {
 
   @Test
   @Order(6)
+  void badInputAgainstTheStackIsNamed() {
+    CliRun noRule = CliRun.run(env, "warm", "--rule", "no_such_table", "--where", "true");
+    assertThat(noRule.code()).as("%s", noRule).isEqualTo(FreshcacheCli.USAGE);
+    assertThat(noRule.err()).contains("no rule named 'no_such_table'; the rules are: public." + TABLE + " (" + NS + ")");
+    CliRun badKey = CliRun.run(env, "inspect", NS + ":has space");
+    assertThat(badKey.code()).as("%s", badKey).isEqualTo(FreshcacheCli.USAGE);
+    assertThat(badKey.err()).contains("unknown key format");
+    Map<String, String> deadRedis = new HashMap<>(env);
+    deadRedis.put("REDIS_NODES", "127.0.0.1:1");
+    for (String[] command : List.of(new String[] {"inspect", NS + ":5"}, new String[] {"verify", "--sample", "3"},
+        new String[] {"audit"}, new String[] {"warm", "--rule", TABLE})) {
+      CliRun r = CliRun.run(deadRedis, command);
+      assertThat(r.code()).as("%s: %s", String.join(" ", command), r).isEqualTo(FreshcacheCli.UNREACHABLE);
+      assertThat(r.err()).contains("cannot reach Redis at 127.0.0.1:1 (REDIS_NODES)");
+    }
+  }
+
+  @Test
+  @Order(7)
   void anUnreachableDatabaseExitsThree() {
     Map<String, String> deadDb = new HashMap<>(env);
     deadDb.put("JDBC_URL", "jdbc:postgresql://127.0.0.1:1/shop");
