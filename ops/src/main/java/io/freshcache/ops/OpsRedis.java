@@ -28,7 +28,9 @@ import java.util.Objects;
 /**
  * The one place where the ops tools open Redis: a Lettuce cluster connection (byte-array codec)
  * built from the same environment variables the services read ({@code REDIS_NODES},
- * {@code REDIS_PASSWORD}, {@code REDIS_TLS}, {@code REDIS_COMMAND_TIMEOUT_MS}), plus the few
+ * {@code REDIS_USERNAME}, {@code REDIS_PASSWORD}, {@code REDIS_TLS}, {@code REDIS_COMMAND_TIMEOUT_MS}),
+ * Redis Cluster only (standalone, Sentinel, TLS files and {@code _FILE} secrets are for the shared
+ * configuration model to bring here), plus the few
  * reads the checker and the CLI share: an atomic snapshot of one key's entries, the masters that
  * serve slots, and a master's own connection for {@code SCAN}. Reads go to masters only (replica
  * reads can be stale).
@@ -46,13 +48,14 @@ public final class OpsRedis implements AutoCloseable {
    * Where Redis is. The password never appears in {@link #toString()}.
    *
    * @param nodes seed nodes, {@code host:port}
+   * @param username the ACL user, or {@code null} for the default user
    * @param password the password, or {@code null}
    * @param tls connect with TLS
    * @param timeout command and connect timeout
    */
-  public record Settings(List<String> nodes, String password, boolean tls, Duration timeout) {
+  public record Settings(List<String> nodes, String username, String password, boolean tls, Duration timeout) {
     /**
-     * Reads {@code REDIS_NODES}, {@code REDIS_PASSWORD}, {@code REDIS_TLS} and
+     * Reads {@code REDIS_NODES}, {@code REDIS_USERNAME}, {@code REDIS_PASSWORD}, {@code REDIS_TLS} and
      * {@code REDIS_COMMAND_TIMEOUT_MS} (here default 2000: the tools are not on a read path).
      *
      * @param env the environment
@@ -88,13 +91,15 @@ public final class OpsRedis implements AutoCloseable {
         }
       }
       String password = env.get("REDIS_PASSWORD");
-      return new Settings(List.copyOf(nodes), password == null || password.isEmpty() ? null : password,
+      String username = env.get("REDIS_USERNAME");
+      return new Settings(List.copyOf(nodes), username == null || username.isBlank() ? null : username.trim(),
+          password == null || password.isEmpty() ? null : password,
           Boolean.parseBoolean(tls), timeout);
     }
 
     @Override
     public String toString() {
-      return "redis " + String.join(",", nodes) + (tls ? " (tls)" : "")
+      return "redis " + String.join(",", nodes) + (tls ? " (tls)" : "") + (username == null ? "" : " as " + username)
           + (password == null ? "" : " (password set)") + ", timeout " + timeout.toMillis() + " ms";
     }
   }
@@ -133,7 +138,9 @@ public final class OpsRedis implements AutoCloseable {
       RedisURI.Builder b = RedisURI.builder().withHost(n.substring(0, colon))
           .withPort(Integer.parseInt(n.substring(colon + 1))).withTimeout(settings.timeout())
           .withSsl(settings.tls());
-      if (settings.password() != null) {
+      if (settings.password() != null && settings.username() != null) {
+        b.withAuthentication(settings.username(), settings.password().toCharArray());
+      } else if (settings.password() != null) {
         b.withPassword(settings.password().toCharArray());
       }
       seeds.add(b.build());
