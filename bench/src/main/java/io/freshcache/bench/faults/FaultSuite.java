@@ -361,6 +361,7 @@ public final class FaultSuite {
     c.step("drop slot and publication", () -> Topics.dropSlot(tables, slot));
     c.step("drop the tables", () -> { if (tablesCreated) { tables.drop(); } });
     c.step("delete topics and group", () -> Topics.delete(kafka, List.of(topic, dlq), group));
+    c.step("delete the checker's group", () -> Topics.delete(kafka, List.of(), group + "-checker"));
     c.step("delete the run's Redis keys", () -> Topics.deleteRedisKeys(stack.redisPorts(), "{fsuite:*" + run + ":*"));
     // `dev/stack up` returns 0 only once every component is up and ready (it waits up to its
     // ready timeout; `status` gives Kafka 5 s, which a loaded 2-core machine can exceed)
