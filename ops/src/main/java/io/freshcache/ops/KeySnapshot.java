@@ -51,7 +51,7 @@ public record KeySnapshot(CacheKey key, Map<String, String> fence, long fencePtt
         return "v" + schema + ": undecodable envelope (" + bytes.length + " B), " + ttl;
       }
       return "v" + schema + ": version " + (e.dataVersion() == Envelope.NO_VERSION ? "none" : e.dataVersion())
-          + ", codec " + e.codecId() + ", flags " + flagNames(e) + ", written " + Instant.ofEpochMilli(e.writtenAtMs())
+           + ", codec " + codecName(e.codecId()) + ", flags " + flagNames(e) + ", written " + Instant.ofEpochMilli(e.writtenAtMs())
           + ", soft expiry " + Instant.ofEpochMilli(e.softExpiryMs()) + ", load " + e.loadDurationMs() + " ms, "
           + ttl + ", " + e.payloadLength() + " B payload";
     }
@@ -111,6 +111,18 @@ public record KeySnapshot(CacheKey key, Map<String, String> fence, long fencePtt
       sb.append("; ").append(v.describe());
     }
     return sb.toString();
+  }
+
+  /**
+   * @param id a codec id from an envelope header
+   * @return the codec's name, e.g. {@code json}, or {@code id N} when no codec has it
+   */
+  public static String codecName(byte id) {
+    try {
+      return io.freshcache.protocol.Codecs.byId(id).name();
+    } catch (RuntimeException e) {
+      return "id " + id;
+    }
   }
 
   static String flagNames(Envelope e) {

@@ -127,7 +127,7 @@ final class InspectCommand implements Callable<Integer> {
         m.put("error", "undecodable envelope");
       } else {
         m.put("version", e.dataVersion() == Envelope.NO_VERSION ? null : e.dataVersion());
-        m.put("codec", e.codecId());
+        m.put("codec", KeySnapshot.codecName(e.codecId()));
         m.put("encrypted", e.has(Envelope.FLAG_ENCRYPTED));
         m.put("notFound", e.has(Envelope.FLAG_NOT_FOUND));
         m.put("writtenAt", Instant.ofEpochMilli(e.writtenAtMs()).toString());

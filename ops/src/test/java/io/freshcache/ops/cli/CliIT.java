@@ -86,7 +86,7 @@ class CliIT {
   void inspectShowsTheEntryTheRowAndAVerdict() throws Exception {
     CliRun fresh = CliRun.run(env, "inspect", NS + ":5");
     assertThat(fresh.code()).as("%s", fresh).isZero();
-    assertThat(fresh.out()).contains("value     v1: version 1, codec 1").contains("ttl ")
+    assertThat(fresh.out()).contains("value     v1: version 1, codec json").contains("ttl ")
         .contains("payload {id=5, name=item 5, priceCents=500, version=1}")
         .contains("rule      public." + TABLE + "=" + NS + ":{id}").contains("-> row {id=5}")
         .contains("verdict   fresh").contains("cached version 1 >= row version 1");
