@@ -196,6 +196,14 @@ public final class OpsRedis implements AutoCloseable {
   }
 
   /**
+   * @param node a node of {@link #masters()}
+   * @return that node's own connection's asynchronous commands (to pipeline a page of reads)
+   */
+  public io.lettuce.core.api.async.RedisAsyncCommands<byte[], byte[]> nodeAsync(RedisClusterNode node) {
+    return connection.getConnection(node.getNodeId()).async();
+  }
+
+  /**
    * @param key a logical key
    * @return the master that serves the key's slot
    */

@@ -5,6 +5,8 @@ import io.freshcache.ops.checker.CheckerConfig;
 import io.freshcache.protocol.CacheKey;
 import io.freshcache.protocol.Envelope;
 import io.lettuce.core.KeyScanCursor;
+import io.lettuce.core.RedisFuture;
+import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScanCursor;
 import io.lettuce.core.api.sync.RedisCommands;
@@ -97,9 +99,13 @@ final class AuditCommand implements Callable<Integer> {
       }
       for (RedisClusterNode n : masters) {
         RedisCommands<byte[], byte[]> c = redis.node(n);
+        RedisAsyncCommands<byte[], byte[]> a = redis.nodeAsync(n);
         ScanCursor cursor = ScanCursor.INITIAL;
         do {
           KeyScanCursor<byte[]> page = c.scan(cursor, ScanArgs.Builder.limit(count));
+          // the page's reads are sent together (pipelined on the node's connection), then judged;
+          // OBJECT IDLETIME goes first for a key, before anything that would touch it
+          List<Pending> reads = new ArrayList<>();
           for (byte[] raw : page.getKeys()) {
             scanned++;
             String k = new String(raw, StandardCharsets.UTF_8);
@@ -111,43 +117,57 @@ final class AuditCommand implements Callable<Integer> {
               }
               continue;
             }
-            if (m.group(3) != null) {
+            Pending p = new Pending(raw, k, key, m.group(3) == null ? -1 : Integer.parseInt(m.group(3)), m.group(2));
+            if (p.schema > 0) {
               values++;
-              int schema = Integer.parseInt(m.group(3));
-              schemaUse.computeIfAbsent(key.namespaceName(), x -> new TreeMap<>()).merge(schema, 1L, Long::sum);
-              Long pttl = c.pttl(raw);
-              if (pttl != null && pttl == -1) {
-                add(names.get(0), k);
-              }
-              Long size = c.strlen(raw);
-              if (size != null && size > maxValueBytes) {
-                add(names.get(1), k + " (" + size + " B)");
-              }
-              if (schemas != null && !schemas.contains(schema)) {
-                add(names.get(2), k);
-              }
-              byte[] head = c.getrange(raw, 0, Envelope.HEADER_BYTES - 1);
-              if (head != null && head.length > 0 && (head.length < Envelope.HEADER_BYTES || head[0] != Envelope.FORMAT_VERSION)) {
-                add(names.get(3), k);
-              }
-            } else if (m.group(2).equals("fence")) {
-              fences++;
-              Long idle = c.objectIdletime(raw);
-              if (idle != null && idle * 1000 > fenceBound.toMillis() && !hasValue(c, key, c.hkeys(raw))) {
-                add(names.get(4), k + " (idle " + idle + " s)");
-              }
+              schemaUse.computeIfAbsent(key.namespaceName(), x -> new TreeMap<>()).merge(p.schema, 1L, Long::sum);
+              p.pttl = a.pttl(raw);
+              p.size = a.strlen(raw);
+              p.head = a.getrange(raw, 0, Envelope.HEADER_BYTES - 1);
             } else {
-              leases++;
-              Long idle = c.objectIdletime(raw);
-              Long pttl = c.pttl(raw);
-              if (pttl != null && pttl == -1) {
-                add(names.get(5), k);
-              } else if (idle != null && idle * 1000 > leaseBound.toMillis()) {
-                add(names.get(6), k + " (idle " + idle + " s)");
+              p.idle = a.objectIdletime(raw);
+              if (p.kind.equals("lease")) {
+                leases++;
+                p.pttl = a.pttl(raw);
+              } else {
+                fences++;
               }
             }
-            progress.show(scanned, Math.max(total, scanned), findingTotal() + " findings");
+            reads.add(p);
           }
+          for (Pending p : reads) {
+            if (p.schema > 0) {
+              Long pttl = get(p.pttl);
+              if (pttl != null && pttl == -1) {
+                add(names.get(0), p.text);
+              }
+              Long size = get(p.size);
+              if (size != null && size > maxValueBytes) {
+                add(names.get(1), p.text + " (" + size + " B)");
+              }
+              if (schemas != null && !schemas.contains(p.schema)) {
+                add(names.get(2), p.text);
+              }
+              byte[] head = get(p.head);
+              if (head != null && head.length > 0 && (head.length < Envelope.HEADER_BYTES || head[0] != Envelope.FORMAT_VERSION)) {
+                add(names.get(3), p.text);
+              }
+            } else if (p.kind.equals("fence")) {
+              Long idle = get(p.idle);
+              if (idle != null && idle * 1000 > fenceBound.toMillis() && !hasValue(c, p.key, c.hkeys(p.raw))) {
+                add(names.get(4), p.text + " (idle " + idle + " s)");
+              }
+            } else {
+              Long idle = get(p.idle);
+              Long pttl = get(p.pttl);
+              if (pttl != null && pttl == -1) {
+                add(names.get(5), p.text);
+              } else if (idle != null && idle * 1000 > leaseBound.toMillis()) {
+                add(names.get(6), p.text + " (idle " + idle + " s)");
+              }
+            }
+          }
+          progress.show(scanned, Math.max(total, scanned), findingTotal() + " findings");
           cursor = page;
         } while (!cursor.isFinished());
       }
@@ -177,6 +197,39 @@ final class AuditCommand implements Callable<Integer> {
       out.printf("%n%s%n", found == 0 ? "no findings" : found + " findings");
     }
     return found == 0 ? FreshcacheCli.OK : FreshcacheCli.FINDINGS;
+  }
+
+  /** One key's reads of a SCAN page, sent before any is awaited. */
+  private static final class Pending {
+    final byte[] raw;
+    final String text;
+    final CacheKey key;
+    final int schema;
+    final String kind;
+    RedisFuture<Long> pttl;
+    RedisFuture<Long> size;
+    RedisFuture<byte[]> head;
+    RedisFuture<Long> idle;
+
+    Pending(byte[] raw, String text, CacheKey key, int schema, String kind) {
+      this.raw = raw;
+      this.text = text;
+      this.key = key;
+      this.schema = schema;
+      this.kind = kind;
+    }
+  }
+
+  /** @return the future's value, null if the key went away meanwhile */
+  private static <T> T get(RedisFuture<T> f) throws Exception {
+    try {
+      return f.get(30, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
+      throw e;
+    }
   }
 
   private static boolean hasValue(RedisCommands<byte[], byte[]> c, CacheKey key, List<byte[]> fields) {
