@@ -123,6 +123,8 @@ public final class FaultSuite {
   private long redisUpAt;
   private long redisDownSince;
   private int kafkaRestarts;
+  private CheckerProbe checker;
+  private String checkerReport = "";
 
   public FaultSuite(Options o) {
     this.o = o;
@@ -135,6 +137,11 @@ public final class FaultSuite {
 
   private double since(long nanos) {
     return (nanos - t0) / 1e9;
+  }
+
+  /** @return the consistency checker's section of the report (markdown), empty before the drain check */
+  public String checkerReport() {
+    return checkerReport;
   }
 
   /** Runs the suite; never throws for what it finds (see the result), only for a broken set-up. */
@@ -189,6 +196,10 @@ public final class FaultSuite {
       require(cdc.awaitHealthy(Duration.ofSeconds(120)), "cdc-ingest healthy; log in " + work);
       require(writer.awaitHealthy(Duration.ofSeconds(120)), "cache-writer healthy; log in " + work);
       log("services up at %.1f s", since(System.nanoTime()));
+      checker = CheckerProbe.start(topic, group + "-checker", tables, kafka, System.currentTimeMillis() - (long) (since(System.nanoTime()) * 1000));
+      if (!checker.awaitAssigned(Duration.ofSeconds(30))) {
+        problems.add("the consistency checker got no partition of " + topic + " in 30 s");
+      }
 
       sql.seed();
       require(await(Duration.ofSeconds(90), () -> changeLog.unapplied() == 0),
@@ -244,6 +255,9 @@ public final class FaultSuite {
       log("check: %d Redis entries, %d stale; %d near-cache hits, %d stale; %d other stale client reads",
           check.redisEntries(), check.redisStale().size(), check.nearReads(), check.nearStale().size(),
           check.clientStale().size());
+      checker.settle(CheckerProbe.WINDOWS.get(CheckerProbe.WINDOWS.size() - 1).plusSeconds(15));
+      checkerReport = checker.markdown();
+      log("consistency checker: %s", checkerReport.replace('\n', ' '));
 
       // judge every read
       List<Readers.Read> all = readers.reads();
@@ -337,6 +351,7 @@ public final class FaultSuite {
     c.step("close the clients", () -> { if (readers != null) { readers.close(); } });
     c.step("stop cache-writer", () -> { if (writer != null) { writer.stop(Duration.ofSeconds(20)); } });
     c.step("stop cdc-ingest", () -> { if (cdc != null) { cdc.stop(Duration.ofSeconds(20)); } });
+    c.step("stop the consistency checker", () -> { if (checker != null) { checker.close(); } });
     c.step("stop the topic reader", () -> { if (tracker != null) { tracker.close(); } });
     boolean[] up = new boolean[1];
     c.step("dev/stack up", () -> {
@@ -346,6 +361,7 @@ public final class FaultSuite {
     c.step("drop slot and publication", () -> Topics.dropSlot(tables, slot));
     c.step("drop the tables", () -> { if (tablesCreated) { tables.drop(); } });
     c.step("delete topics and group", () -> Topics.delete(kafka, List.of(topic, dlq), group));
+    c.step("delete the checker's group", () -> Topics.delete(kafka, List.of(), group + "-checker"));
     c.step("delete the run's Redis keys", () -> Topics.deleteRedisKeys(stack.redisPorts(), "{fsuite:*" + run + ":*"));
     // `dev/stack up` returns 0 only once every component is up and ready (it waits up to its
     // ready timeout; `status` gives Kafka 5 s, which a loaded 2-core machine can exceed)

@@ -40,9 +40,10 @@ public final class FaultSuiteMain {
         Integer.parseInt(m.getOrDefault("reads", Integer.toString(d.readsPerSecond()))), d.clients(),
         Duration.ofMillis(Long.parseLong(m.getOrDefault("grace-ms", Long.toString(d.grace().toMillis())))),
         random ? Duration.ofSeconds(120) : d.drainTimeout(), repo, d.workDir(), without(m.get("without")));
-    FaultSuite.Result r = new FaultSuite(o).run();
+    FaultSuite suite = new FaultSuite(o);
+    FaultSuite.Result r = suite.run();
     String command = "`bench/bin/fault-suite " + String.join(" ", args) + "`";
-    String md = FaultReport.markdown(r, command);
+    String md = FaultReport.markdown(r, command) + suite.checkerReport();
     System.out.println(md);
     if (m.containsKey("report")) {
       Path report = Path.of(m.get("report"));

@@ -18,8 +18,9 @@ class FaultSuiteIT {
   void afterFaultsAndDrainEveryCachedEntryEqualsItsRowAndNoReadWasStaleBeyondTheLag() throws Exception {
     Path repo = Path.of("..").toAbsolutePath().normalize();
     FaultSuite.Options o = FaultSuite.Options.shortSchedule(repo, Path.of("target", "fault-suite").toAbsolutePath());
-    FaultSuite.Result r = new FaultSuite(o).run();
-    String md = FaultReport.markdown(r, "FaultSuiteIT (mvn verify)");
+    FaultSuite suite = new FaultSuite(o);
+    FaultSuite.Result r = suite.run();
+    String md = FaultReport.markdown(r, "FaultSuiteIT (mvn verify)") + suite.checkerReport();
     Path report = o.workDir().resolve("short-" + r.run() + ".md");
     Files.writeString(report, md);
     System.out.println(md);
