@@ -6,7 +6,7 @@ import io.freshcache.protocol.CacheKey;
 import io.freshcache.protocol.Codecs;
 import io.freshcache.protocol.InvalidEventException;
 import io.freshcache.protocol.RetriableCacheException;
-import io.freshcache.protocol.redis.RedisTopology;
+import io.freshcache.redis.RedisTopology;
 import io.freshcache.writer.internal.DeadLetters;
 import io.freshcache.writer.internal.FencedApplier;
 import io.freshcache.writer.internal.HealthProbe;

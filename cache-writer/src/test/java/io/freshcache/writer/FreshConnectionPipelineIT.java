@@ -45,7 +45,7 @@ class FreshConnectionPipelineIT {
         keys.add(k);
         ItSupport.conn.sync().set(utf8(k.valueKey(1)), envelope);
       }
-      try (io.freshcache.protocol.redis.RedisTopology fresh = ItSupport.topology()) {
+      try (io.freshcache.redis.RedisTopology fresh = ItSupport.topology()) {
         NamespaceEvictor.Result r = new NamespaceEvictor(fresh, ItSupport.PATIENT)
             .evict(CacheKey.namespace("it", entity));
         assertThat(r.invalidated()).as("round %d", round).isGreaterThanOrEqualTo(keys.size());
@@ -60,7 +60,7 @@ class FreshConnectionPipelineIT {
   void aFreshConnectionsFirstNoticesReachEveryMaster() {
     for (int round = 0; round < ROUNDS; round++) {
       String entity = "freshn" + round + ItSupport.RUN;
-      try (io.freshcache.protocol.redis.RedisTopology fresh = ItSupport.topology()) {
+      try (io.freshcache.redis.RedisTopology fresh = ItSupport.topology()) {
         NoticePublisher.Published p = new NoticePublisher(fresh, ItSupport.PATIENT)
             .publishNamespace(CacheKey.namespace("it", entity));
         assertThat(p.notices()).as("round %d", round).isEqualTo(NoticeChannels.COUNT);

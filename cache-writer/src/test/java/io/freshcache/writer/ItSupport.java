@@ -52,8 +52,8 @@ final class ItSupport {
   static final StatefulRedisClusterConnection<byte[], byte[]> conn = redis.connect(ByteArrayCodec.INSTANCE);
 
   /** @return a new connected topology (own connections) with the patient timeout; close it */
-  static io.freshcache.protocol.redis.RedisTopology topology() {
-    io.freshcache.protocol.redis.RedisTopology t = new io.freshcache.protocol.redis.RedisTopology(
+  static io.freshcache.redis.RedisTopology topology() {
+    io.freshcache.redis.RedisTopology t = new io.freshcache.redis.RedisTopology(
         BASE.redis().toBuilder().commandTimeout(PATIENT).build(), null);
     t.connect();
     return t;

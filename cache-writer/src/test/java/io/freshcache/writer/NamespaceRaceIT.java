@@ -43,7 +43,7 @@ class NamespaceRaceIT {
     Random random = new Random(7);
     int filledBefore = 0;
     int refused = 0;
-    try (io.freshcache.protocol.redis.RedisTopology evictorConn = ItSupport.topology();
+    try (io.freshcache.redis.RedisTopology evictorConn = ItSupport.topology();
         StatefulRedisClusterConnection<byte[], byte[]> readers = ItSupport.redis.connect(ByteArrayCodec.INSTANCE)) {
       NamespaceEvictor evictor = new NamespaceEvictor(evictorConn, ItSupport.PATIENT);
       byte[] envelope = new Envelope(Codecs.byName("json").id(), 0, 5, System.currentTimeMillis(),

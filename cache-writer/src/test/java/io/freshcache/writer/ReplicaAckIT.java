@@ -55,7 +55,7 @@ class ReplicaAckIT {
    */
   @Test
   void theAcknowledgementIsAskedOnTheConnectionThatCarriedTheApplies() throws Exception {
-    try (io.freshcache.protocol.redis.RedisTopology conn = ItSupport.topology()) {
+    try (io.freshcache.redis.RedisTopology conn = ItSupport.topology()) {
       CacheKey k = CacheKey.of("it", "ack", ItSupport.RUN + "-conn");
       RedisClusterNode master = masterOf(k);
       RedisClusterNode replica = replicaOf(master);

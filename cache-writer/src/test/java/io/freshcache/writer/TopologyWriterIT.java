@@ -9,7 +9,7 @@ import io.freshcache.protocol.Envelope;
 import io.freshcache.protocol.NoticeChannels;
 import io.freshcache.protocol.config.EnvSettings;
 import io.freshcache.protocol.config.RedisConnectionConfig;
-import io.freshcache.protocol.redis.RedisTopology;
+import io.freshcache.redis.RedisTopology;
 import io.freshcache.writer.internal.FencedApplier;
 import io.freshcache.writer.internal.NamespaceEvictor;
 import io.freshcache.writer.internal.NoticePublisher;

@@ -142,7 +142,7 @@ public final class CacheClient implements AutoCloseable {
    *
    * @param config the settings, not null
    * @return a new client; close it when the application shuts down
-   * @throws io.freshcache.protocol.redis.RedisSetupException if Redis answered but is not the
+   * @throws io.freshcache.redis.RedisSetupException if Redis answered but is not the
    *     configured kind (cluster, standalone, sentinel), refused the credentials, or failed the TLS
    *     handshake; the message names the server and what was found
    * @throws io.lettuce.core.RedisException if Redis is unreachable and the config asks to fail fast
@@ -167,7 +167,7 @@ public final class CacheClient implements AutoCloseable {
    * @param config the settings, not null
    * @param registry where the meters are registered, not null
    * @return a new client; close it when the application shuts down
-   * @throws io.freshcache.protocol.redis.RedisSetupException as {@link #create(CacheClientConfig)}
+   * @throws io.freshcache.redis.RedisSetupException as {@link #create(CacheClientConfig)}
    * @throws io.lettuce.core.RedisException as {@link #create(CacheClientConfig)}
    */
   public static CacheClient create(CacheClientConfig config, MeterRegistry registry) {

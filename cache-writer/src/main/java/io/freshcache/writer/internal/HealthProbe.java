@@ -1,6 +1,6 @@
 package io.freshcache.writer.internal;
 
-import io.freshcache.protocol.redis.RedisTopology;
+import io.freshcache.redis.RedisTopology;
 import io.lettuce.core.api.StatefulConnection;
 import io.freshcache.protocol.config.KafkaClientConfig;
 import java.time.Duration;

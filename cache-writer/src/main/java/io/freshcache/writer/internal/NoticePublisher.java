@@ -7,7 +7,7 @@ import io.freshcache.protocol.RetriableCacheException;
 import io.lettuce.core.RedisFuture;
 import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.ScriptOutputType;
-import io.freshcache.protocol.redis.RedisTopology;
+import io.freshcache.redis.RedisTopology;
 import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

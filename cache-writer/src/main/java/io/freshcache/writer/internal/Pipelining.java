@@ -1,7 +1,7 @@
 package io.freshcache.writer.internal;
 
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
-import io.freshcache.protocol.redis.RedisTopology;
+import io.freshcache.redis.RedisTopology;
 import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import java.util.function.Supplier;

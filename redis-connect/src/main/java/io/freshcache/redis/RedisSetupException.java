@@ -1,4 +1,4 @@
-package io.freshcache.protocol.redis;
+package io.freshcache.redis;
 
 /**
  * Redis answered, but not as the configuration expects, so waiting or retrying cannot help: the

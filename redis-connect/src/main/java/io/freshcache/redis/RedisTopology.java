@@ -1,4 +1,4 @@
-package io.freshcache.protocol.redis;
+package io.freshcache.redis;
 
 import io.freshcache.protocol.config.RedisConnectionConfig;
 import io.freshcache.protocol.config.RedisConnectionConfig.Mode;

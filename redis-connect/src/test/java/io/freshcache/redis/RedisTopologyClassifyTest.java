@@ -1,4 +1,4 @@
-package io.freshcache.protocol.redis;
+package io.freshcache.redis;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
