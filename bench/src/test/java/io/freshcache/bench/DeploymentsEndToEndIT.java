@@ -210,9 +210,30 @@ class DeploymentsEndToEndIT {
         throw new AssertionError("the entry must be cached now");
       });
       assertThat(cached).as("%s: the cached entry equals the row", d.name()).isEqualTo(row);
+
+      // the client's publisher (KAFKA_* pass-through) → writes topic → cache-writer → fence
+      long fenced = Long.parseLong(new String(redis.sync().hget(fence, "v".getBytes(StandardCharsets.UTF_8)),
+          StandardCharsets.UTF_8));
+      c.publishInvalidate(key, fenced + 1).get(60, java.util.concurrent.TimeUnit.SECONDS);
+      await(d.name() + ": the published invalidation fenced " + key).atMost(Duration.ofSeconds(60))
+          .pollInterval(Duration.ofMillis(20)).until(() -> String.valueOf(fenced + 1).equals(new String(
+              redis.sync().hget(fence, "v".getBytes(StandardCharsets.UTF_8)), StandardCharsets.UTF_8)));
     } finally {
       EndToEndIT.stopPath(slot, client, writer, cdc);
     }
+  }
+
+  @Test
+  void aUserWithoutTheWritersPermissionsStopsTheWriterNamingTheCommand() {
+    Map<String, String> writer = plain();
+    writer.putAll(tlsRedis(env("FRESHCACHE_REDIS_CLIENT_USER"), env("FRESHCACHE_REDIS_CLIENT_PASSWORD")));
+    assertThatThrownBy(() -> CacheWriter.start(CacheWriterConfig.fromEnv(writer).toBuilder().httpPort(0)
+        .sink(null).build().withGroupId("dep-noperm-" + RUN)))
+        .isInstanceOf(RedisSetupException.class)
+        .hasMessageContaining("Redis at 127.0.0.1:")
+        .hasMessageContaining("refused SCAN")
+        .hasMessageContaining(env("FRESHCACHE_REDIS_CLIENT_USER"))
+        .hasMessageContaining("docs/redis-acl.md");
   }
 
   @Test
