@@ -103,6 +103,12 @@ panel("Fills rejected, early refreshes, oversize", [
     (f'sum by (entity) (rate(cache_fill_rejected_total{{{C}}}[{R}]))', "fill rejected {{entity}}"),
     (f'sum by (entity) (rate(cache_early_refresh_total{{{C}}}[{R}]))', "early refresh {{entity}}"),
     (f'sum by (entity) (rate(cache_oversize_total{{{C}}}[{R}]))', "oversize {{entity}}")], unit="ops")
+panel("Redis evictions and memory (redis_exporter)", [
+    (f'sum by (instance) (rate(redis_evicted_keys_total[{R}]))', "evictions/s {{instance}}"),
+    ('sum by (instance) (redis_memory_used_bytes)', "memory used {{instance}}")],
+    description="From redis_exporter (docker-compose.yml runs it; job redis). The eviction alert fires above 100/s.",
+    thresholds=[{"color": "green", "value": None}, {"color": "red", "value": 100}])
+end_row()
 panel("Redis connections and replica acks", [
     ('sum by (instance) (redis_connections_active{job=~"$client_job"})', "connected {{instance}}"),
     (f'sum by (instance) (rate(cache_replica_ack_timeouts_total{{job=~"$client_job"}}[{R}]))', "ack timeouts/s {{instance}}")])

@@ -103,7 +103,10 @@ class ComposeStackIT {
         .until(() -> promValue("up{job=\"freshcache-cache-writer\"}") == 1
             && promValue("up{job=\"freshcache-cdc-ingest\"}") == 1
             && promValue("sum(freshcache_writer_events_applied_total)") >= 1
-            && promValue("sum(freshcache_cdc_events_produced_total)") >= 1);
+            && promValue("sum(freshcache_cdc_events_produced_total)") >= 1
+            // every Redis node through redis_exporter, for the eviction alert
+            && promValue("count(up{job=\"redis\"} == 1)") == 6
+            && promValue("count(redis_evicted_keys_total)") == 6);
     String rules = get(prometheusPort, "/api/v1/rules");
     assertThat(rules).contains("\"name\":\"freshcache-writer\"").contains("FreshcacheWriterEventUnapplied")
         .contains("FreshcacheHitRatioLow").contains("FreshcacheCdcSlotLagGrowing");

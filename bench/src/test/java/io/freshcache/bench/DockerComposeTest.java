@@ -91,7 +91,7 @@ class DockerComposeTest {
     List<String> expected = new ArrayList<>();
     redisPorts.forEach(p -> expected.add("redis-" + p));
     expected.addAll(List.of("redis-cluster-create", "kafka", "kafka-topics-init", "postgres",
-        "cdc-ingest", "cache-writer", "prometheus", "demo"));
+        "cdc-ingest", "cache-writer", "prometheus", "redis-exporter", "demo"));
     assertThat(services.keySet()).as("services of docker-compose.yml")
         .containsExactlyInAnyOrderElementsOf(expected);
   }
