@@ -18,6 +18,19 @@ public record CdcHealth(boolean up, String engine, boolean slotActive, long slot
     long eventsProduced, double lastCommitToProduceMs, String problem)
     implements io.freshcache.protocol.ServiceEndpoints.Health {
 
+  /**
+   * What {@code /health/live} answers: alive while the engine has not failed or stopped, even
+   * while the replication slot is briefly inactive (PostgreSQL restarting), so a liveness probe
+   * does not restart a capture that is reconnecting; {@code /health/ready} and {@code /health}
+   * follow {@link #up()}.
+   *
+   * @return false once the engine failed or stopped
+   */
+  @Override
+  public boolean live() {
+    return "running".equals(engine) || "starting".equals(engine);
+  }
+
   /** @return the answer as a JSON object, e.g. {@code {"status":"UP","engine":"running",...}} */
   public String json() {
     StringBuilder sb = new StringBuilder(160).append("{\"status\":\"")

@@ -18,4 +18,14 @@ class CdcHealthTest {
         .startsWith("{\"status\":\"DOWN\",\"engine\":\"failed\"")
         .endsWith(",\"problem\":\"stopped: \\\"x\\\"\\u000a\"}");
   }
+
+  @Test
+  void liveWhileTheEngineRunsEvenIfTheSlotIsBrieflyInactive() {
+    CdcHealth reconnecting = new CdcHealth(false, "running", false, -1, 3, 1.0, "slot not active");
+    assertThat(reconnecting.live()).isTrue();
+    assertThat(reconnecting.ready()).isFalse();
+    assertThat(new CdcHealth(false, "starting", false, -1, 0, -1, "starting").live()).isTrue();
+    assertThat(new CdcHealth(false, "failed", false, -1, 0, -1, "boom").live()).isFalse();
+    assertThat(new CdcHealth(false, "stopped", false, -1, 0, -1, "engine stopped").live()).isFalse();
+  }
 }

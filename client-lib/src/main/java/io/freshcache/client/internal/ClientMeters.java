@@ -1,6 +1,7 @@
 package io.freshcache.client.internal;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -13,12 +14,26 @@ import java.util.function.Supplier;
  * {@code cache_hit_total}). Counters are tagged with the policy name ({@code entity}) and, for
  * hits and misses, the tier ({@code near} or {@code redis}). Meters are looked up once per
  * policy and kept, so the hot path does no registry lookups.
+ *
+ * <p>Beside its own meters the client registers the standard cache meter that Micrometer's
+ * Caffeine and JCache binders and Spring's cache metrics use, {@code cache.gets} (Prometheus:
+ * {@code cache_gets_total}) with tags {@code cache} (the policy name) and {@code result}
+ * ({@code hit} or {@code miss}), so dashboards made for those caches show freshcache too. A hit
+ * is a read answered by the near cache or Redis; a miss is a read Redis did not answer with a
+ * value, or one served by the loader while Redis was bypassed ({@link #FALLBACKS}). They are
+ * function counters over the same counts as {@link #HIT}, {@link #MISS} and {@link #FALLBACKS},
+ * so the hot path counts once.
  */
 public final class ClientMeters {
   /** Meter names, as registered (Micrometer dot notation). */
   public static final String HIT = "cache.hit";
   /** Misses. */
   public static final String MISS = "cache.miss";
+  /**
+   * The standard cache meter (Micrometer's cache binders, Spring): reads by {@code result}
+   * ({@code hit}, {@code miss}), tag {@code cache} = the policy name.
+   */
+  public static final String GETS = "cache.gets";
   /** Latency timer of client operations, tag {@code op}. */
   public static final String LATENCY = "cache.latency";
   /** Leases granted. */
@@ -103,6 +118,14 @@ public final class ClientMeters {
       fillRejected = Counter.builder(FILL_REJECTED).tag("entity", entity).register(r);
       oversize = Counter.builder(OVERSIZE).tag("entity", entity).register(r);
       earlyRefresh = Counter.builder(EARLY_REFRESH).tag("entity", entity).register(r);
+      FunctionCounter.builder(GETS, this, e -> e.redisHits.count() + e.nearHits.count())
+          .tag("cache", entity).tag("result", "hit")
+          .description("the number of times cache lookup methods have returned a cached value")
+          .register(r);
+      FunctionCounter.builder(GETS, this, e -> e.redisMisses.count() + e.fallbacks.count())
+          .tag("cache", entity).tag("result", "miss")
+          .description("the number of times cache lookup methods have returned an uncached value")
+          .register(r);
     }
   }
 
