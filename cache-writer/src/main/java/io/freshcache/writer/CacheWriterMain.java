@@ -18,7 +18,8 @@ import org.slf4j.LoggerFactory;
  * with {@code /health}, {@code /health/ready}, {@code /health/live} and {@code /metrics} on
  * {@code WRITER_HTTP_PORT} (0: none).
  * Stops gracefully on SIGTERM or Ctrl-C: the batch in flight is applied and committed first.
- * Exits with status 2 on a configuration error (including a sink rule that does not fit its
+ * Exits with status 2 on a configuration error (including a Redis that answers but does not match
+ * the configuration — its kind, the credentials, TLS or ACL permissions — and a sink rule that does not fit its
  * table), 1 when the worker stops by a fatal error or cannot start.
  */
 public final class CacheWriterMain {
@@ -54,6 +55,11 @@ public final class CacheWriterMain {
       writer = CacheWriter.start(config, registry);
     } catch (IllegalArgumentException e) {
       System.err.println("cache-writer: bad configuration: " + e.getMessage());
+      System.exit(2);
+      return;
+    } catch (io.freshcache.redis.RedisSetupException e) {
+      // Redis answered but does not match the configuration (kind, credentials, TLS, ACL)
+      System.err.println("cache-writer: " + e.getMessage());
       System.exit(2);
       return;
     } catch (RuntimeException e) {

@@ -53,6 +53,22 @@ class TopologyWriterIT {
         "REDIS_SENTINEL_MASTER", env("FRESHCACHE_REDIS_SENTINEL_MASTER")), "sentinel");
   }
 
+  /**
+   * The packaged service pointed at the wrong kind of Redis (standalone mode at a cluster node)
+   * exits with status 2 and a one-line message naming the node and what it found, not a stack
+   * trace and status 1.
+   */
+  @Test
+  void theServiceExitsWithStatus2NamingTheWrongKindOfRedis() throws Exception {
+    String node = ItSupport.BASE.redis().nodes().get(0);
+    WorkerProcess p = WorkerProcess.start(ItSupport.BASE.withGroupId("wrong-kind-" + ItSupport.RUN), "wrong-kind",
+        Map.of("REDIS_MODE", "standalone", "REDIS_NODES", node));
+    assertThat(p.process.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).as("exited").isTrue();
+    assertThat(p.process.exitValue()).as("exit status; output:%n%s", p.output()).isEqualTo(2);
+    assertThat(p.output()).contains("cache-writer: Redis at " + node + " is a cluster server")
+        .doesNotContain("\tat io.freshcache");
+  }
+
   static void everything(Map<String, String> vars, String name) {
     try (RedisTopology redis = connect(vars)) {
       assertThat(redis.masters()).as("%s: one master", name).hasSize(1);
