@@ -239,7 +239,95 @@ public final class CacheClient implements AutoCloseable {
    */
   public <T> T getOrLoadVersioned(String key, Class<T> type, CachePolicy policy,
       VersionedLoader<? extends T> loader) {
+    return syncReads.get(CacheKey.parse(key), TypeRef.of(type), policy, loader);
+  }
+
+  /**
+   * As {@link #getOrLoad(String, Class, Loader)} for a generic type, with the default policy.
+   *
+   * @param <T> the value type
+   * @param key the logical key, {@code service:entity:identifier}
+   * @param type the value's full type, e.g. {@code new TypeRef<List<Product>>() {}}; reads of
+   *     one key as different types never share a near-cache entry or a load
+   * @param loader reads the value from the source of truth on a miss, not null
+   * @return the value, or {@code null} if it does not exist
+   * @throws IllegalArgumentException if {@code key} is not a valid key
+   * @throws LoaderException as {@link #getOrLoad(String, Class, CachePolicy, Loader)}
+   * @throws LoadSheddingException as {@link #getOrLoad(String, Class, CachePolicy, Loader)}
+   */
+  public <T> T getOrLoad(String key, TypeRef<T> type, Loader<? extends T> loader) {
+    return getOrLoad(key, type, config.defaultPolicy(), loader);
+  }
+
+  /**
+   * As {@link #getOrLoad(String, Class, CachePolicy, Loader)} for a generic type such as
+   * {@code List<Product>} or {@code Map<String, Price>}.
+   *
+   * @param <T> the value type
+   * @param key the logical key, {@code service:entity:identifier}
+   * @param type the value's full type, e.g. {@code new TypeRef<List<Product>>() {}}; reads of
+   *     one key as different types never share a near-cache entry or a load
+   * @param policy how the entity is cached, not null
+   * @param loader reads the value from the source of truth, not null
+   * @return the value, or {@code null} if it does not exist
+   * @throws IllegalArgumentException if {@code key} is not a valid key
+   * @throws LoaderException as {@link #getOrLoad(String, Class, CachePolicy, Loader)}
+   * @throws LoadSheddingException as {@link #getOrLoad(String, Class, CachePolicy, Loader)}
+   */
+  public <T> T getOrLoad(String key, TypeRef<T> type, CachePolicy policy, Loader<? extends T> loader) {
+    return getOrLoadVersioned(key, type, policy, () -> Versioned.unversioned(loader.load()));
+  }
+
+  /**
+   * As {@link #getOrLoadVersioned(String, Class, CachePolicy, VersionedLoader)} for a generic
+   * type.
+   *
+   * @param <T> the value type
+   * @param key the logical key, {@code service:entity:identifier}
+   * @param type the value's full type
+   * @param policy how the entity is cached, not null
+   * @param loader reads the value and the version it was read at, not null
+   * @return the value, or {@code null} if it does not exist
+   * @throws IllegalArgumentException if {@code key} is not a valid key
+   * @throws LoaderException as {@link #getOrLoad(String, Class, CachePolicy, Loader)}
+   * @throws LoadSheddingException as {@link #getOrLoad(String, Class, CachePolicy, Loader)}
+   */
+  public <T> T getOrLoadVersioned(String key, TypeRef<T> type, CachePolicy policy,
+      VersionedLoader<? extends T> loader) {
     return syncReads.get(CacheKey.parse(key), type, policy, loader);
+  }
+
+  /**
+   * As {@link #getOrLoadAsync(String, Class, CachePolicy, Loader)} for a generic type.
+   *
+   * @param <T> the value type
+   * @param key the logical key, {@code service:entity:identifier}
+   * @param type the value's full type
+   * @param policy how the entity is cached, not null
+   * @param loader reads the value from the source of truth, not null
+   * @return a future of the value ({@code null} if it does not exist)
+   * @throws IllegalArgumentException if {@code key} is not a valid key (thrown at once)
+   */
+  public <T> CompletableFuture<T> getOrLoadAsync(String key, TypeRef<T> type, CachePolicy policy,
+      Loader<? extends T> loader) {
+    return getOrLoadVersionedAsync(key, type, policy, () -> Versioned.unversioned(loader.load()));
+  }
+
+  /**
+   * As {@link #getOrLoadVersionedAsync(String, Class, CachePolicy, VersionedLoader)} for a
+   * generic type.
+   *
+   * @param <T> the value type
+   * @param key the logical key, {@code service:entity:identifier}
+   * @param type the value's full type
+   * @param policy how the entity is cached, not null
+   * @param loader reads the value and the version it was read at, not null
+   * @return a future of the value ({@code null} if it does not exist)
+   * @throws IllegalArgumentException if {@code key} is not a valid key (thrown at once)
+   */
+  public <T> CompletableFuture<T> getOrLoadVersionedAsync(String key, TypeRef<T> type, CachePolicy policy,
+      VersionedLoader<? extends T> loader) {
+    return asyncReads.get(CacheKey.parse(key), type, policy, loader);
   }
 
   /**
@@ -279,7 +367,7 @@ public final class CacheClient implements AutoCloseable {
    */
   public <T> CompletableFuture<T> getOrLoadVersionedAsync(String key, Class<T> type, CachePolicy policy,
       VersionedLoader<? extends T> loader) {
-    return asyncReads.get(CacheKey.parse(key), type, policy, loader);
+    return asyncReads.get(CacheKey.parse(key), TypeRef.of(type), policy, loader);
   }
 
   /**
