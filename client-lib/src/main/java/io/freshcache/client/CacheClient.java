@@ -18,7 +18,9 @@ import io.freshcache.client.internal.XFetch;
 import io.freshcache.protocol.CacheEvent;
 import io.freshcache.protocol.CacheKey;
 import io.freshcache.protocol.CacheScripts;
+import io.freshcache.protocol.Codec;
 import io.freshcache.protocol.Codecs;
+import io.freshcache.protocol.JacksonCodec;
 import io.freshcache.protocol.NoticeChannels;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.ratelimiter.RateLimiter;
@@ -80,6 +82,7 @@ public final class CacheClient implements AutoCloseable {
   private final SyncReads syncReads;
   private final AsyncReads asyncReads;
   private final EntryCodec codec;
+  private final Codec json;
   private final JitteredTtl jitter = new JitteredTtl(() -> ThreadLocalRandom.current().nextDouble());
   private final Clock clock = Clock.systemUTC();
   private final ReplicaAckGate acks;
@@ -87,10 +90,12 @@ public final class CacheClient implements AutoCloseable {
   /** Test seam: runs between this client's first near-cache drop and the Redis apply. */
   volatile Runnable beforeApply = () -> { };
 
-  private CacheClient(CacheClientConfig config, MeterRegistry registry) {
+  private CacheClient(CacheClientConfig config, MeterRegistry registry, Codec json,
+      io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry breakerRegistry) {
     this.config = config;
     this.meters = new ClientMeters(registry);
-    this.codec = new EntryCodec(config.encryptionKey());
+    this.codec = new EntryCodec(config.encryptionKey(), json);
+    this.json = json;
     this.near = new NearCache(config.nearCacheMaxEntries(), () -> meters.nearFlushes().increment(),
         () -> meters.nearNotices().increment(), meters::noticesLost, config.nearCacheNoticeCheck(),
         config.redis().commandTimeout());
@@ -105,7 +110,7 @@ public final class CacheClient implements AutoCloseable {
     RateLimiter limiter = RateLimiter.of("freshcache-loader",
         LoaderBudget.config(config.loaderRateLimit(), config.loaderRateLimitWait()));
     try {
-      this.link = new RedisLink(config);
+      this.link = new RedisLink(config, breakerRegistry);
     } catch (RuntimeException e) {
       near.close();
       loaderPool.shutdownNow();
@@ -171,7 +176,77 @@ public final class CacheClient implements AutoCloseable {
    * @throws io.lettuce.core.RedisException as {@link #create(CacheClientConfig)}
    */
   public static CacheClient create(CacheClientConfig config, MeterRegistry registry) {
-    return new CacheClient(config, registry);
+    return new CacheClient(config, registry, null, null);
+  }
+
+  /**
+   * A builder for a client that uses parts of the application: its meter registry, its Jackson
+   * mapper for the JSON codec, its resilience4j breaker registry.
+   *
+   * @param config the settings, not null
+   * @return a builder; {@link Builder#build()} creates the client as {@link #create(CacheClientConfig)}
+   */
+  public static Builder builder(CacheClientConfig config) {
+    return new Builder(java.util.Objects.requireNonNull(config, "config"));
+  }
+
+  /** Creates a {@link CacheClient} that uses parts of the application; see {@link #builder}. */
+  public static final class Builder {
+    private final CacheClientConfig config;
+    private MeterRegistry meterRegistry;
+    private Codec json;
+    private io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry breakerRegistry;
+
+    private Builder(CacheClientConfig config) {
+      this.config = config;
+    }
+
+    /**
+     * @param registry where the client's meters go (see {@link #create(CacheClientConfig,
+     *     MeterRegistry)}); default a private {@code SimpleMeterRegistry}
+     * @return this builder
+     */
+    public Builder meterRegistry(MeterRegistry registry) {
+      this.meterRegistry = registry;
+      return this;
+    }
+
+    /**
+     * The JSON codec of this client (codec name {@code json}, envelope id
+     * {@link Codecs#JSON_ID}) encodes and decodes with a copy of {@code mapper}, so cached JSON
+     * follows the application's modules and naming; unknown properties are ignored on read.
+     * Other clients and cache-writer decode the same bytes with their own mapper, so keep the
+     * mapper's output readable by a plain one (no default typing). Default: a plain mapper with
+     * every module on the class path.
+     *
+     * @param mapper a Jackson 2 mapper, or {@code null} for the default
+     * @return this builder
+     */
+    public Builder jsonMapper(com.fasterxml.jackson.databind.ObjectMapper mapper) {
+      this.json = mapper == null ? null : new JacksonCodec(Codecs.JSON_ID, "json", mapper);
+      return this;
+    }
+
+    /**
+     * @param registry the application's resilience4j registry: the client's breakers (one per
+     *     Redis master, named {@code freshcache-redis-host:port}) are created in it, so its
+     *     metrics and endpoints show them; default: private breakers
+     * @return this builder
+     */
+    public Builder circuitBreakerRegistry(io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry registry) {
+      this.breakerRegistry = registry;
+      return this;
+    }
+
+    /**
+     * @return a new client; close it when the application shuts down
+     * @throws io.freshcache.protocol.redis.RedisSetupException as {@link #create(CacheClientConfig)}
+     * @throws io.lettuce.core.RedisException as {@link #create(CacheClientConfig)}
+     */
+    public CacheClient build() {
+      return new CacheClient(config, meterRegistry == null ? new SimpleMeterRegistry() : meterRegistry,
+          json, breakerRegistry);
+    }
   }
 
   /**
@@ -528,7 +603,8 @@ public final class CacheClient implements AutoCloseable {
    *     event; not null and not encrypted
    * @return a future completed when the broker acknowledged the event, or failed with the
    *     producer's error
-   * @throws IllegalStateException if no Kafka is configured ({@code KAFKA_BOOTSTRAP_SERVERS})
+   * @throws IllegalStateException if no Kafka is configured ({@code KAFKA_BOOTSTRAP_SERVERS}), or
+   *     {@code org.apache.kafka:kafka-clients} (an optional dependency) is not on the class path
    * @throws IllegalArgumentException if the key or version is invalid, {@code value} is null,
    *     the policy encrypts (encrypted write-behind is not supported yet), or the encoded value
    *     exceeds {@link CachePolicy#maxValueBytes()}
@@ -546,7 +622,8 @@ public final class CacheClient implements AutoCloseable {
       throw new IllegalArgumentException("publishWrite of " + key + ": encrypted policies are not"
           + " supported for write-behind yet");
     }
-    byte[] payload = Codecs.byName(policy.codec()).encode(value);
+    Codec c = Codecs.byName(policy.codec());
+    byte[] payload = (json != null && c.id() == Codecs.JSON_ID ? json : c).encode(value);
     if (payload.length > policy.maxValueBytes()) {
       throw new IllegalArgumentException("publishWrite of " + key + ": value of " + payload.length
           + " bytes exceeds the policy's limit of " + policy.maxValueBytes());
@@ -566,7 +643,8 @@ public final class CacheClient implements AutoCloseable {
    *     io.freshcache.protocol.CacheScripts#MAX_VERSION}]
    * @return a future completed when the broker acknowledged the event, or failed with the
    *     producer's error
-   * @throws IllegalStateException if no Kafka is configured
+   * @throws IllegalStateException if no Kafka is configured, or kafka-clients is not on the
+   *     class path
    * @throws IllegalArgumentException if the key or version is invalid
    */
   public CompletableFuture<Void> publishInvalidate(String key, long version) {
@@ -748,12 +826,32 @@ public final class CacheClient implements AutoCloseable {
             throw new IllegalStateException("publishing needs Kafka: set KAFKA_BOOTSTRAP_SERVERS or"
                 + " CacheClientConfig.builder().kafkaBootstrapServers(...)");
           }
+          requireKafkaClients(CacheClient.class.getClassLoader(), KAFKA_PRODUCER_CLASS);
           p = new WritePublisher(config.kafka(), config.writesTopic());
           publisher = p;
         }
       }
     }
     return p;
+  }
+
+  /** The class whose absence means kafka-clients is not on the class path. */
+  static final String KAFKA_PRODUCER_CLASS = "org.apache.kafka.clients.producer.KafkaProducer";
+
+  /**
+   * kafka-clients is an optional dependency of the client: only publishing needs it.
+   *
+   * @throws IllegalStateException naming the missing dependency if {@code producerClass} cannot
+   *     be loaded
+   */
+  static void requireKafkaClients(ClassLoader loader, String producerClass) {
+    try {
+      Class.forName(producerClass, false, loader);
+    } catch (ClassNotFoundException | LinkageError e) {
+      throw new IllegalStateException("publishing needs the Kafka client, which is an optional"
+          + " dependency of freshcache-client: add org.apache.kafka:kafka-clients (" + producerClass
+          + " is not on the class path)", e);
+    }
   }
 
   private static void checkVersion(long version) {
