@@ -318,6 +318,24 @@ public final class CacheClient implements AutoCloseable {
   }
 
   /**
+   * Reads {@code key} from the cache only: the near cache (if the policy uses it), else one
+   * {@code GET}. Nothing is loaded and no lease is taken; a Redis failure reads as a miss. For
+   * callers that load and store themselves (Spring's {@code Cache.get(key)}); prefer
+   * {@link #getOrLoad}, whose lease keeps concurrent misses from all loading.
+   *
+   * @param <T> the value type
+   * @param key the logical key, {@code service:entity:identifier}
+   * @param type the value's type
+   * @param policy how the entity is cached, not null
+   * @return empty on a miss; a {@link Hit} with the value, or with {@code null} for a cached
+   *     "not found"
+   * @throws IllegalArgumentException if {@code key} is not a valid key
+   */
+  public <T> java.util.Optional<Hit<T>> getIfCached(String key, TypeRef<T> type, CachePolicy policy) {
+    return syncReads.peek(CacheKey.parse(key), type, policy);
+  }
+
+  /**
    * As {@link #getOrLoad(String, Class, Loader)} for a generic type, with the default policy.
    *
    * @param <T> the value type

@@ -3,6 +3,7 @@ package io.freshcache.client.internal;
 import static io.freshcache.client.internal.ReadContext.bytes;
 
 import io.freshcache.client.CachePolicy;
+import io.freshcache.client.Hit;
 import io.freshcache.client.TypeRef;
 import io.freshcache.client.VersionedLoader;
 import io.freshcache.protocol.CacheKey;
@@ -102,6 +103,48 @@ public final class SyncReads {
     }
     ctx.meters.missLatency().record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
     return r.value();
+  }
+
+  /**
+   * Reads {@code k} without loading: the near cache (if on), else one {@code GET}.
+   *
+   * @param <T> the value type
+   * @param k the logical key
+   * @param type the value's type, for decoding
+   * @param policy the entity's policy
+   * @return empty on a miss (also when Redis is unavailable or the entry unreadable); a hit
+   *     holding {@code null} for a cached "not found"
+   */
+  @SuppressWarnings("unchecked")
+  public <T> java.util.Optional<Hit<T>> peek(CacheKey k, TypeRef<T> type, CachePolicy policy) {
+    ClientMeters.Entity m = ctx.meters.entity(policy.name());
+    if (ctx.near != null && policy.nearCache()) {
+      Object v = ctx.nearGet(k, policy, type);
+      if (v != null) {
+        m.nearHits.increment();
+        return java.util.Optional.of(new Hit<>((T) v));
+      }
+      m.nearMisses.increment();
+    }
+    long epoch = ctx.epoch(k);
+    String valueKeyName = k.valueKey(policy.schemaVersion());
+    boolean replica = ctx.readsReplica(policy);
+    byte[] raw;
+    try {
+      raw = ctx.link.call(valueKeyName, replica, c -> c.get(bytes(valueKeyName)));
+    } catch (RedisLink.Unavailable | RedisException e) {
+      return java.util.Optional.empty();
+    }
+    EntryCodec.Decoded d = raw == null ? null : ctx.decode(k, policy, raw, type);
+    if (d == null) {
+      m.redisMisses.increment();
+      return java.util.Optional.empty();
+    }
+    m.redisHits.increment();
+    if (!d.notFound() && !replica) {
+      ctx.nearPut(k, policy, type, d.value(), epoch);
+    }
+    return java.util.Optional.of(new Hit<>(d.notFound() ? null : (T) d.value()));
   }
 
   @SuppressWarnings("unchecked")
