@@ -36,11 +36,17 @@ public final class FreshcacheConfigs {
   /**
    * @param props the bound {@code freshcache.*} properties
    * @param env the environment, read for {@code spring.data.redis.*}
-   * @return the policies by name, built from {@code freshcache.policies}
+   * @return the policies by name: the presets {@code catalog} (3600 s), {@code profiles} (300 s)
+   *     and {@code sessions} (900 s), and those of {@code freshcache.policies} (which may replace
+   *     a preset)
    * @throws ConfigException naming the property and the bad value
    */
   public static Map<String, CachePolicy> policies(FreshcacheProperties props) {
     Map<String, CachePolicy> out = new LinkedHashMap<>();
+    // the presets, by their names; a freshcache.policies entry of the same name replaces one
+    for (CachePolicy preset : List.of(CachePolicy.PRODUCT_CATALOG, CachePolicy.USER_PROFILES, CachePolicy.SESSION_TOKENS)) {
+      out.put(preset.name(), preset);
+    }
     props.getPolicies().forEach((name, p) -> out.put(name, policy(name, p)));
     return out;
   }

@@ -19,7 +19,7 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
 public class FreshcacheProperties {
   /** The client: Redis connection, breaker, loader budget, near cache, publishing. */
   private final Client client = new Client();
-  /** Cache policies by name; a name is also the policy's metrics tag. */
+  /** Cache policies by name; a name is also the policy's metrics tag. The presets catalog (3600 s), profiles (300 s) and sessions (900 s) exist without being listed; an entry of the same name replaces one. */
   private Map<String, Policy> policies = new LinkedHashMap<>();
   /** The Spring Cache integration (a CacheManager over the client). */
   private final Cache cache = new Cache();
