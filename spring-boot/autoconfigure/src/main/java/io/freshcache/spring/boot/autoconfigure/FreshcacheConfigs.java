@@ -35,7 +35,6 @@ public final class FreshcacheConfigs {
 
   /**
    * @param props the bound {@code freshcache.*} properties
-   * @param env the environment, read for {@code spring.data.redis.*}
    * @return the policies by name: the presets {@code catalog} (3600 s), {@code profiles} (300 s)
    *     and {@code sessions} (900 s), and those of {@code freshcache.policies} (which may replace
    *     a preset)
