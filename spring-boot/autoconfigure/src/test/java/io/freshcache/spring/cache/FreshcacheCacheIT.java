@@ -97,7 +97,16 @@ class FreshcacheCacheIT {
     }
   }
 
-  static ConfigurableApplicationContext start() {
+  /** The first instance has a resilience4j registry of its own, as an app with resilience4j's starter does. */
+  @Configuration(proxyBeanMethods = false)
+  static class WithBreakerRegistry {
+    @Bean
+    io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry circuitBreakerRegistry() {
+      return io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry.ofDefaults();
+    }
+  }
+
+  static ConfigurableApplicationContext start(Class<?>... extra) {
     List<String> props = new ArrayList<>(List.of(
         "freshcache.client.redis.nodes=" + System.getenv().getOrDefault("REDIS_NODES", "127.0.0.1:7000"),
         // patient: the test counts loader calls exactly, a stalled machine must not bypass Redis
@@ -111,13 +120,15 @@ class FreshcacheCacheIT {
     if (System.getenv("REDIS_PASSWORD") != null) {
       props.add("freshcache.client.redis.password=" + System.getenv("REDIS_PASSWORD"));
     }
-    return new SpringApplicationBuilder(App.class).web(WebApplicationType.NONE)
+    List<Class<?>> sources = new ArrayList<>(List.of(App.class));
+    sources.addAll(List.of(extra));
+    return new SpringApplicationBuilder(sources.toArray(Class<?>[]::new)).web(WebApplicationType.NONE)
         .properties(props.toArray(String[]::new)).run();
   }
 
   @BeforeAll
   static void startTwoInstances() {
-    a = start();
+    a = start(WithBreakerRegistry.class);
     b = start();
   }
 
@@ -199,6 +210,14 @@ class FreshcacheCacheIT {
     assertThat(b.getBean(Catalog.class).missing(404)).isNull();
     assertThatThrownBy(() -> a.getBean(Catalog.class).failing(500))
         .isInstanceOf(java.io.IOException.class).hasMessageContaining("database down for 500");
+  }
+
+  @Test
+  void theClientsBreakersLiveInTheApplicationsResilience4jRegistry() throws Exception {
+    a.getBean(Catalog.class).find(10);
+    var registry = a.getBean(io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry.class);
+    assertThat(registry.getAllCircuitBreakers()).isNotEmpty()
+        .allSatisfy(cb -> assertThat(cb.getName()).startsWith("freshcache-redis-"));
   }
 
   @Test
