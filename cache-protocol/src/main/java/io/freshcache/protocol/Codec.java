@@ -28,4 +28,22 @@ public interface Codec {
    * @throws CodecException if the bytes do not decode into {@code type}
    */
   <T> T decode(byte[] payload, Class<T> type);
+
+  /**
+   * Decodes into a full (possibly generic) type such as {@code List<Product>}. The default
+   * handles plain classes only; the Jackson codecs handle every type.
+   *
+   * @param payload bytes written by {@link #encode(Object)} of a codec with the same id
+   * @param type the type to decode into: a {@link Class}, or a parameterized or array type
+   * @return the decoded value
+   * @throws CodecException if the bytes do not decode into {@code type}, or this codec cannot
+   *     decode generic types
+   */
+  default Object decode(byte[] payload, java.lang.reflect.Type type) {
+    if (type instanceof Class<?> c) {
+      return decode(payload, c);
+    }
+    throw new CodecException(name(), "codec '" + name() + "' cannot decode the generic type "
+        + type.getTypeName() + "; use a Jackson codec (json, cbor, smile, msgpack)", null);
+  }
 }

@@ -76,4 +76,19 @@ public final class JacksonCodec implements Codec {
           + type.getName(), e);
     }
   }
+
+  @Override
+  public Object decode(byte[] payload, java.lang.reflect.Type type) {
+    try {
+      return mapper.readValue(payload, mapper.getTypeFactory().constructType(type));
+    } catch (IOException e) {
+      throw new CodecException(name, "cannot decode " + payload.length + " bytes into "
+          + type.getTypeName(), e);
+    }
+  }
+
+  /** @return a copy of the mapper this codec uses (unknown properties ignored) */
+  public ObjectMapper mapper() {
+    return mapper.copy();
+  }
 }

@@ -18,7 +18,9 @@ import io.freshcache.client.internal.XFetch;
 import io.freshcache.protocol.CacheEvent;
 import io.freshcache.protocol.CacheKey;
 import io.freshcache.protocol.CacheScripts;
+import io.freshcache.protocol.Codec;
 import io.freshcache.protocol.Codecs;
+import io.freshcache.protocol.JacksonCodec;
 import io.freshcache.protocol.NoticeChannels;
 import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import io.github.resilience4j.ratelimiter.RateLimiter;
@@ -80,6 +82,7 @@ public final class CacheClient implements AutoCloseable {
   private final SyncReads syncReads;
   private final AsyncReads asyncReads;
   private final EntryCodec codec;
+  private final Codec json;
   private final JitteredTtl jitter = new JitteredTtl(() -> ThreadLocalRandom.current().nextDouble());
   private final Clock clock = Clock.systemUTC();
   private final ReplicaAckGate acks;
@@ -87,10 +90,12 @@ public final class CacheClient implements AutoCloseable {
   /** Test seam: runs between this client's first near-cache drop and the Redis apply. */
   volatile Runnable beforeApply = () -> { };
 
-  private CacheClient(CacheClientConfig config, MeterRegistry registry) {
+  private CacheClient(CacheClientConfig config, MeterRegistry registry, Codec json,
+      io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry breakerRegistry) {
     this.config = config;
     this.meters = new ClientMeters(registry);
-    this.codec = new EntryCodec(config.encryptionKey());
+    this.codec = new EntryCodec(config.encryptionKey(), json);
+    this.json = json;
     this.near = new NearCache(config.nearCacheMaxEntries(), () -> meters.nearFlushes().increment(),
         () -> meters.nearNotices().increment(), meters::noticesLost, config.nearCacheNoticeCheck(),
         config.redis().commandTimeout());
@@ -105,7 +110,7 @@ public final class CacheClient implements AutoCloseable {
     RateLimiter limiter = RateLimiter.of("freshcache-loader",
         LoaderBudget.config(config.loaderRateLimit(), config.loaderRateLimitWait()));
     try {
-      this.link = new RedisLink(config);
+      this.link = new RedisLink(config, breakerRegistry);
     } catch (RuntimeException e) {
       near.close();
       loaderPool.shutdownNow();
@@ -171,7 +176,77 @@ public final class CacheClient implements AutoCloseable {
    * @throws io.lettuce.core.RedisException as {@link #create(CacheClientConfig)}
    */
   public static CacheClient create(CacheClientConfig config, MeterRegistry registry) {
-    return new CacheClient(config, registry);
+    return new CacheClient(config, registry, null, null);
+  }
+
+  /**
+   * A builder for a client that uses parts of the application: its meter registry, its Jackson
+   * mapper for the JSON codec, its resilience4j breaker registry.
+   *
+   * @param config the settings, not null
+   * @return a builder; {@link Builder#build()} creates the client as {@link #create(CacheClientConfig)}
+   */
+  public static Builder builder(CacheClientConfig config) {
+    return new Builder(java.util.Objects.requireNonNull(config, "config"));
+  }
+
+  /** Creates a {@link CacheClient} that uses parts of the application; see {@link #builder}. */
+  public static final class Builder {
+    private final CacheClientConfig config;
+    private MeterRegistry meterRegistry;
+    private Codec json;
+    private io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry breakerRegistry;
+
+    private Builder(CacheClientConfig config) {
+      this.config = config;
+    }
+
+    /**
+     * @param registry where the client's meters go (see {@link #create(CacheClientConfig,
+     *     MeterRegistry)}); default a private {@code SimpleMeterRegistry}
+     * @return this builder
+     */
+    public Builder meterRegistry(MeterRegistry registry) {
+      this.meterRegistry = registry;
+      return this;
+    }
+
+    /**
+     * The JSON codec of this client (codec name {@code json}, envelope id
+     * {@link Codecs#JSON_ID}) encodes and decodes with a copy of {@code mapper}, so cached JSON
+     * follows the application's modules and naming; unknown properties are ignored on read.
+     * Other clients and cache-writer decode the same bytes with their own mapper, so keep the
+     * mapper's output readable by a plain one (no default typing). Default: a plain mapper with
+     * every module on the class path.
+     *
+     * @param mapper a Jackson 2 mapper, or {@code null} for the default
+     * @return this builder
+     */
+    public Builder jsonMapper(com.fasterxml.jackson.databind.ObjectMapper mapper) {
+      this.json = mapper == null ? null : new JacksonCodec(Codecs.JSON_ID, "json", mapper);
+      return this;
+    }
+
+    /**
+     * @param registry the application's resilience4j registry: the client's breakers (one per
+     *     Redis master, named {@code freshcache-redis-host:port}) are created in it, so its
+     *     metrics and endpoints show them; default: private breakers
+     * @return this builder
+     */
+    public Builder circuitBreakerRegistry(io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry registry) {
+      this.breakerRegistry = registry;
+      return this;
+    }
+
+    /**
+     * @return a new client; close it when the application shuts down
+     * @throws io.freshcache.protocol.redis.RedisSetupException as {@link #create(CacheClientConfig)}
+     * @throws io.lettuce.core.RedisException as {@link #create(CacheClientConfig)}
+     */
+    public CacheClient build() {
+      return new CacheClient(config, meterRegistry == null ? new SimpleMeterRegistry() : meterRegistry,
+          json, breakerRegistry);
+    }
   }
 
   /**
@@ -239,7 +314,113 @@ public final class CacheClient implements AutoCloseable {
    */
   public <T> T getOrLoadVersioned(String key, Class<T> type, CachePolicy policy,
       VersionedLoader<? extends T> loader) {
+    return syncReads.get(CacheKey.parse(key), TypeRef.of(type), policy, loader);
+  }
+
+  /**
+   * Reads {@code key} from the cache only: the near cache (if the policy uses it), else one
+   * {@code GET}. Nothing is loaded and no lease is taken; a Redis failure reads as a miss. For
+   * callers that load and store themselves (Spring's {@code Cache.get(key)}); prefer
+   * {@link #getOrLoad}, whose lease keeps concurrent misses from all loading.
+   *
+   * @param <T> the value type
+   * @param key the logical key, {@code service:entity:identifier}
+   * @param type the value's type
+   * @param policy how the entity is cached, not null
+   * @return empty on a miss; a {@link Hit} with the value, or with {@code null} for a cached
+   *     "not found"
+   * @throws IllegalArgumentException if {@code key} is not a valid key
+   */
+  public <T> java.util.Optional<Hit<T>> getIfCached(String key, TypeRef<T> type, CachePolicy policy) {
+    return syncReads.peek(CacheKey.parse(key), type, policy);
+  }
+
+  /**
+   * As {@link #getOrLoad(String, Class, Loader)} for a generic type, with the default policy.
+   *
+   * @param <T> the value type
+   * @param key the logical key, {@code service:entity:identifier}
+   * @param type the value's full type, e.g. {@code new TypeRef<List<Product>>() {}}; reads of
+   *     one key as different types never share a near-cache entry or a load
+   * @param loader reads the value from the source of truth on a miss, not null
+   * @return the value, or {@code null} if it does not exist
+   * @throws IllegalArgumentException if {@code key} is not a valid key
+   * @throws LoaderException as {@link #getOrLoad(String, Class, CachePolicy, Loader)}
+   * @throws LoadSheddingException as {@link #getOrLoad(String, Class, CachePolicy, Loader)}
+   */
+  public <T> T getOrLoad(String key, TypeRef<T> type, Loader<? extends T> loader) {
+    return getOrLoad(key, type, config.defaultPolicy(), loader);
+  }
+
+  /**
+   * As {@link #getOrLoad(String, Class, CachePolicy, Loader)} for a generic type such as
+   * {@code List<Product>} or {@code Map<String, Price>}.
+   *
+   * @param <T> the value type
+   * @param key the logical key, {@code service:entity:identifier}
+   * @param type the value's full type, e.g. {@code new TypeRef<List<Product>>() {}}; reads of
+   *     one key as different types never share a near-cache entry or a load
+   * @param policy how the entity is cached, not null
+   * @param loader reads the value from the source of truth, not null
+   * @return the value, or {@code null} if it does not exist
+   * @throws IllegalArgumentException if {@code key} is not a valid key
+   * @throws LoaderException as {@link #getOrLoad(String, Class, CachePolicy, Loader)}
+   * @throws LoadSheddingException as {@link #getOrLoad(String, Class, CachePolicy, Loader)}
+   */
+  public <T> T getOrLoad(String key, TypeRef<T> type, CachePolicy policy, Loader<? extends T> loader) {
+    return getOrLoadVersioned(key, type, policy, () -> Versioned.unversioned(loader.load()));
+  }
+
+  /**
+   * As {@link #getOrLoadVersioned(String, Class, CachePolicy, VersionedLoader)} for a generic
+   * type.
+   *
+   * @param <T> the value type
+   * @param key the logical key, {@code service:entity:identifier}
+   * @param type the value's full type
+   * @param policy how the entity is cached, not null
+   * @param loader reads the value and the version it was read at, not null
+   * @return the value, or {@code null} if it does not exist
+   * @throws IllegalArgumentException if {@code key} is not a valid key
+   * @throws LoaderException as {@link #getOrLoad(String, Class, CachePolicy, Loader)}
+   * @throws LoadSheddingException as {@link #getOrLoad(String, Class, CachePolicy, Loader)}
+   */
+  public <T> T getOrLoadVersioned(String key, TypeRef<T> type, CachePolicy policy,
+      VersionedLoader<? extends T> loader) {
     return syncReads.get(CacheKey.parse(key), type, policy, loader);
+  }
+
+  /**
+   * As {@link #getOrLoadAsync(String, Class, CachePolicy, Loader)} for a generic type.
+   *
+   * @param <T> the value type
+   * @param key the logical key, {@code service:entity:identifier}
+   * @param type the value's full type
+   * @param policy how the entity is cached, not null
+   * @param loader reads the value from the source of truth, not null
+   * @return a future of the value ({@code null} if it does not exist)
+   * @throws IllegalArgumentException if {@code key} is not a valid key (thrown at once)
+   */
+  public <T> CompletableFuture<T> getOrLoadAsync(String key, TypeRef<T> type, CachePolicy policy,
+      Loader<? extends T> loader) {
+    return getOrLoadVersionedAsync(key, type, policy, () -> Versioned.unversioned(loader.load()));
+  }
+
+  /**
+   * As {@link #getOrLoadVersionedAsync(String, Class, CachePolicy, VersionedLoader)} for a
+   * generic type.
+   *
+   * @param <T> the value type
+   * @param key the logical key, {@code service:entity:identifier}
+   * @param type the value's full type
+   * @param policy how the entity is cached, not null
+   * @param loader reads the value and the version it was read at, not null
+   * @return a future of the value ({@code null} if it does not exist)
+   * @throws IllegalArgumentException if {@code key} is not a valid key (thrown at once)
+   */
+  public <T> CompletableFuture<T> getOrLoadVersionedAsync(String key, TypeRef<T> type, CachePolicy policy,
+      VersionedLoader<? extends T> loader) {
+    return asyncReads.get(CacheKey.parse(key), type, policy, loader);
   }
 
   /**
@@ -279,7 +460,7 @@ public final class CacheClient implements AutoCloseable {
    */
   public <T> CompletableFuture<T> getOrLoadVersionedAsync(String key, Class<T> type, CachePolicy policy,
       VersionedLoader<? extends T> loader) {
-    return asyncReads.get(CacheKey.parse(key), type, policy, loader);
+    return asyncReads.get(CacheKey.parse(key), TypeRef.of(type), policy, loader);
   }
 
   /**
@@ -440,7 +621,8 @@ public final class CacheClient implements AutoCloseable {
    *     event; not null and not encrypted
    * @return a future completed when the broker acknowledged the event, or failed with the
    *     producer's error
-   * @throws IllegalStateException if no Kafka is configured ({@code KAFKA_BOOTSTRAP_SERVERS})
+   * @throws IllegalStateException if no Kafka is configured ({@code KAFKA_BOOTSTRAP_SERVERS}), or
+   *     {@code org.apache.kafka:kafka-clients} (an optional dependency) is not on the class path
    * @throws IllegalArgumentException if the key or version is invalid, {@code value} is null,
    *     the policy encrypts (encrypted write-behind is not supported yet), or the encoded value
    *     exceeds {@link CachePolicy#maxValueBytes()}
@@ -458,7 +640,8 @@ public final class CacheClient implements AutoCloseable {
       throw new IllegalArgumentException("publishWrite of " + key + ": encrypted policies are not"
           + " supported for write-behind yet");
     }
-    byte[] payload = Codecs.byName(policy.codec()).encode(value);
+    Codec c = Codecs.byName(policy.codec());
+    byte[] payload = (json != null && c.id() == Codecs.JSON_ID ? json : c).encode(value);
     if (payload.length > policy.maxValueBytes()) {
       throw new IllegalArgumentException("publishWrite of " + key + ": value of " + payload.length
           + " bytes exceeds the policy's limit of " + policy.maxValueBytes());
@@ -478,7 +661,8 @@ public final class CacheClient implements AutoCloseable {
    *     io.freshcache.protocol.CacheScripts#MAX_VERSION}]
    * @return a future completed when the broker acknowledged the event, or failed with the
    *     producer's error
-   * @throws IllegalStateException if no Kafka is configured
+   * @throws IllegalStateException if no Kafka is configured, or kafka-clients is not on the
+   *     class path
    * @throws IllegalArgumentException if the key or version is invalid
    */
   public CompletableFuture<Void> publishInvalidate(String key, long version) {
@@ -660,12 +844,32 @@ public final class CacheClient implements AutoCloseable {
             throw new IllegalStateException("publishing needs Kafka: set KAFKA_BOOTSTRAP_SERVERS or"
                 + " CacheClientConfig.builder().kafkaBootstrapServers(...)");
           }
+          requireKafkaClients(CacheClient.class.getClassLoader(), KAFKA_PRODUCER_CLASS);
           p = new WritePublisher(config.kafka(), config.writesTopic());
           publisher = p;
         }
       }
     }
     return p;
+  }
+
+  /** The class whose absence means kafka-clients is not on the class path. */
+  static final String KAFKA_PRODUCER_CLASS = "org.apache.kafka.clients.producer.KafkaProducer";
+
+  /**
+   * kafka-clients is an optional dependency of the client: only publishing needs it.
+   *
+   * @throws IllegalStateException naming the missing dependency if {@code producerClass} cannot
+   *     be loaded
+   */
+  static void requireKafkaClients(ClassLoader loader, String producerClass) {
+    try {
+      Class.forName(producerClass, false, loader);
+    } catch (ClassNotFoundException | LinkageError e) {
+      throw new IllegalStateException("publishing needs the Kafka client, which is an optional"
+          + " dependency of freshcache-client: add org.apache.kafka:kafka-clients (" + producerClass
+          + " is not on the class path)", e);
+    }
   }
 
   private static void checkVersion(long version) {

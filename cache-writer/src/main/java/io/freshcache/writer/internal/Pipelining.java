@@ -69,7 +69,7 @@ public final class Pipelining {
    * Runs {@code enqueue}, which sends commands without waiting for them, with manual flushing,
    * then flushes everything it sent in one go.
    *
-   * @param connection the cluster connection
+   * @param topology the Redis connections (cluster, standalone or Sentinel)
    * @param enqueue sends the commands and returns their futures
    * @param <T> what {@code enqueue} returns
    * @return what {@code enqueue} returned

@@ -3,6 +3,7 @@ package io.freshcache.client.internal;
 import static io.freshcache.client.internal.ReadContext.bytes;
 
 import io.freshcache.client.CachePolicy;
+import io.freshcache.client.TypeRef;
 import io.freshcache.client.Versioned;
 import io.freshcache.client.VersionedLoader;
 import io.freshcache.protocol.CacheKey;
@@ -43,19 +44,19 @@ public final class AsyncReads {
    *
    * @param <T> the value type
    * @param k the logical key
-   * @param type the value's class, for decoding
+   * @param type the value's type, for decoding
    * @param policy the entity's policy
    * @param loader loads the value and its version on a miss
    * @return a future of the value, or of {@code null} if it does not exist; it fails with the
    *     loader's exception or a {@link io.freshcache.client.LoadSheddingException}
    */
   @SuppressWarnings("unchecked")
-  public <T> CompletableFuture<T> get(CacheKey k, Class<T> type, CachePolicy policy,
+  public <T> CompletableFuture<T> get(CacheKey k, TypeRef<T> type, CachePolicy policy,
       VersionedLoader<? extends T> loader) {
     ClientMeters.Entity m = ctx.meters.entity(policy.name());
     if (ctx.near != null && policy.nearCache()) {
-      Object v = ctx.near.get(k, policy.schemaVersion());
-      if (v != null && ReadContext.isA(type, v)) { // cached for this type (a key read as two is not)
+      Object v = ctx.nearGet(k, policy, type);
+      if (v != null) { // stored for this very type (a key read as two types is not shared)
         m.nearHits.increment();
         return CompletableFuture.completedFuture((T) v);
       }
@@ -89,7 +90,7 @@ public final class AsyncReads {
               }
               ctx.maybeRefreshEarly(k, policy, m, d.envelope(), loader);
               if (!replica) {
-                ctx.nearPut(k, policy, d.value(), nearEpoch);
+                ctx.nearPut(k, policy, type, d.value(), nearEpoch);
               }
               return CompletableFuture.completedFuture((T) d.value());
             }
@@ -97,7 +98,7 @@ public final class AsyncReads {
           m.redisMisses.increment();
           return this.<T>flight(k, type, policy, m, loader, nearEpoch).thenApply(r -> {
             if (r.nearCacheable()) {
-              ctx.nearPut(k, policy, r.value(), nearEpoch);
+              ctx.nearPut(k, policy, type, r.value(), nearEpoch);
             }
             ctx.meters.missLatency().record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
             return r.value();
@@ -107,7 +108,7 @@ public final class AsyncReads {
   }
 
   @SuppressWarnings("unchecked")
-  private <T> CompletableFuture<ReadContext.Loaded<T>> flight(CacheKey k, Class<T> type, CachePolicy policy,
+  private <T> CompletableFuture<ReadContext.Loaded<T>> flight(CacheKey k, TypeRef<T> type, CachePolicy policy,
       ClientMeters.Entity m, VersionedLoader<? extends T> loader, long epoch) {
     // one flight per key, type and epoch: every caller of a flight captured the same epoch
     String id = ReadContext.flightId(k.valueKey(policy.schemaVersion()), type, epoch);
@@ -130,7 +131,7 @@ public final class AsyncReads {
   }
 
   @SuppressWarnings("unchecked")
-  private <T> CompletableFuture<ReadContext.Loaded<T>> leaseLoop(CacheKey k, Class<T> type, CachePolicy policy,
+  private <T> CompletableFuture<ReadContext.Loaded<T>> leaseLoop(CacheKey k, TypeRef<T> type, CachePolicy policy,
       ClientMeters.Entity m, VersionedLoader<? extends T> loader, byte[] token, long deadline, long backoffMs,
       int busySeen, int errors) {
     RedisLink.Permit permit;

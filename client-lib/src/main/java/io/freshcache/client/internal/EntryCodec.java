@@ -31,9 +31,28 @@ public final class EntryCodec {
   private final SecretKeySpec key;
   private final SecureRandom random = new SecureRandom();
 
+  private final Codec json;
+
   /** @param aesKey the AES key, or {@code null} if no policy encrypts */
   public EntryCodec(byte[] aesKey) {
+    this(aesKey, null);
+  }
+
+  /**
+   * @param aesKey the AES key, or {@code null} if no policy encrypts
+   * @param json this client's JSON codec (id {@link Codecs#JSON_ID}, e.g. over the application's
+   *     mapper), or {@code null} for the registered one
+   */
+  public EntryCodec(byte[] aesKey, Codec json) {
     this.key = aesKey == null ? null : new SecretKeySpec(aesKey, "AES");
+    if (json != null && json.id() != Codecs.JSON_ID) {
+      throw new IllegalArgumentException("the JSON codec must have id " + Codecs.JSON_ID + " but had " + json.id());
+    }
+    this.json = json;
+  }
+
+  private Codec codecOf(byte id) {
+    return json != null && id == Codecs.JSON_ID ? json : Codecs.byId(id);
   }
 
   /** A decoded entry: the value, or a cached "not found", with its envelope. */
@@ -64,7 +83,7 @@ public final class EntryCodec {
    */
   public byte[] encode(CacheKey k, CachePolicy policy, Object value, long version, long nowMs,
       long ttlMs, long loadMs) {
-    Codec codec = Codecs.byName(policy.codec());
+    Codec codec = json != null && Codecs.JSON_ID == Codecs.byName(policy.codec()).id() ? json : Codecs.byName(policy.codec());
     int flags = 0;
     byte[] payload;
     if (value == null) {
@@ -88,13 +107,13 @@ public final class EntryCodec {
    * @param k the logical key (authenticated data when decrypting)
    * @param schemaVersion the schema version of the value key read
    * @param raw the bytes read from Redis
-   * @param type the class to decode into
+   * @param type the type to decode into (a class, or a generic type)
    * @return the decoded entry
    * @throws CorruptEnvelopeException if the bytes are not an envelope, fail authentication, or
    *     are encrypted while no key is configured
    * @throws CodecException if the payload does not decode into {@code type}
    */
-  public Decoded decode(CacheKey k, int schemaVersion, byte[] raw, Class<?> type) {
+  public Decoded decode(CacheKey k, int schemaVersion, byte[] raw, java.lang.reflect.Type type) {
     Envelope e = Envelope.decode(raw);
     if (e.has(Envelope.FLAG_NOT_FOUND)) {
       return new Decoded(null, true, e);
@@ -103,7 +122,8 @@ public final class EntryCodec {
     if (e.has(Envelope.FLAG_ENCRYPTED)) {
       payload = decrypt(k, schemaVersion, payload);
     }
-    return new Decoded(Codecs.byId(e.codecId()).decode(payload, type), false, e);
+    Object v = type instanceof Class<?> c ? codecOf(e.codecId()).decode(payload, c) : codecOf(e.codecId()).decode(payload, type);
+    return new Decoded(v, false, e);
   }
 
   private byte[] encrypt(CacheKey k, int schema, byte[] plain) {

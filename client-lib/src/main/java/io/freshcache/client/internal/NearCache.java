@@ -70,7 +70,7 @@ public final class NearCache implements AutoCloseable {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(NearCache.class);
   private record Key(CacheKey key, int schema) {}
 
-  private record Entry(Object value, long ttlNanos) {}
+  private record Entry(Object value, java.lang.reflect.Type type, long ttlNanos) {}
 
   private final Cache<Key, Entry> cache;
   private final AtomicLongArray lastSeq = new AtomicLongArray(NoticeChannels.COUNT);
@@ -143,6 +143,21 @@ public final class NearCache implements AutoCloseable {
   }
 
   /**
+   * @param key the logical key
+   * @param schema the policy's schema version
+   * @param type the type the caller reads the key as
+   * @return the cached value if it was stored by a read of exactly {@code type}, else
+   *     {@code null} (also if absent or not subscribed)
+   */
+  public Object get(CacheKey key, int schema, java.lang.reflect.Type type) {
+    if (!subscribed || down.get(NoticeChannels.indexOf(key)) != 0) {
+      return null;
+    }
+    Entry e = cache.getIfPresent(new Key(key, schema));
+    return e == null || !e.type().equals(type) ? null : e.value();
+  }
+
+  /**
    * The entry held for {@code key}, whether or not notices are being received; for tests that
    * compare every entry with the source of truth.
    *
@@ -173,6 +188,22 @@ public final class NearCache implements AutoCloseable {
    * @param ttl the entry's lifetime
    */
   public void put(CacheKey key, int schema, Object value, long epoch, Duration ttl) {
+    put(key, schema, value == null ? Object.class : value.getClass(), value, epoch, ttl);
+  }
+
+  /**
+   * Stores {@code value}, read as {@code type}, unless a notice or flush touched its channel
+   * since {@code epoch}; only reads of the same type get it (see {@link #get(CacheKey, int,
+   * java.lang.reflect.Type)}).
+   *
+   * @param key the logical key
+   * @param schema the policy's schema version
+   * @param type the type {@code value} was decoded or loaded as
+   * @param value the decoded value; {@code null} is not stored
+   * @param epoch from {@link #epoch(CacheKey)}, taken before the Redis read
+   * @param ttl the entry's lifetime
+   */
+  public void put(CacheKey key, int schema, java.lang.reflect.Type type, Object value, long epoch, Duration ttl) {
     if (!subscribed || value == null) {
       return;
     }
@@ -181,7 +212,7 @@ public final class NearCache implements AutoCloseable {
     if (epochs.get(ch) != epoch || down.get(ch) != 0) {
       return;
     }
-    cache.put(k, new Entry(value, ttl.toNanos()));
+    cache.put(k, new Entry(value, type, ttl.toNanos()));
     // a notice may have slipped in between the check and the put
     if (epochs.get(ch) != epoch) {
       cache.invalidate(k);

@@ -45,9 +45,21 @@ public final class NodeBreakers {
   private final PauseDetector pauses = PauseDetector.get();
   private volatile CircuitBreakerConfig config;
 
+  private final io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry registry;
+
   /** @param config the breakers' settings */
   public NodeBreakers(CircuitBreakerConfig config) {
+    this(config, null);
+  }
+
+  /**
+   * @param config the breakers' settings
+   * @param registry where the breakers are created and registered (so the application's
+   *     resilience4j metrics and endpoints show them), or {@code null} for private breakers
+   */
+  public NodeBreakers(CircuitBreakerConfig config, io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry registry) {
     this.config = config;
+    this.registry = registry;
   }
 
   /**
@@ -58,6 +70,9 @@ public final class NodeBreakers {
    */
   public void reconfigure(CircuitBreakerConfig config) {
     this.config = config;
+    if (registry != null) {
+      breakers.values().forEach(b -> registry.remove(b.getName()));
+    }
     breakers.clear();
   }
 
@@ -72,7 +87,9 @@ public final class NodeBreakers {
    */
   public CircuitBreaker of(String node) {
     CircuitBreaker b = breakers.get(node);
-    return b != null ? b : breakers.computeIfAbsent(node, n -> CircuitBreaker.of("redis-" + n, config));
+    return b != null ? b : breakers.computeIfAbsent(node, n -> registry == null
+        ? CircuitBreaker.of("redis-" + n, config)
+        : registry.circuitBreaker("freshcache-redis-" + n, config));
   }
 
   /**

@@ -3,6 +3,7 @@ package io.freshcache.client.internal;
 import io.freshcache.client.CachePolicy;
 import io.freshcache.client.LoadSheddingException;
 import io.freshcache.client.LoaderException;
+import io.freshcache.client.TypeRef;
 import io.freshcache.client.Versioned;
 import io.freshcache.client.VersionedLoader;
 import io.freshcache.protocol.CacheKey;
@@ -73,9 +74,9 @@ public final class ReadContext {
   }
 
   /** @return the decoded entry, or {@code null} if the stored bytes are unreadable (a miss) */
-  EntryCodec.Decoded decode(CacheKey k, CachePolicy policy, byte[] raw, Class<?> type) {
+  EntryCodec.Decoded decode(CacheKey k, CachePolicy policy, byte[] raw, TypeRef<?> type) {
     try {
-      return codec.decode(k, policy.schemaVersion(), raw, type);
+      return codec.decode(k, policy.schemaVersion(), raw, type.type());
     } catch (CorruptEnvelopeException | CodecException e) {
       log.warn("unreadable cache entry for {} treated as a miss: {}", k, e.getMessage());
       return null;
@@ -168,8 +169,8 @@ public final class ReadContext {
    * The single-flight id of a read: the value key and the type asked for, so that a caller never
    * joins a load of the same key for another type (whose result it could not use).
    */
-  static String flightId(String valueKey, Class<?> type) {
-    return valueKey + '\u0000' + type.getName();
+  static String flightId(String valueKey, TypeRef<?> type) {
+    return valueKey + '\u0000' + type.type().getTypeName();
   }
 
   /**
@@ -178,7 +179,7 @@ public final class ReadContext {
    * whose result may be the data that notice replaced; it starts a flight of its own, which asks
    * Redis for the lease again (revoked by the invalidation, so it loads afresh).
    */
-  static String flightId(String valueKey, Class<?> type, long epoch) {
+  static String flightId(String valueKey, TypeRef<?> type, long epoch) {
     return flightId(valueKey, type) + '\u0000' + epoch;
   }
 
@@ -202,14 +203,12 @@ public final class ReadContext {
   }
 
   /**
-   * @return whether {@code value} (not null) can be returned to a caller that asked for
-   *     {@code type}; a primitive type accepts its wrapper
+   * @return the near-cache value of {@code k} stored for {@code type}, or {@code null}: an entry
+   *     stored by a read of another type (a key read as {@code List<Price>} and as
+   *     {@code List<Product>}) is never returned
    */
-  static boolean isA(Class<?> type, Object value) {
-    if (type.isPrimitive()) {
-      return java.lang.invoke.MethodType.methodType(type).wrap().returnType().isInstance(value);
-    }
-    return type.isInstance(value);
+  Object nearGet(CacheKey k, CachePolicy policy, TypeRef<?> type) {
+    return near.get(k, policy.schemaVersion(), type.type());
   }
 
   static byte[] newToken() {
@@ -217,9 +216,9 @@ public final class ReadContext {
   }
 
   /** Stores a value in the near cache if the policy uses it and no notice intervened. */
-  void nearPut(CacheKey k, CachePolicy policy, Object value, long epoch) {
+  void nearPut(CacheKey k, CachePolicy policy, TypeRef<?> type, Object value, long epoch) {
     if (near != null && policy.nearCache() && value != null) {
-      near.put(k, policy.schemaVersion(), value, epoch, policy.nearCacheTtl());
+      near.put(k, policy.schemaVersion(), type.type(), value, epoch, policy.nearCacheTtl());
     }
   }
 

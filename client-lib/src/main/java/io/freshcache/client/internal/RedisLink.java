@@ -94,10 +94,20 @@ public final class RedisLink implements AutoCloseable {
    * @param config the client's settings
    */
   public RedisLink(CacheClientConfig config) {
+    this(config, null);
+  }
+
+  /**
+   * As {@link #RedisLink(CacheClientConfig)}, with the breakers created in {@code registry}.
+   *
+   * @param config the client's settings
+   * @param registry the application's breaker registry, or {@code null}
+   */
+  public RedisLink(CacheClientConfig config, io.github.resilience4j.circuitbreaker.CircuitBreakerRegistry registry) {
     this.config = config;
     this.topology = new RedisTopology(config.redis(), timeouts(config));
     this.breakers = new NodeBreakers(breakerConfig(config.slowCallThreshold() != null
-        ? config.slowCallThreshold() : MIN_SLOW_CALL));
+        ? config.slowCallThreshold() : MIN_SLOW_CALL), registry);
     this.events = topology.client().getResources().eventBus().get().subscribe(e -> {
       if (e instanceof io.lettuce.core.event.connection.ConnectionActivatedEvent a
           && a.remoteAddress() instanceof java.net.InetSocketAddress isa) {

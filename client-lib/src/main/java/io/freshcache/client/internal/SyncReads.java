@@ -3,6 +3,8 @@ package io.freshcache.client.internal;
 import static io.freshcache.client.internal.ReadContext.bytes;
 
 import io.freshcache.client.CachePolicy;
+import io.freshcache.client.Hit;
+import io.freshcache.client.TypeRef;
 import io.freshcache.client.VersionedLoader;
 import io.freshcache.protocol.CacheKey;
 import io.freshcache.protocol.CacheScripts;
@@ -48,7 +50,7 @@ public final class SyncReads {
    *
    * @param <T> the value type
    * @param k the logical key
-   * @param type the value's class, for decoding
+   * @param type the value's type, for decoding
    * @param policy the entity's policy
    * @param loader loads the value and its version on a miss, on the calling thread
    * @return the value, or {@code null} if it does not exist
@@ -56,12 +58,12 @@ public final class SyncReads {
    * @throws io.freshcache.client.LoadSheddingException if the loader budget is used up
    */
   @SuppressWarnings("unchecked")
-  public <T> T get(CacheKey k, Class<T> type, CachePolicy policy, VersionedLoader<? extends T> loader) {
+  public <T> T get(CacheKey k, TypeRef<T> type, CachePolicy policy, VersionedLoader<? extends T> loader) {
     long start = System.nanoTime();
     ClientMeters.Entity m = ctx.meters.entity(policy.name());
     if (ctx.near != null && policy.nearCache()) {
-      Object v = ctx.near.get(k, policy.schemaVersion());
-      if (v != null && ReadContext.isA(type, v)) { // cached for this type (a key read as two is not)
+      Object v = ctx.nearGet(k, policy, type);
+      if (v != null) { // stored for this very type (a key read as two types is not shared)
         m.nearHits.increment();
         return (T) v;
       }
@@ -87,7 +89,7 @@ public final class SyncReads {
         }
         ctx.maybeRefreshEarly(k, policy, m, d.envelope(), loader);
         if (!replica) {
-          ctx.nearPut(k, policy, d.value(), epoch);
+          ctx.nearPut(k, policy, type, d.value(), epoch);
         }
         return (T) d.value();
       }
@@ -97,14 +99,56 @@ public final class SyncReads {
     ReadContext.Loaded<T> r = flights.run(ReadContext.flightId(valueKeyName, type, epoch),
         () -> loadThroughLease(k, type, policy, m, loader));
     if (r.nearCacheable()) {
-      ctx.nearPut(k, policy, r.value(), epoch);
+      ctx.nearPut(k, policy, type, r.value(), epoch);
     }
     ctx.meters.missLatency().record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
     return r.value();
   }
 
+  /**
+   * Reads {@code k} without loading: the near cache (if on), else one {@code GET}.
+   *
+   * @param <T> the value type
+   * @param k the logical key
+   * @param type the value's type, for decoding
+   * @param policy the entity's policy
+   * @return empty on a miss (also when Redis is unavailable or the entry unreadable); a hit
+   *     holding {@code null} for a cached "not found"
+   */
   @SuppressWarnings("unchecked")
-  private <T> ReadContext.Loaded<T> loadThroughLease(CacheKey k, Class<T> type, CachePolicy policy, ClientMeters.Entity m,
+  public <T> java.util.Optional<Hit<T>> peek(CacheKey k, TypeRef<T> type, CachePolicy policy) {
+    ClientMeters.Entity m = ctx.meters.entity(policy.name());
+    if (ctx.near != null && policy.nearCache()) {
+      Object v = ctx.nearGet(k, policy, type);
+      if (v != null) {
+        m.nearHits.increment();
+        return java.util.Optional.of(new Hit<>((T) v));
+      }
+      m.nearMisses.increment();
+    }
+    long epoch = ctx.epoch(k);
+    String valueKeyName = k.valueKey(policy.schemaVersion());
+    boolean replica = ctx.readsReplica(policy);
+    byte[] raw;
+    try {
+      raw = ctx.link.call(valueKeyName, replica, c -> c.get(bytes(valueKeyName)));
+    } catch (RedisLink.Unavailable | RedisException e) {
+      return java.util.Optional.empty();
+    }
+    EntryCodec.Decoded d = raw == null ? null : ctx.decode(k, policy, raw, type);
+    if (d == null) {
+      m.redisMisses.increment();
+      return java.util.Optional.empty();
+    }
+    m.redisHits.increment();
+    if (!d.notFound() && !replica) {
+      ctx.nearPut(k, policy, type, d.value(), epoch);
+    }
+    return java.util.Optional.of(new Hit<>(d.notFound() ? null : (T) d.value()));
+  }
+
+  @SuppressWarnings("unchecked")
+  private <T> ReadContext.Loaded<T> loadThroughLease(CacheKey k, TypeRef<T> type, CachePolicy policy, ClientMeters.Entity m,
       VersionedLoader<? extends T> loader) {
     byte[][] keys = {bytes(k.valueKey(policy.schemaVersion())), bytes(k.leaseKey())};
     byte[] token = ReadContext.newToken();
