@@ -240,7 +240,7 @@ public final class CacheClient implements AutoCloseable {
 
     /**
      * @return a new client; close it when the application shuts down
-     * @throws io.freshcache.protocol.redis.RedisSetupException as {@link #create(CacheClientConfig)}
+     * @throws io.freshcache.redis.RedisSetupException as {@link #create(CacheClientConfig)}
      * @throws io.lettuce.core.RedisException as {@link #create(CacheClientConfig)}
      */
     public CacheClient build() {
