@@ -512,7 +512,7 @@ public final class RedisTopology implements AutoCloseable {
   private void verify() {
     RedisException last = null;
     for (String node : config.nodes()) {
-      RedisClient probe = RedisClient.create();
+      RedisClient probe = RedisClient.create(client.getResources()); // shared threads: not shut down with it
       try {
         ClientOptions.Builder o = ClientOptions.builder()
             .socketOptions(SocketOptions.builder().connectTimeout(config.connectTimeout()).build())
