@@ -116,6 +116,8 @@ public final class CacheClient implements AutoCloseable {
         new XFetch(() -> ThreadLocalRandom.current().nextDouble()), limiter, loaderPool, clock);
     this.syncReads = new SyncReads(ctx);
     this.asyncReads = new AsyncReads(ctx);
+    near.refuseHitsAfterSilence(config.nearCacheSilenceBudget(), meters.nearSilentRefusals()::increment);
+    near.onHeartbeatNotice(new io.freshcache.client.internal.HeartbeatProbe(link, registry));
     link.onConnect(l -> loaderPool.execute(() -> near.subscribe(l)));
     meters.gauge("redis.connections.active", "open Redis command connections", () -> link.connected() ? 1 : 0);
     meters.gauge("cache.circuit.state", "worst state of the masters' breakers: 0 closed, 1 open, 2 half-open, 3 other",
@@ -241,6 +243,7 @@ public final class CacheClient implements AutoCloseable {
       VersionedLoader<? extends T> loader) {
     return syncReads.get(CacheKey.parse(key), type, policy, loader);
   }
+
 
   /**
    * Reads {@code key} without blocking; the loader runs on the client's loader pool
