@@ -43,7 +43,8 @@ import org.slf4j.LoggerFactory;
  * {@code id} to key {@code freshcache:heartbeat:<id>}, upserted with {@code beat_ms} (the
  * statement's clock in epoch ms) as the row version, so the cached value's data version tells a
  * client when the heartbeat was written. The table is created if missing (the user needs
- * {@code CREATE} on the schema; otherwise create it once as in {@link #prepare}).
+ * {@code CREATE} on the schema and ownership of the table; otherwise create it once as in
+ * {@link #prepare}, with {@code REPLICA IDENTITY FULL}).
  *
  * <p>Settings: {@code CDC_HEARTBEAT_INTERVAL_MS} (default {@value #DEFAULT_INTERVAL_MS}; {@code 0}
  * = off) and {@code CDC_HEARTBEAT_TABLE} (default {@value #DEFAULT_TABLE}).
@@ -135,6 +136,8 @@ public final class FreshnessHeartbeat implements AutoCloseable {
   public static void prepare(CdcIngestConfig config, String table) throws SQLException {
     try (Connection c = connect(config); Statement s = c.createStatement()) {
       s.execute("CREATE TABLE IF NOT EXISTS " + table + " (id int PRIMARY KEY, beat_ms bigint NOT NULL DEFAULT 0)");
+      // a row-version rule needs whole rows on delete (cdc-ingest's start-up check)
+      s.execute("ALTER TABLE " + table + " REPLICA IDENTITY FULL");
       StringBuilder values = new StringBuilder();
       for (int id : rowIds()) {
         values.append(values.length() == 0 ? "" : ",").append('(').append(id).append(",0)");
