@@ -35,11 +35,15 @@ import java.util.Map;
  * {@code cdc.max.batch.size}, {@code cdc.kafka.<producer property>},
  * {@code cdc.debezium.<engine property>}, {@code writer.kafka.<consumer property>}; a profile
  * with no keys runs the current defaults. Without {@code --profile}: {@code before} (the
- * settings before the low-rate fix, stated explicitly) and {@code after} (the defaults).
+ * settings of 2026-12-06 stated explicitly, so the comparison survives later default changes)
+ * and {@code longpoll} (the writer's consumer long-polls: {@code fetch.max.wait.ms=500}), the
+ * candidate measured in {@code bench/results/cdc-rate-sweep.md}.
  */
 public final class CdcRateSweep {
-  /** The settings before the low-rate fix, so that the comparison survives later default changes. */
-  static final String BEFORE = "before:writer.kafka.fetch.max.wait.ms=5,cdc.kafka.linger.ms=5";
+  /** The settings of 2026-12-06, stated explicitly so that the comparison survives default changes. */
+  static final String BEFORE = "before:writer.kafka.fetch.max.wait.ms=5,cdc.kafka.linger.ms=5,cdc.poll.interval.ms=5";
+  /** The candidate measured against it. */
+  static final String LONGPOLL = "longpoll:writer.kafka.fetch.max.wait.ms=500";
 
   record Profile(String name, Map<String, String> settings) {
     static Profile parse(String text) {
@@ -123,7 +127,7 @@ public final class CdcRateSweep {
     }
     if (profiles.isEmpty()) {
       profiles.add(Profile.parse(BEFORE));
-      profiles.add(Profile.parse("after"));
+      profiles.add(Profile.parse(LONGPOLL));
     }
     CdcEndToEndBench b = new CdcEndToEndBench(CdcEndToEndBench.Options.parse("--runs", "1", "--bulk", "0",
         "--idle", "false", "--warmup-run", "false"));
