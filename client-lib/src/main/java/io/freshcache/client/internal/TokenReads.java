@@ -73,7 +73,15 @@ public final class TokenReads {
       }
       m.redisMisses.increment();
     } catch (RedisLink.Unavailable | RedisException e) {
-      return load(k, m, after, loader).value(); // Redis is not usable: the database answers
+      // Redis is not usable: the database answers, within the loader budget that protects it,
+      // and still never below the token
+      m.fallbacks.increment();
+      if (!ctx.limiter.acquirePermission()) {
+        m.loadShed.increment();
+        throw new io.freshcache.client.LoadSheddingException(k.toString(), "Redis is bypassed (" + e.getMessage()
+            + ") and the loader budget is used up");
+      }
+      return load(k, m, after, loader).value();
     }
     Versioned<? extends T> loaded = load(k, m, after, loader);
     store(k, policy, loaded, System.nanoTime() - start);
