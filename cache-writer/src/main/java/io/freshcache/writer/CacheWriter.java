@@ -92,6 +92,8 @@ public final class CacheWriter implements AutoCloseable {
   /** How long a stopping worker keeps retrying its batch in flight. */
   private static final long STOP_GRACE_MS = 10_000;
   private static final Duration POLL = Duration.ofMillis(200);
+  /** The namespace of cdc-ingest's freshness heartbeat rows ({@code FreshnessHeartbeat}). */
+  private static final String HEARTBEAT_NAMESPACE = "freshcache:heartbeat";
 
   private final CacheWriterConfig config;
   private final RedisTopology connection;
@@ -442,7 +444,8 @@ public final class CacheWriter implements AutoCloseable {
     metrics.stale.addAndGet(result.stale());
     long now = System.currentTimeMillis();
     for (CacheEvent e : current.events()) {
-      metrics.eventLags(now, e.source() == null ? 0 : e.source().commitTsMs(), e.producedAtMs());
+      metrics.eventLags(now, e.source() == null ? 0 : e.source().commitTsMs(), e.producedAtMs(),
+          HEARTBEAT_NAMESPACE.equals(e.key().namespaceName()));
     }
     if (previous != null && unnoticed == previous) { // else a rebalance already finished it
       noticed(published);
@@ -496,7 +499,8 @@ public final class CacheWriter implements AutoCloseable {
     metrics.stale.addAndGet(result.stale());
     long now = System.currentTimeMillis();
     for (CacheEvent e : events) {
-      metrics.eventLags(now, e.source() == null ? 0 : e.source().commitTsMs(), e.producedAtMs());
+      metrics.eventLags(now, e.source() == null ? 0 : e.source().commitTsMs(), e.producedAtMs(),
+          HEARTBEAT_NAMESPACE.equals(e.key().namespaceName()));
     }
   }
 

@@ -42,6 +42,13 @@ public final class WriterMetricNames {
    */
   public static final String COMMIT_TO_APPLY_LAG = "freshcache.writer.commit.to.apply.lag";
   /**
+   * Timer from the database commit of cdc-ingest's freshness heartbeat (a row of
+   * {@code freshcache:heartbeat}, updated every few seconds whether or not the application writes)
+   * to its apply in Redis: {@code freshcache_heartbeat_apply_lag_seconds} (histogram). Alert on it
+   * (or on its count not growing) to see the pipeline's freshness when nothing else changes.
+   */
+  public static final String HEARTBEAT_APPLY_LAG = "freshcache.heartbeat.apply.lag";
+  /**
    * Timer from the event's {@code producedAtMs} to its apply, for every event:
    * {@code freshcache_writer_produce_to_apply_lag_seconds} (histogram).
    */

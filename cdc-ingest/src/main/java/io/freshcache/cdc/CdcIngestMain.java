@@ -40,11 +40,25 @@ public final class CdcIngestMain {
 
   private static int run() {
     CdcIngestConfig config;
+    FreshnessHeartbeat.Settings beat;
     try {
       config = CdcIngestConfig.fromEnv();
+      beat = FreshnessHeartbeat.Settings.fromEnv(io.freshcache.protocol.config.EnvSettings.system());
     } catch (IllegalArgumentException e) {
       LOG.error("Invalid configuration: {}", e.getMessage());
       return 2;
+    }
+    if (beat.enabled()) {
+      try {
+        FreshnessHeartbeat.prepare(config, beat.table());
+        if (!config.tables().contains(beat.table())) {
+          config = config.toBuilder().rule(FreshnessHeartbeat.rule(beat.table())).build();
+        }
+      } catch (java.sql.SQLException e) {
+        LOG.warn("Freshness heartbeat off: cannot prepare {} ({}); create it as docs/operations.md shows,"
+            + " or set CDC_HEARTBEAT_INTERVAL_MS=0", beat.table(), e.getMessage());
+        beat = new FreshnessHeartbeat.Settings(java.time.Duration.ZERO, beat.table());
+      }
     }
     LOG.info("Configuration: {}", config);
 
@@ -71,11 +85,23 @@ public final class CdcIngestMain {
       }
     }
     ServiceEndpoints endpoints = http;
+    FreshnessHeartbeat heartbeat = null;
+    if (beat.enabled()) {
+      try {
+        heartbeat = FreshnessHeartbeat.start(config, beat, registry);
+      } catch (java.sql.SQLException e) {
+        LOG.warn("Freshness heartbeat off: {}", e.getMessage());
+      }
+    }
+    FreshnessHeartbeat beating = heartbeat;
 
     AtomicBoolean stopping = new AtomicBoolean();
     Thread hook = new Thread(() -> {
       stopping.set(true);
       LOG.info("Shutdown requested: stopping");
+      if (beating != null) {
+        beating.close();
+      }
       ingest.close();
       if (endpoints != null) {
         endpoints.close();

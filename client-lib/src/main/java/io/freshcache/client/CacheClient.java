@@ -81,6 +81,7 @@ public final class CacheClient implements AutoCloseable {
   private final ReadContext ctx;
   private final SyncReads syncReads;
   private final AsyncReads asyncReads;
+  private final io.freshcache.client.internal.TokenReads tokenReads;
   private final EntryCodec codec;
   private final Codec json;
   private final JitteredTtl jitter = new JitteredTtl(() -> ThreadLocalRandom.current().nextDouble());
@@ -121,6 +122,9 @@ public final class CacheClient implements AutoCloseable {
         new XFetch(() -> ThreadLocalRandom.current().nextDouble()), limiter, loaderPool, clock);
     this.syncReads = new SyncReads(ctx);
     this.asyncReads = new AsyncReads(ctx);
+    this.tokenReads = new io.freshcache.client.internal.TokenReads(ctx);
+    near.refuseHitsAfterSilence(config.nearCacheSilenceBudget(), meters.nearSilentRefusals()::increment);
+    near.onHeartbeatNotice(new io.freshcache.client.internal.HeartbeatProbe(link, registry));
     link.onConnect(l -> loaderPool.execute(() -> near.subscribe(l)));
     meters.gauge("redis.connections.active", "open Redis command connections", () -> link.connected() ? 1 : 0);
     meters.gauge("cache.circuit.state", "worst state of the masters' breakers: 0 closed, 1 open, 2 half-open, 3 other",
@@ -421,6 +425,29 @@ public final class CacheClient implements AutoCloseable {
   public <T> CompletableFuture<T> getOrLoadVersionedAsync(String key, TypeRef<T> type, CachePolicy policy,
       VersionedLoader<? extends T> loader) {
     return asyncReads.get(CacheKey.parse(key), type, policy, loader);
+  }
+
+  /**
+   * Reads {@code key} no older than the application's own write: see {@link ReadAfter}. A hit
+   * needs a cached value at a version at least {@code after}'s; otherwise the loader runs and
+   * its result is stored through the fenced apply (never over a newer value). The near cache is
+   * not read.
+   *
+   * @param <T> the value type
+   * @param key the logical key
+   * @param type the value's class
+   * @param policy how the entity is cached
+   * @param after the token from the write
+   * @param loader reads the value and its version from the source of truth (the primary: a
+   *     version below the token is tried again, then fails)
+   * @return the value, or {@code null} if it does not exist
+   * @throws IllegalArgumentException if {@code key} is not a valid key
+   * @throws LoaderException if the loader threw a checked exception
+   * @throws IllegalStateException if the loader keeps returning versions below the token
+   */
+  public <T> T getOrLoad(String key, Class<T> type, CachePolicy policy, ReadAfter after,
+      VersionedLoader<? extends T> loader) {
+    return tokenReads.get(CacheKey.parse(key), type, policy, after, loader);
   }
 
   /**

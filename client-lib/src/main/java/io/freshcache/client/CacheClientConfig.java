@@ -56,6 +56,10 @@ import java.util.Objects;
  *       <td>{@value #DEFAULT_NEAR_CACHE_MAX_ENTRIES}</td></tr>
  *   <tr><td>{@code NEAR_CACHE_NOTICE_CHECK_MS}</td><td>period of the near cache's notice watchdog;
  *       {@code 0} = off; see "Near-cache notice watchdog" below</td><td>500 ms</td></tr>
+ *   <tr><td>{@code NEAR_CACHE_SILENCE_BUDGET_MS}</td><td>refuse near-cache hits of a notice
+ *       channel silent for longer than this (the read goes to Redis); for deployments that run
+ *       cdc-ingest's freshness heartbeat ({@code CDC_HEARTBEAT_INTERVAL_MS}), a few heartbeat
+ *       periods; {@code 0} = off</td><td>0 (off)</td></tr>
  *   <tr><td>{@code CACHE_WRITES_TOPIC}</td><td>topic of published writes</td>
  *       <td>{@value #DEFAULT_WRITES_TOPIC}</td></tr>
  *   <tr><td>{@code CACHE_ENCRYPTION_KEY} / {@code _FILE}</td><td>AES key, base64 of 16, 24 or
@@ -136,6 +140,8 @@ public final class CacheClientConfig {
   public static final Duration DEFAULT_REPLICA_ACK_TIMEOUT = Duration.ofMillis(1000);
   /** Default period of the near cache's notice watchdog: 500 ms. */
   public static final Duration DEFAULT_NEAR_CACHE_NOTICE_CHECK = Duration.ofMillis(500);
+  /** Default near-cache silence budget: {@link Duration#ZERO}, off. */
+  public static final Duration DEFAULT_NEAR_CACHE_SILENCE_BUDGET = Duration.ZERO;
   /** Default policy: one hour, named {@code default}. */
   public static final CachePolicy DEFAULT_POLICY = CachePolicy.of("default", Duration.ofSeconds(3600));
 
@@ -154,6 +160,7 @@ public final class CacheClientConfig {
   private final int replicaAcks;
   private final Duration replicaAckTimeout;
   private final Duration nearCacheNoticeCheck;
+  private final Duration nearCacheSilenceBudget;
 
   private CacheClientConfig(Builder b, RedisConnectionConfig redis) {
     this.redis = redis;
@@ -171,6 +178,7 @@ public final class CacheClientConfig {
     this.replicaAcks = b.replicaAcks;
     this.replicaAckTimeout = b.replicaAckTimeout;
     this.nearCacheNoticeCheck = b.nearCacheNoticeCheck;
+    this.nearCacheSilenceBudget = b.nearCacheSilenceBudget;
   }
 
   /**
@@ -199,6 +207,7 @@ public final class CacheClientConfig {
     b.replicaAcks = replicaAcks;
     b.replicaAckTimeout = replicaAckTimeout;
     b.nearCacheNoticeCheck = nearCacheNoticeCheck;
+    b.nearCacheSilenceBudget = nearCacheSilenceBudget;
     return b;
   }
 
@@ -249,6 +258,7 @@ public final class CacheClientConfig {
     env.duration("LOADER_RATE_LIMIT_WAIT_MS", ChronoUnit.MILLIS, Duration.ZERO).ifPresent(b::loaderRateLimitWait);
     env.longValue("NEAR_CACHE_MAX_ENTRIES", 1, Long.MAX_VALUE).ifPresent(b::nearCacheMaxEntries);
     env.duration("NEAR_CACHE_NOTICE_CHECK_MS", ChronoUnit.MILLIS, Duration.ZERO).ifPresent(b::nearCacheNoticeCheck);
+    env.duration("NEAR_CACHE_SILENCE_BUDGET_MS", ChronoUnit.MILLIS, Duration.ZERO).ifPresent(b::nearCacheSilenceBudget);
     env.string("CACHE_WRITES_TOPIC").ifPresent(b::writesTopic);
     env.secret("CACHE_ENCRYPTION_KEY").ifPresent(key -> {
       byte[] raw;
@@ -354,6 +364,14 @@ public final class CacheClientConfig {
   }
 
   /**
+   * @return how long a notice channel may be silent before near-cache hits of its keys are
+   *     refused (fail closed to Redis); {@link Duration#ZERO} = off
+   */
+  public Duration nearCacheSilenceBudget() {
+    return nearCacheSilenceBudget;
+  }
+
+  /**
    * @return the {@code WAIT} timeout actually used: {@link #replicaAckTimeout()}, at least 1 ms.
    *     A {@code WAIT} command itself may run for that long plus the command timeout before it
    *     times out as a command.
@@ -373,7 +391,8 @@ public final class CacheClientConfig {
         + ", nearCacheMaxEntries=" + nearCacheMaxEntries
         + ", writesTopic=" + writesTopic + ", encryptionKey=" + (encryptionKey == null ? "none" : "****")
         + ", loaderThreads=" + loaderThreads + ", replicaAcks=" + replicaAcks
-        + ", replicaAckTimeout=" + replicaAckTimeout + ", nearCacheNoticeCheck=" + nearCacheNoticeCheck + "]";
+        + ", replicaAckTimeout=" + replicaAckTimeout + ", nearCacheNoticeCheck=" + nearCacheNoticeCheck
+        + ", nearCacheSilenceBudget=" + nearCacheSilenceBudget + "]";
   }
 
   @Override
@@ -410,6 +429,7 @@ public final class CacheClientConfig {
     private int replicaAcks = DEFAULT_REPLICA_ACKS;
     private Duration replicaAckTimeout = DEFAULT_REPLICA_ACK_TIMEOUT;
     private Duration nearCacheNoticeCheck = DEFAULT_NEAR_CACHE_NOTICE_CHECK;
+    private Duration nearCacheSilenceBudget = DEFAULT_NEAR_CACHE_SILENCE_BUDGET;
 
     private Builder() {}
 
@@ -586,6 +606,24 @@ public final class CacheClientConfig {
     }
 
     /**
+     * Fail closed on a silent notice stream: while a near-cache notice channel has received
+     * nothing (no invalidation, no heartbeat) for longer than {@code budget}, hits of its keys
+     * are refused and the read goes to Redis ({@code cache.near.silent.refusals} counts them).
+     * Notices come at least once per heartbeat period on every channel when cdc-ingest writes
+     * the freshness heartbeat ({@code CDC_HEARTBEAT_INTERVAL_MS}); choose a budget of a few
+     * periods. Without the heartbeat a quiet channel is indistinguishable from a lost one, so
+     * leave it off.
+     *
+     * @param budget the longest silence after which hits are still served, not negative;
+     *     {@link Duration#ZERO} = off; default {@link #DEFAULT_NEAR_CACHE_SILENCE_BUDGET}
+     * @return this builder
+     */
+    public Builder nearCacheSilenceBudget(Duration budget) {
+      this.nearCacheSilenceBudget = budget;
+      return this;
+    }
+
+    /**
      * @param topic topic of published writes, not blank; default {@value CacheClientConfig#DEFAULT_WRITES_TOPIC}
      * @return this builder
      */
@@ -661,6 +699,9 @@ public final class CacheClientConfig {
       }
       if (nearCacheMaxEntries < 1) {
         throw ConfigException.invalid("nearCacheMaxEntries", nearCacheMaxEntries, "at least 1");
+      }
+      if (nearCacheSilenceBudget == null || nearCacheSilenceBudget.isNegative()) {
+        throw ConfigException.invalid("nearCacheSilenceBudget", nearCacheSilenceBudget, "a duration, not negative");
       }
       if (writesTopic == null || writesTopic.isBlank()) {
         throw ConfigException.invalid("writesTopic", writesTopic, "a topic name");

@@ -167,6 +167,20 @@ class CacheClientConfigTest {
   }
 
   @Test
+  void theNearCacheSilenceBudgetIsOffByDefault() {
+    assertThat(CacheClientConfig.fromEnv(env()).nearCacheSilenceBudget()).isEqualTo(Duration.ZERO);
+    CacheClientConfig c = CacheClientConfig.fromEnv(env("NEAR_CACHE_SILENCE_BUDGET_MS", "8000"));
+    assertThat(c.nearCacheSilenceBudget()).isEqualTo(Duration.ofSeconds(8));
+    assertThatThrownBy(() -> CacheClientConfig.fromEnv(env("NEAR_CACHE_SILENCE_BUDGET_MS", "-5")))
+        .hasMessageContaining("NEAR_CACHE_SILENCE_BUDGET_MS").hasMessageContaining("'-5'");
+    assertThatThrownBy(() -> CacheClientConfig.builder().redisNodes(List.of("h:1"))
+        .nearCacheSilenceBudget(Duration.ofMillis(-1)).build())
+        .hasMessageContaining("nearCacheSilenceBudget");
+    assertThat(c.toBuilder().build()).isEqualTo(c);
+    assertThat(c.toString()).contains("nearCacheSilenceBudget=PT8S");
+  }
+
+  @Test
   void theNoticeWatchdogRunsEvery500MsByDefaultAndCanBeTurnedOff() {
     assertThat(CacheClientConfig.fromEnv(env()).nearCacheNoticeCheck()).isEqualTo(Duration.ofMillis(500));
     CacheClientConfig c = CacheClientConfig.fromEnv(env("NEAR_CACHE_NOTICE_CHECK_MS", "250"));

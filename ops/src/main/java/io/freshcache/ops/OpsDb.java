@@ -1,6 +1,7 @@
 package io.freshcache.ops;
 
 import io.freshcache.cdc.TableRule;
+import io.freshcache.protocol.config.EnvSettings;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -12,44 +13,64 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
 import java.util.stream.Collectors;
 
 /**
  * The one place where the ops tools open the database: PostgreSQL over JDBC from the variables the
  * services read ({@code JDBC_URL}, else {@code PG_HOST}, {@code PG_PORT}, {@code PG_DB}; and
- * {@code PG_USER}, {@code PG_PASSWORD}), and the row look-up by a rule's key columns. Not
- * thread-safe: one connection.
+ * {@code PG_USER}, {@code PG_PASSWORD} or {@code PG_PASSWORD_FILE}), with the services' TLS
+ * settings: the driver properties of cache-writer's sink ({@code WRITER_SINK_JDBC_SSLMODE},
+ * {@code ..._SSLROOTCERT}, {@code ..._SSLCERT}, {@code ..._SSLKEY}, {@code ..._SSLPASSWORD} and any
+ * other {@code WRITER_SINK_JDBC_*}), else cdc-ingest's ({@code CDC_DEBEZIUM_DATABASE_SSLMODE},
+ * {@code ..._SSLROOTCERT}...), so a deployment that secured either service's connection reaches
+ * the database the same way. Not thread-safe: one connection.
  */
 public final class OpsDb implements AutoCloseable {
+  /** cdc-ingest's TLS properties, {@code database.<name>} in its Debezium settings. */
+  private static final List<String> CDC_TLS = List.of("sslmode", "sslrootcert", "sslcert", "sslkey",
+      "sslpassword", "sslfactory");
+
   /**
    * Where the database is. The password never appears in {@link #toString()}.
    *
    * @param jdbcUrl a {@code jdbc:postgresql:} URL
    * @param user the user
    * @param password the password, or {@code null}
+   * @param properties further JDBC driver properties (TLS), name to value
    */
-  public record Settings(String jdbcUrl, String user, String password) {
+  public record Settings(String jdbcUrl, String user, String password, Map<String, String> properties) {
     /**
      * @param env the environment
      * @return the settings; defaults are the local stack's
-     * @throws IllegalArgumentException if {@code JDBC_URL} is not a PostgreSQL URL
+     * @throws IllegalArgumentException if {@code JDBC_URL} is not a PostgreSQL URL or a
+     *     {@code _FILE} secret cannot be read
      */
     public static Settings fromEnv(Map<String, String> env) {
-      String url = env.get("JDBC_URL");
-      if (url == null || url.isBlank()) {
-        url = "jdbc:postgresql://" + env.getOrDefault("PG_HOST", "127.0.0.1") + ':'
-            + env.getOrDefault("PG_PORT", "5433") + '/' + env.getOrDefault("PG_DB", "shop");
+      EnvSettings e = EnvSettings.of(env);
+      String url = e.string("JDBC_URL").orElse(null);
+      if (url == null) {
+        url = "jdbc:postgresql://" + e.string("PG_HOST").orElse("127.0.0.1") + ':'
+            + e.string("PG_PORT").orElse("5433") + '/' + e.string("PG_DB").orElse("shop");
       }
       if (!url.startsWith("jdbc:postgresql:")) {
-        throw new IllegalArgumentException("JDBC_URL must be a jdbc:postgresql: URL but was '" + url + "'");
+        throw new IllegalArgumentException("JDBC_URL must be a jdbc:postgresql: URL but was '"
+            + EnvSettings.maskedUrl(url) + "'");
       }
-      return new Settings(url.trim(), env.getOrDefault("PG_USER", "freshcache"),
-          env.getOrDefault("PG_PASSWORD", "freshcache"));
+      Map<String, String> props = new TreeMap<>();
+      for (String p : CDC_TLS) {
+        e.secret(EnvSettings.variableOf("CDC_DEBEZIUM_DATABASE_", p)).ifPresent(v -> props.put(p, v));
+      }
+      props.putAll(e.properties("WRITER_SINK_JDBC_", Set.of("WRITER_SINK_JDBC_URL")));
+      String password = e.secret("PG_PASSWORD").orElse(e.isSet("PG_PASSWORD") ? null : "freshcache");
+      return new Settings(url, e.string("PG_USER").orElse("freshcache"), password, Map.copyOf(props));
     }
 
     @Override
     public String toString() {
-      return "database " + jdbcUrl + " as " + user;
+      return "database " + EnvSettings.maskedUrl(jdbcUrl) + " as " + user
+          + (properties.isEmpty() ? "" : " " + EnvSettings.masked(properties));
     }
   }
 
@@ -82,12 +103,13 @@ public final class OpsDb implements AutoCloseable {
       if (settings.password() != null) {
         p.setProperty("password", settings.password());
       }
+      settings.properties().forEach(p::setProperty);
       p.setProperty("connectTimeout", "5");
       p.setProperty("socketTimeout", "60");
       p.setProperty("ApplicationName", "freshcache-ops");
       return new OpsDb(settings, DriverManager.getConnection(settings.jdbcUrl(), p));
     } catch (SQLException e) {
-      throw new UnreachableException("cannot reach the database at " + settings.jdbcUrl()
+      throw new UnreachableException("cannot reach the database at " + EnvSettings.maskedUrl(settings.jdbcUrl())
           + " (JDBC_URL/PG_*): " + e.getMessage(), e);
     }
   }

@@ -1,20 +1,19 @@
 package io.freshcache.ops;
 
 import io.freshcache.protocol.CacheKey;
+import io.freshcache.protocol.config.EnvSettings;
+import io.freshcache.protocol.config.RedisConnectionConfig;
+import io.freshcache.redis.RedisSetupException;
+import io.freshcache.redis.RedisTopology;
+import io.lettuce.core.KeyScanCursor;
 import io.lettuce.core.RedisException;
-import io.lettuce.core.RedisURI;
+import io.lettuce.core.ScanArgs;
+import io.lettuce.core.ScanCursor;
 import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.SocketOptions;
-import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.api.sync.RedisCommands;
-import io.lettuce.core.cluster.ClusterClientOptions;
-import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
-import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.SlotHash;
-import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
-import io.lettuce.core.cluster.api.sync.RedisAdvancedClusterCommands;
-import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
-import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -26,14 +25,16 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * The one place where the ops tools open Redis: a Lettuce cluster connection (byte-array codec)
- * built from the same environment variables the services read ({@code REDIS_NODES},
- * {@code REDIS_USERNAME}, {@code REDIS_PASSWORD}, {@code REDIS_TLS}, {@code REDIS_COMMAND_TIMEOUT_MS}),
- * Redis Cluster only (standalone, Sentinel, TLS files and {@code _FILE} secrets are for the shared
- * configuration model to bring here), plus the few
- * reads the checker and the CLI share: an atomic snapshot of one key's entries, the masters that
- * serve slots, and a master's own connection for {@code SCAN}. Reads go to masters only (replica
- * reads can be stale).
+ * The one place where the ops tools open Redis: a {@link RedisTopology} (the services' own way to
+ * connect: Redis Cluster, a standalone server or a master found through Sentinel, with ACL
+ * credentials and TLS) built from the same {@code REDIS_*} variables the services read
+ * ({@link RedisConnectionConfig#fromEnv}), plus the few reads the checker and the CLI share: an
+ * atomic snapshot of one key's entries, the masters, and a master's own connection for
+ * {@code SCAN}. Reads go to masters only (replica reads can be stale).
+ *
+ * <p>Differences from the services' defaults: {@code REDIS_NODES} defaults to the local stack's
+ * cluster, and the command timeout ({@code REDIS_COMMAND_TIMEOUT_MS}) to 2 s (the tools are not
+ * on a read path).
  */
 public final class OpsRedis implements AutoCloseable {
   /** Default seed nodes, the local stack's. */
@@ -45,63 +46,16 @@ public final class OpsRedis implements AutoCloseable {
   private static final String SNAPSHOT = resource("snapshot.lua");
 
   /**
-   * Where Redis is. The password never appears in {@link #toString()}.
+   * Reads the {@code REDIS_*} variables of {@link RedisConnectionConfig} with the ops defaults
+   * ({@link #DEFAULT_NODES}, {@link #DEFAULT_TIMEOUT}).
    *
-   * @param nodes seed nodes, {@code host:port}
-   * @param username the ACL user, or {@code null} for the default user
-   * @param password the password, or {@code null}
-   * @param tls connect with TLS
-   * @param timeout command and connect timeout
+   * @param env the environment
+   * @return the settings; the password never appears in their {@code toString()}
+   * @throws io.freshcache.protocol.config.ConfigException naming the variable and its bad value
    */
-  public record Settings(List<String> nodes, String username, String password, boolean tls, Duration timeout) {
-    /**
-     * Reads {@code REDIS_NODES}, {@code REDIS_USERNAME}, {@code REDIS_PASSWORD}, {@code REDIS_TLS} and
-     * {@code REDIS_COMMAND_TIMEOUT_MS} (here default 2000: the tools are not on a read path).
-     *
-     * @param env the environment
-     * @return the settings
-     * @throws IllegalArgumentException naming the variable and its bad value
-     */
-    public static Settings fromEnv(Map<String, String> env) {
-      String raw = env.getOrDefault("REDIS_NODES", DEFAULT_NODES);
-      List<String> nodes = new ArrayList<>();
-      for (String n : raw.split(",")) {
-        String node = n.trim();
-        int colon = node.lastIndexOf(':');
-        if (colon <= 0 || !node.substring(colon + 1).matches("\\d{1,5}")) {
-          throw new IllegalArgumentException("REDIS_NODES must be comma-separated host:port but had '"
-              + node + "' in '" + raw + "'");
-        }
-        nodes.add(node);
-      }
-      String tls = env.getOrDefault("REDIS_TLS", "false").trim();
-      if (!tls.equals("true") && !tls.equals("false")) {
-        throw new IllegalArgumentException("REDIS_TLS must be true or false but was '" + tls + "'");
-      }
-      Duration timeout = DEFAULT_TIMEOUT;
-      String t = env.get("REDIS_COMMAND_TIMEOUT_MS");
-      if (t != null && !t.isBlank()) {
-        try {
-          timeout = Duration.ofMillis(Long.parseLong(t.trim()));
-        } catch (NumberFormatException e) {
-          throw new IllegalArgumentException("REDIS_COMMAND_TIMEOUT_MS must be milliseconds but was '" + t + "'");
-        }
-        if (timeout.toMillis() < 1) {
-          throw new IllegalArgumentException("REDIS_COMMAND_TIMEOUT_MS must be >= 1 but was " + t);
-        }
-      }
-      String password = env.get("REDIS_PASSWORD");
-      String username = env.get("REDIS_USERNAME");
-      return new Settings(List.copyOf(nodes), username == null || username.isBlank() ? null : username.trim(),
-          password == null || password.isEmpty() ? null : password,
-          Boolean.parseBoolean(tls), timeout);
-    }
-
-    @Override
-    public String toString() {
-      return "redis " + String.join(",", nodes) + (tls ? " (tls)" : "") + (username == null ? "" : " as " + username)
-          + (password == null ? "" : " (password set)") + ", timeout " + timeout.toMillis() + " ms";
-    }
+  public static RedisConnectionConfig settings(Map<String, String> env) {
+    return RedisConnectionConfig.fromEnv(EnvSettings.of(env), RedisConnectionConfig.builder()
+        .nodes(DEFAULT_NODES.split(",")).commandTimeout(DEFAULT_TIMEOUT).connectTimeout(DEFAULT_TIMEOUT));
   }
 
   /** Redis could not be reached; the message names the nodes. */
@@ -113,127 +67,132 @@ public final class OpsRedis implements AutoCloseable {
     }
   }
 
-  private final Settings settings;
-  private final RedisClusterClient client;
-  private final StatefulRedisClusterConnection<byte[], byte[]> connection;
+  private final RedisTopology topology;
 
-  private OpsRedis(Settings settings, RedisClusterClient client,
-      StatefulRedisClusterConnection<byte[], byte[]> connection) {
-    this.settings = settings;
-    this.client = client;
-    this.connection = connection;
+  private OpsRedis(RedisTopology topology) {
+    this.topology = topology;
   }
 
   /**
-   * Connects to the cluster.
+   * Connects.
    *
-   * @param settings where
+   * @param settings where and how, e.g. {@link #settings(Map)}
    * @return the open connection; close it
-   * @throws UnreachableException if no seed node answers
+   * @throws UnreachableException if no configured address answers
+   * @throws RedisSetupException if Redis answered but does not match the settings (kind of
+   *     deployment, credentials, TLS), naming the server and the setting to check
    */
-  public static OpsRedis connect(Settings settings) {
-    List<RedisURI> seeds = new ArrayList<>();
-    for (String n : settings.nodes()) {
-      int colon = n.lastIndexOf(':');
-      RedisURI.Builder b = RedisURI.builder().withHost(n.substring(0, colon))
-          .withPort(Integer.parseInt(n.substring(colon + 1))).withTimeout(settings.timeout())
-          .withSsl(settings.tls());
-      if (settings.password() != null && settings.username() != null) {
-        b.withAuthentication(settings.username(), settings.password().toCharArray());
-      } else if (settings.password() != null) {
-        b.withPassword(settings.password().toCharArray());
-      }
-      seeds.add(b.build());
-    }
-    RedisClusterClient client = RedisClusterClient.create(seeds);
-    client.setOptions(ClusterClientOptions.builder()
-        .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
-            .enablePeriodicRefresh(Duration.ofSeconds(5))
-            .enableAllAdaptiveRefreshTriggers()
-            .build())
-        .socketOptions(SocketOptions.builder().connectTimeout(settings.timeout()).build())
-        .timeoutOptions(TimeoutOptions.enabled(settings.timeout()))
-        .build());
+  public static OpsRedis connect(RedisConnectionConfig settings) {
+    RedisTopology topology = new RedisTopology(settings, null);
     try {
-      return new OpsRedis(settings, client, client.connect(ByteArrayCodec.INSTANCE));
+      topology.connect();
+      return new OpsRedis(topology);
+    } catch (RedisSetupException e) {
+      topology.close();
+      throw e;
     } catch (RedisException e) {
-      client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+      topology.close();
       throw new UnreachableException("cannot reach Redis at " + String.join(",", settings.nodes())
           + " (REDIS_NODES): " + rootMessage(e), e);
     }
   }
 
   /** @return the settings this connection was opened with */
-  public Settings settings() {
-    return settings;
+  public RedisConnectionConfig settings() {
+    return topology.config();
   }
 
-  /** @return cluster commands, routed by key to the slot's master */
-  public RedisAdvancedClusterCommands<byte[], byte[]> sync() {
-    return connection.sync();
+  /** @return whether Redis is a cluster (else one master: standalone or through Sentinel) */
+  public boolean cluster() {
+    return topology.cluster();
   }
 
-  /**
-   * @return the masters that serve slots and are not flagged failed, from the current topology
-   */
-  public List<RedisClusterNode> masters() {
-    List<RedisClusterNode> out = new ArrayList<>();
-    for (RedisClusterNode n : connection.getPartitions()) {
-      if (n.is(RedisClusterNode.NodeFlag.UPSTREAM) && !n.is(RedisClusterNode.NodeFlag.FAIL)
-          && !n.getSlots().isEmpty()) {
-        out.add(n);
-      }
-    }
-    return out;
+  /** @return commands of the main connection, routed by key to the slot's master on Cluster */
+  public RedisClusterCommands<byte[], byte[]> sync() {
+    return topology.sync();
   }
 
   /**
-   * @param node a node of {@link #masters()}
-   * @return that node's own connection's commands (for {@code SCAN}, {@code RANDOMKEY})
+   * @return the masters that serve keys now, {@code host:port} (on Cluster those with slots and
+   *     not flagged failed; otherwise the one master, standalone's address or
+   *     {@code sentinel:<name>})
    */
-  public RedisCommands<byte[], byte[]> node(RedisClusterNode node) {
-    return connection.getConnection(node.getNodeId()).sync();
+  public List<String> masters() {
+    return topology.masters();
   }
 
   /**
-   * @param node a node of {@link #masters()}
-   * @return that node's own connection's asynchronous commands (to pipeline a page of reads)
+   * @param master a name of {@link #masters()}
+   * @return that master's own connection's commands (for {@code SCAN}, {@code RANDOMKEY})
    */
-  public io.lettuce.core.api.async.RedisAsyncCommands<byte[], byte[]> nodeAsync(RedisClusterNode node) {
-    return connection.getConnection(node.getNodeId()).async();
+  public RedisCommands<byte[], byte[]> node(String master) {
+    return topology.node(master).sync();
+  }
+
+  /**
+   * @param master a name of {@link #masters()}
+   * @return that master's own connection's asynchronous commands (to pipeline a page of reads)
+   */
+  public RedisAsyncCommands<byte[], byte[]> nodeAsync(String master) {
+    return topology.node(master).async();
   }
 
   /**
    * @param key a logical key
-   * @return the master that serves the key's slot
+   * @return the master that serves the key
+   * @throws IllegalStateException if no master serves the key's slot
    */
-  public RedisClusterNode masterOf(CacheKey key) {
-    int slot = SlotHash.getSlot(key.hashTag());
-    RedisClusterNode n = connection.getPartitions().getPartitionBySlot(slot);
-    if (n == null) {
-      throw new IllegalStateException("no Redis node serves slot " + slot + " of " + key);
+  public String masterOf(CacheKey key) {
+    String m = topology.masterOf(key.hashTag());
+    if (m == null) {
+      throw new IllegalStateException("no Redis master serves slot " + SlotHash.getSlot(key.hashTag()) + " of " + key);
     }
-    return n;
+    return m;
   }
 
   /**
-   * The schema versions of every value key of {@code key} that exists now, from the key's slot
-   * ({@code CLUSTER GETKEYSINSLOT} on its master; at most 10,000 keys of that slot are listed).
+   * The schema versions of every value key of {@code key} that exists now: on Cluster from the
+   * key's slot ({@code CLUSTER GETKEYSINSLOT} on its master, at most 10,000 keys of that slot),
+   * otherwise by {@code SCAN MATCH} of the key's prefix.
    *
    * @param key a logical key
    * @return schema versions, e.g. {@code [1, 2]}
    */
   public List<Integer> valueSchemas(CacheKey key) {
-    int slot = SlotHash.getSlot(key.hashTag());
     String prefix = key.valueKeyPrefix();
+    List<byte[]> candidates = new ArrayList<>();
+    RedisCommands<byte[], byte[]> node = node(masterOf(key));
+    if (cluster()) {
+      candidates.addAll(node.clusterGetKeysInSlot(SlotHash.getSlot(key.hashTag()), 10_000));
+    } else {
+      ScanArgs match = ScanArgs.Builder.matches(globEscape(prefix) + "*").limit(1000);
+      ScanCursor cursor = ScanCursor.INITIAL;
+      do {
+        KeyScanCursor<byte[]> page = node.scan(cursor, match);
+        candidates.addAll(page.getKeys());
+        cursor = page;
+      } while (!cursor.isFinished());
+    }
     List<Integer> out = new ArrayList<>();
-    for (byte[] raw : node(masterOf(key)).clusterGetKeysInSlot(slot, 10_000)) {
+    for (byte[] raw : candidates) {
       String k = new String(raw, StandardCharsets.UTF_8);
       if (k.startsWith(prefix) && k.substring(prefix.length()).matches("\\d{1,9}")) {
         out.add(Integer.parseInt(k.substring(prefix.length())));
       }
     }
     return out;
+  }
+
+  /** @return {@code text} with Redis glob characters escaped */
+  static String globEscape(String text) {
+    StringBuilder b = new StringBuilder(text.length() + 8);
+    for (char c : text.toCharArray()) {
+      if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') {
+        b.append('\\');
+      }
+      b.append(c);
+    }
+    return b.toString();
   }
 
   /**
@@ -251,15 +210,14 @@ public final class OpsRedis implements AutoCloseable {
     for (Integer s : schemas) {
       args.add(bytes(Integer.toString(s)));
     }
-    List<Object> out = connection.sync().eval(SNAPSHOT, ScriptOutputType.MULTI,
+    List<Object> out = topology.sync().eval(SNAPSHOT, ScriptOutputType.MULTI,
         new byte[][] {bytes(key.fenceKey()), bytes(key.leaseKey())}, args.toArray(new byte[0][]));
     return KeySnapshot.of(key, out);
   }
 
   @Override
   public void close() {
-    connection.close();
-    client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+    topology.close();
   }
 
   /** @return whether {@code e} or a cause is a Redis connection or timeout failure */

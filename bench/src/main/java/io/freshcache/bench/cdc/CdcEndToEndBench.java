@@ -183,20 +183,33 @@ public final class CdcEndToEndBench {
 
   /** @return sent, matched, e2e p50/p99/max, commit→produced p50/p99, produced→applied p50/p99 (ms) */
   double[] latency(int run) throws Exception {
+    return latency(run, base, o.rate, o.seconds, o.warmupSeconds);
+  }
+
+  /**
+   * One latency run with the given cdc-ingest settings at {@code rate} changes/s.
+   *
+   * @return as {@link #latency(int)}, then the p99 of the hops (ms): database commit → mapped,
+   *     mapped → handed to the producer, handed to the producer → notice
+   */
+  double[] latency(int run, CdcIngestConfig cdcConfig, int rate, int seconds, int warmupSeconds) throws Exception {
     String slot = "bench_cdc_" + id + "_l" + run;
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
     matcher.clear();
-    CdcIngest cdc = CdcIngest.start(base.toBuilder().connectorName("bench-" + id + "-l" + run)
+    CdcIngest cdc = CdcIngest.start(cdcConfig.toBuilder().connectorName("bench-" + id + "-l" + run)
         .slotName(slot).publicationName(slot).build(), registry);
     try {
       if (!cdc.awaitStreaming(Duration.ofSeconds(60))) {
         throw new IllegalStateException("cdc-ingest not streaming");
       }
       primePipeline(cdc);
-      long total = (long) o.rate * (o.warmupSeconds + o.seconds);
-      long warm = (long) o.rate * o.warmupSeconds;
+      long total = (long) rate * (warmupSeconds + seconds);
+      long warm = (long) rate * warmupSeconds;
       matcher.endToEndMicros.reset();
       matcher.producedToAppliedMicros.reset();
+      matcher.commitToMappedMicros.reset();
+      matcher.mappedToSentMicros.reset();
+      matcher.sentToNoticedMicros.reset();
       Thread progress = new Thread(() -> {
         while (!Thread.currentThread().isInterrupted()) {
           LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(1));
@@ -208,7 +221,7 @@ public final class CdcEndToEndBench {
       progress.start();
       long sent;
       try {
-        sent = generate(total, o.rate, seq -> matcher.recording(seq >= warm));
+        sent = generate(total, rate, seq -> matcher.recording(seq >= warm));
       } finally {
         progress.interrupt();
       }
@@ -223,7 +236,10 @@ public final class CdcEndToEndBench {
       return new double[] {sent - warm, e2e.getTotalCount(), ms(e2e.getValueAtPercentile(50)),
           ms(e2e.getValueAtPercentile(99)), ms(e2e.getMaxValue()), pct(produce, 0.5),
           pct(produce, 0.99), ms(applied.getValueAtPercentile(50)),
-          ms(applied.getValueAtPercentile(99))};
+          ms(applied.getValueAtPercentile(99)),
+          ms(matcher.commitToMappedMicros.getIntervalHistogram().getValueAtPercentile(99)),
+          ms(matcher.mappedToSentMicros.getIntervalHistogram().getValueAtPercentile(99)),
+          ms(matcher.sentToNoticedMicros.getIntervalHistogram().getValueAtPercentile(99))};
     } finally {
       cdc.close();
       dropSlot(slot);
@@ -595,7 +611,9 @@ public final class CdcEndToEndBench {
         try (consumer) {
           while (!stop) {
             for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(50))) {
-              matcher.produced(r.key(), CacheEventJson.read(r.value()).producedAtMs());
+              io.freshcache.protocol.CacheEvent e = CacheEventJson.read(r.value());
+              matcher.produced(r.key(), e.producedAtMs(), e.source() == null ? 0 : e.source().commitTsMs(),
+                  r.timestamp());
             }
           }
         }

@@ -12,10 +12,19 @@ import org.HdrHistogram.Recorder;
 final class LagMatcher {
   private static final long NONE = Long.MIN_VALUE;
 
-  /** [commit nanos, notice nanos, producedAtMs, notice epoch ms]; NONE where not seen yet. */
+  /**
+   * [commit nanos, notice nanos, producedAtMs, notice epoch ms, the database's commit ms, the
+   * record's timestamp ms (the producer's send)]; NONE where not seen yet.
+   */
   private final ConcurrentHashMap<String, long[]> pending = new ConcurrentHashMap<>();
   final Recorder endToEndMicros = new Recorder(3);
   final Recorder producedToAppliedMicros = new Recorder(3);
+  /** Hops, ms resolution: database commit → mapped by cdc-ingest ({@code producedAtMs}). */
+  final Recorder commitToMappedMicros = new Recorder(3);
+  /** Mapped → handed to the Kafka producer (the record's timestamp). */
+  final Recorder mappedToSentMicros = new Recorder(3);
+  /** Handed to the producer → notice received (Kafka, cache-writer, Redis, pub/sub). */
+  final Recorder sentToNoticedMicros = new Recorder(3);
   private volatile boolean recording;
 
   void recording(boolean on) {
@@ -28,6 +37,16 @@ final class LagMatcher {
 
   void produced(String key, long producedAtMs) {
     update(key, 2, producedAtMs);
+  }
+
+  void produced(String key, long producedAtMs, long commitTsMs, long recordTsMs) {
+    pending.compute(key, (k, v) -> {
+      long[] a = v == null ? fresh() : v;
+      a[2] = producedAtMs;
+      a[4] = commitTsMs;
+      a[5] = recordTsMs;
+      return check(a);
+    });
   }
 
   void noticed(String key, long nanos, long epochMs) {
@@ -57,6 +76,11 @@ final class LagMatcher {
       if (recording) {
         endToEndMicros.recordValue(Math.max(0, (a[1] - a[0]) / 1_000));
         producedToAppliedMicros.recordValue(Math.max(0, (a[3] - a[2]) * 1_000));
+        if (a[4] > 0 && a[5] > 0) {
+          commitToMappedMicros.recordValue(Math.max(0, (a[2] - a[4]) * 1_000));
+          mappedToSentMicros.recordValue(Math.max(0, (a[5] - a[2]) * 1_000));
+          sentToNoticedMicros.recordValue(Math.max(0, (a[3] - a[5]) * 1_000));
+        }
       }
       return null;
     }
@@ -72,6 +96,6 @@ final class LagMatcher {
   }
 
   private static long[] fresh() {
-    return new long[] {NONE, NONE, NONE, NONE};
+    return new long[] {NONE, NONE, NONE, NONE, NONE, NONE};
   }
 }

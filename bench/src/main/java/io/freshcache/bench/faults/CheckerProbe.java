@@ -44,11 +44,11 @@ final class CheckerProbe implements AutoCloseable {
    * @param startMs the suite's start, epoch ms (violations are reported in seconds since)
    */
   static CheckerProbe start(String topic, String group, SuiteTables tables, String kafka, long startMs) {
-    OpsRedis redis = OpsRedis.connect(OpsRedis.Settings.fromEnv(System.getenv()));
+    OpsRedis redis = OpsRedis.connect(OpsRedis.settings(System.getenv()));
     CheckerConfig config = new CheckerConfig(List.of(topic), group, DELAY, WINDOWS, 1.0, 20, 1_000_000,
         List.of(1), 0);
-    ConsistencyChecker checker = ConsistencyChecker.start(config, redis, new OpsKafka(kafka),
-        new OpsDb.Settings(tables.jdbc, tables.user, tables.password),
+    ConsistencyChecker checker = ConsistencyChecker.start(config, redis, new OpsKafka(io.freshcache.protocol.config.KafkaClientConfig.builder().bootstrapServers(kafka).build()),
+        new OpsDb.Settings(tables.jdbc, tables.user, tables.password, java.util.Map.of()),
         KeyRules.of(RulesFile.parse(tables.rulesYaml(), "fault-suite rules")), new SimpleMeterRegistry());
     return new CheckerProbe(redis, checker, startMs);
   }

@@ -47,6 +47,7 @@ public final class WriterMetrics {
   private final Tags tags;
   private final Timer batchApply;
   private final Timer commitToApply;
+  private final Timer heartbeatToApply;
   private final Timer produceToApply;
   private final Map<TopicPartition, Lag> lags = new ConcurrentHashMap<>();
 
@@ -82,6 +83,8 @@ public final class WriterMetrics {
         .register(registry);
     this.commitToApply = lagTimer(WriterMetricNames.COMMIT_TO_APPLY_LAG,
         "source commit to apply, CDC events");
+    this.heartbeatToApply = lagTimer(WriterMetricNames.HEARTBEAT_APPLY_LAG,
+        "freshness heartbeat: its database commit to its apply in Redis");
     this.produceToApply = lagTimer(WriterMetricNames.PRODUCE_TO_APPLY_LAG,
         "event produced to applied");
   }
@@ -113,6 +116,19 @@ public final class WriterMetrics {
    * @param producedAtMs when the event was produced, epoch ms, or 0 for none
    */
   public void eventLags(long nowMs, long commitTsMs, long producedAtMs) {
+    eventLags(nowMs, commitTsMs, producedAtMs, false);
+  }
+
+  /**
+   * @param nowMs now, epoch ms
+   * @param commitTsMs the source commit, epoch ms, or 0
+   * @param producedAtMs when the event was produced, epoch ms, or 0
+   * @param heartbeat whether the event is cdc-ingest's freshness heartbeat
+   */
+  public void eventLags(long nowMs, long commitTsMs, long producedAtMs, boolean heartbeat) {
+    if (heartbeat && commitTsMs > 0) {
+      heartbeatToApply.record(Math.max(0, nowMs - commitTsMs), TimeUnit.MILLISECONDS);
+    }
     if (commitTsMs > 0) {
       long lag = Math.max(0, nowMs - commitTsMs);
       commitToApply.record(lag, TimeUnit.MILLISECONDS);

@@ -62,6 +62,10 @@ public final class ClientMeters {
   public static final String REPLICA_ACK_TIMEOUTS = "cache.replica.ack.timeouts";
   /** Notice losses the near cache's watchdog found, tag {@code reason} ({@code gap}, {@code backward}). */
   public static final String NEAR_NOTICES_LOST = "cache.near.notices.lost";
+  /** Near-cache hits refused because the key's notice channel was silent longer than the budget. */
+  public static final String NEAR_SILENT_REFUSALS = "cache.near.silent.refusals";
+  /** Freshness heartbeat: its row's commit → its notice received by this client, seconds. */
+  public static final String HEARTBEAT_NOTICE_LAG = "freshcache.heartbeat.notice.lag";
   /** Writes that skipped {@code WAIT} because no replica was attached to their master. */
   public static final String REPLICA_ACKS_SKIPPED = "cache.replica.acks.skipped";
 
@@ -69,6 +73,7 @@ public final class ClientMeters {
   private final ConcurrentHashMap<String, Entity> entities = new ConcurrentHashMap<>();
   private final Counter nearFlushes;
   private final Counter nearNotices;
+  private final Counter nearSilentRefusals;
   private final Counter noticeFailures;
   private final Counter replicaAckTimeouts;
   private final Counter replicaAcksSkipped;
@@ -134,6 +139,7 @@ public final class ClientMeters {
     this.registry = registry;
     this.nearFlushes = Counter.builder(NEAR_FLUSH).register(registry);
     this.nearNotices = Counter.builder(NEAR_NOTICES).register(registry);
+    this.nearSilentRefusals = Counter.builder(NEAR_SILENT_REFUSALS).register(registry);
     this.noticeFailures = Counter.builder(NOTICE_FAILURES).register(registry);
     this.replicaAckTimeouts = Counter.builder(REPLICA_ACK_TIMEOUTS).register(registry);
     this.replicaAcksSkipped = Counter.builder(REPLICA_ACKS_SKIPPED).register(registry);
@@ -177,6 +183,11 @@ public final class ClientMeters {
   /** @return the near-cache flush counter */
   public Counter nearFlushes() {
     return nearFlushes;
+  }
+
+  /** @return the counter of near-cache hits refused after a silent notice channel */
+  public Counter nearSilentRefusals() {
+    return nearSilentRefusals;
   }
 
   /** @return the counter of near-cache notices received */

@@ -84,6 +84,11 @@ public final class NearCache implements AutoCloseable {
   private final AtomicLongArray aheadAt = new AtomicLongArray(NoticeChannels.COUNT);
   private final Duration checkPeriod;
   private final Duration checkTimeout;
+  /** System.nanoTime() of each channel's last notice, or of the subscription that started it. */
+  private final AtomicLongArray heardAt = new AtomicLongArray(NoticeChannels.COUNT);
+  private volatile long silenceBudgetNanos;
+  private volatile Runnable onSilentRefusal = () -> { };
+  private volatile java.util.function.BiConsumer<String, Long> onHeartbeatNotice = (k, t) -> { };
   private final ScheduledExecutorService watchdog;
   private volatile StatefulRedisPubSubConnection<byte[], byte[]> pubSub;
   private volatile RedisLink link;
@@ -135,7 +140,13 @@ public final class NearCache implements AutoCloseable {
    * @return the cached value, or {@code null} if absent or not subscribed
    */
   public Object get(CacheKey key, int schema) {
-    if (!subscribed || down.get(NoticeChannels.indexOf(key)) != 0) {
+    int ch = NoticeChannels.indexOf(key);
+    if (!subscribed || down.get(ch) != 0) {
+      return null;
+    }
+    long budget = silenceBudgetNanos;
+    if (budget > 0 && System.nanoTime() - heardAt.get(ch) > budget) {
+      onSilentRefusal.run(); // fail closed: the caller reads Redis
       return null;
     }
     Entry e = cache.getIfPresent(new Key(key, schema));
@@ -227,6 +238,42 @@ public final class NearCache implements AutoCloseable {
   public void drop(CacheKey key) {
     epochs.incrementAndGet(NoticeChannels.indexOf(key));
     cache.asMap().keySet().removeIf(k -> k.key().equals(key));
+  }
+
+  /**
+   * Refuses hits of a channel that has been silent (no notice, heartbeat or other) for longer
+   * than {@code budget}, so that a lost or stalled notice stream fails closed to Redis instead of
+   * serving entries whose invalidations may be missing. Meant for deployments whose cdc-ingest
+   * writes the freshness heartbeat (a notice on every channel each heartbeat period), with a
+   * budget a few periods long. A new subscription counts as hearing every channel.
+   *
+   * @param budget the longest silence a hit is served after; {@link Duration#ZERO} = off
+   * @param onRefusal called for every refused hit, for metrics
+   */
+  public void refuseHitsAfterSilence(Duration budget, Runnable onRefusal) {
+    long now = System.nanoTime();
+    for (int i = 0; i < NoticeChannels.COUNT; i++) {
+      heardAt.compareAndSet(i, 0, now);
+    }
+    this.onSilentRefusal = onRefusal;
+    this.silenceBudgetNanos = budget.toNanos();
+  }
+
+  /**
+   * @param listener called on the notice thread with each heartbeat key a notice names and the
+   *     notice's arrival ({@link System#nanoTime()}); must not block
+   */
+  public void onHeartbeatNotice(java.util.function.BiConsumer<String, Long> listener) {
+    this.onHeartbeatNotice = listener;
+  }
+
+  /**
+   * @param key a logical key
+   * @return nanoseconds since {@code key}'s notice channel last heard a notice (or was
+   *     subscribed)
+   */
+  public long silentNanos(CacheKey key) {
+    return System.nanoTime() - heardAt.get(NoticeChannels.indexOf(key));
   }
 
   /** @return the number of entries */
@@ -330,9 +377,11 @@ public final class NearCache implements AutoCloseable {
         byte[] v = link.commandsOrThrow().get(NoticeChannels.sequenceKey(i).getBytes(StandardCharsets.UTF_8));
         lastSeq.set(i, v == null ? 0 : Long.parseLong(new String(v, StandardCharsets.UTF_8)));
       }
+      long now = System.nanoTime();
       for (int i = 0; i < NoticeChannels.COUNT; i++) {
         aheadAt.set(i, 0);
         down.set(i, 0);
+        heardAt.set(i, now); // everything was flushed: the silence budget starts again
       }
       subscribed = true;
     } catch (RuntimeException e) {
@@ -524,6 +573,13 @@ public final class NearCache implements AutoCloseable {
     if (ch < 0) {
       return;
     }
+    long now = System.nanoTime();
+    heardAt.set(ch, now);
+    if (HeartbeatKeys.mentioned(message)) {
+      for (String k : HeartbeatKeys.keysIn(message)) {
+        onHeartbeatNotice.accept(k, now);
+      }
+    }
     try {
       handleNotice(ch, message);
     } finally {
@@ -595,6 +651,13 @@ public final class NearCache implements AutoCloseable {
     StatefulRedisPubSubConnection<byte[], byte[]> c = pubSub;
     if (c != null) {
       c.close();
+    }
+    if (onHeartbeatNotice instanceof AutoCloseable probe) {
+      try {
+        probe.close();
+      } catch (Exception e) {
+        // closing
+      }
     }
     cache.invalidateAll();
   }

@@ -41,13 +41,13 @@ public final class CheckerMain {
     }
     Map<String, String> env = System.getenv();
     CheckerConfig config;
-    OpsRedis.Settings redisSettings;
+    io.freshcache.protocol.config.RedisConnectionConfig redisSettings;
     OpsKafka kafka;
     OpsDb.Settings db;
     KeyRules rules;
     try {
       config = CheckerConfig.fromEnv(env);
-      redisSettings = OpsRedis.Settings.fromEnv(env);
+      redisSettings = OpsRedis.settings(env);
       kafka = OpsKafka.fromEnv(env);
       db = OpsDb.Settings.fromEnv(env);
       rules = KeyRules.load(null, env);
@@ -62,7 +62,7 @@ public final class CheckerMain {
     OpsRedis redis;
     try {
       redis = OpsRedis.connect(redisSettings);
-    } catch (OpsRedis.UnreachableException e) {
+    } catch (OpsRedis.UnreachableException | io.freshcache.redis.RedisSetupException e) {
       System.err.println("freshcache-checker: " + e.getMessage());
       System.exit(3);
       return;

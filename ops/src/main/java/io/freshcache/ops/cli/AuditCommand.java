@@ -10,7 +10,6 @@ import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScanCursor;
 import io.lettuce.core.api.sync.RedisCommands;
-import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -92,12 +91,12 @@ final class AuditCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     CliSupport.Progress progress = new CliSupport.Progress(spec.commandLine().getErr(), "audit");
     try (OpsRedis redis = CliSupport.redis(root)) {
-      List<RedisClusterNode> masters = redis.masters();
+      List<String> masters = redis.masters();
       long total = 0;
-      for (RedisClusterNode n : masters) {
+      for (String n : masters) {
         total += redis.node(n).dbsize();
       }
-      for (RedisClusterNode n : masters) {
+      for (String n : masters) {
         RedisCommands<byte[], byte[]> c = redis.node(n);
         RedisAsyncCommands<byte[], byte[]> a = redis.nodeAsync(n);
         ScanCursor cursor = ScanCursor.INITIAL;

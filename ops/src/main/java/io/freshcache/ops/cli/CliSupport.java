@@ -26,7 +26,7 @@ final class CliSupport {
   }
 
   static OpsRedis redis(FreshcacheCli root) {
-    return OpsRedis.connect(OpsRedis.Settings.fromEnv(root.env));
+    return OpsRedis.connect(OpsRedis.settings(root.env));
   }
 
   static OpsDb db(FreshcacheCli root) {

@@ -27,13 +27,15 @@ import picocli.CommandLine.Command;
 @Command(name = "freshcache", mixinStandardHelpOptions = true, version = "freshcache 0.1.0-SNAPSHOT",
     description = "Operate a freshcache deployment: look at keys, compare the cache with the database,"
         + " audit Redis, warm the cache, replay a writer group. Connections come from the environment"
-        + " (REDIS_NODES, REDIS_PASSWORD, REDIS_TLS, KAFKA_BOOTSTRAP_SERVERS, JDBC_URL or PG_HOST/PG_PORT/PG_DB,"
-        + " PG_USER, PG_PASSWORD; table rules from CDC_RULES_FILE or CDC_RULES, as cdc-ingest reads them).",
+        + " as the services read it (REDIS_MODE, REDIS_NODES, REDIS_USERNAME, REDIS_PASSWORD, REDIS_TLS*;"
+        + " KAFKA_BOOTSTRAP_SERVERS and KAFKA_* client properties; JDBC_URL or PG_HOST/PG_PORT/PG_DB, PG_USER,"
+        + " PG_PASSWORD, WRITER_SINK_JDBC_SSL* or CDC_DEBEZIUM_DATABASE_SSL*; table rules from CDC_RULES_FILE or"
+        + " CDC_RULES, as cdc-ingest reads them; docs/operations.md).",
     subcommands = {InspectCommand.class, VerifyCommand.class, AuditCommand.class, WarmCommand.class,
         ReplayCommand.class, CommandLine.HelpCommand.class},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {"0:ok", "1:findings (stale keys, audit findings), or declined", "2:bad usage or input",
-        "3:Redis, Kafka or the database unreachable", "4:other failure"})
+        "3:Redis, Kafka or the database unreachable, or Redis refused the settings", "4:other failure"})
 public final class FreshcacheCli implements Runnable {
   /** Exit code: ok. */
   public static final int OK = 0;
@@ -87,6 +89,10 @@ public final class FreshcacheCli implements Runnable {
     cl.setExecutionExceptionHandler((e, line, parse) -> {
       String command = "freshcache " + line.getCommandName();
       Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+      if (cause instanceof io.freshcache.redis.RedisSetupException) {
+        err.println(command + ": " + cause.getMessage());
+        return UNREACHABLE;
+      }
       if (OpsRedis.isUnreachable(cause) || cause instanceof OpsDb.UnreachableException || isKafkaTimeout(cause)) {
         err.println(command + ": " + message(cause));
         return UNREACHABLE;

@@ -10,7 +10,6 @@ import io.freshcache.protocol.CacheKey;
 import io.freshcache.protocol.Codecs;
 import io.freshcache.protocol.Envelope;
 import io.lettuce.core.cluster.SlotHash;
-import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -55,7 +54,7 @@ final class InspectCommand implements Callable<Integer> {
     KeyRules rules = CliSupport.rules(root, rulesFile);
     PrintWriter out = spec.commandLine().getOut();
     try (OpsRedis redis = CliSupport.redis(root)) {
-      RedisClusterNode node = redis.masterOf(k);
+      String node = redis.masterOf(k);
       List<Integer> schemas = new ArrayList<>(redis.valueSchemas(k));
       if (!schemas.contains(1)) {
         schemas.add(1);
@@ -78,9 +77,9 @@ final class InspectCommand implements Callable<Integer> {
     }
   }
 
-  private static void print(PrintWriter out, CacheKey k, RedisClusterNode node, KeySnapshot snap, TableRule rule,
+  private static void print(PrintWriter out, CacheKey k, String node, KeySnapshot snap, TableRule rule,
       KeyRules rules, Optional<Map<String, Object>> row, RowCheck.Result verdict) {
-    out.printf("key       %s  (slot %d on %s)%n", k, SlotHash.getSlot(k.hashTag()), node.getUri().getHost() + ":" + node.getUri().getPort());
+    out.printf("key       %s  (slot %d on %s)%n", k, SlotHash.getSlot(k.hashTag()), node);
     out.printf("fence     %s%n", snap.describeFence());
     out.printf("lease     %s%n", snap.leased() ? "held, ttl " + snap.leasePttl() + " ms" : "none");
     if (snap.values().isEmpty()) {
@@ -106,12 +105,12 @@ final class InspectCommand implements Callable<Integer> {
     }
   }
 
-  private static Map<String, Object> asJson(CacheKey k, RedisClusterNode node, KeySnapshot snap, TableRule rule,
+  private static Map<String, Object> asJson(CacheKey k, String node, KeySnapshot snap, TableRule rule,
       KeyRules rules, Optional<Map<String, Object>> row, RowCheck.Result verdict) {
     Map<String, Object> j = new LinkedHashMap<>();
     j.put("key", k.toString());
     j.put("slot", SlotHash.getSlot(k.hashTag()));
-    j.put("node", node.getUri().getHost() + ":" + node.getUri().getPort());
+    j.put("node", node);
     Map<String, Object> fence = new LinkedHashMap<>(snap.fence());
     fence.put("pttlMs", snap.fencePttl());
     j.put("fence", snap.fence().isEmpty() ? null : fence);

@@ -7,7 +7,6 @@ import io.freshcache.ops.OpsDb;
 import io.freshcache.ops.OpsRedis;
 import io.freshcache.ops.RowCheck;
 import io.freshcache.protocol.CacheKey;
-import io.lettuce.core.cluster.models.partitions.RedisClusterNode;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -67,7 +66,7 @@ final class VerifyCommand implements Callable<Integer> {
     int tries = 0;
     Set<CacheKey> seen = new LinkedHashSet<>();
     try (OpsRedis redis = CliSupport.redis(root); OpsDb db = CliSupport.db(root)) {
-      List<RedisClusterNode> masters = redis.masters();
+      List<String> masters = redis.masters();
       if (masters.isEmpty()) {
         throw new IllegalStateException("no Redis master serves slots");
       }
@@ -135,14 +134,14 @@ final class VerifyCommand implements Callable<Integer> {
   }
 
   /** Every value key of the namespace, by SCAN MATCH on every master. */
-  private List<byte[]> namespaceValues(OpsRedis redis, List<RedisClusterNode> masters) {
+  private List<byte[]> namespaceValues(OpsRedis redis, List<String> masters) {
     String[] parts = namespace.split(":");
     if (parts.length != 2) {
       throw new IllegalArgumentException("--namespace must be service:entity but was '" + namespace + "'");
     }
     String pattern = CacheKey.namespace(parts[0], parts[1]).namespaceScanPattern();
     List<byte[]> keys = new ArrayList<>();
-    for (RedisClusterNode n : masters) {
+    for (String n : masters) {
       io.lettuce.core.ScanCursor cursor = io.lettuce.core.ScanCursor.INITIAL;
       do {
         io.lettuce.core.KeyScanCursor<byte[]> page = redis.node(n).scan(cursor,

@@ -57,7 +57,7 @@ class CheckerIT {
   static void start() throws Exception {
     Pipeline.createTable(TABLE, 20);
     pipeline = Pipeline.start("ops_ck_" + RUN, RULE);
-    redis = OpsRedis.connect(OpsRedis.Settings.fromEnv(ENV));
+    redis = OpsRedis.connect(OpsRedis.settings(ENV));
     registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     CheckerConfig config = new CheckerConfig(List.of("freshcache.changes"), "ops-checker-" + RUN,
         Duration.ofSeconds(1), List.of(Duration.ofSeconds(3), Duration.ofSeconds(8)), 1.0, 50, 100_000, List.of(1, 2), 0);

@@ -52,7 +52,7 @@ class CliIT {
     env = new HashMap<>(System.getenv());
     env.remove("CDC_RULES");
     env.put("CDC_RULES_FILE", rules.toString());
-    redis = OpsRedis.connect(OpsRedis.Settings.fromEnv(env));
+    redis = OpsRedis.connect(OpsRedis.settings(env));
   }
 
   @AfterAll
