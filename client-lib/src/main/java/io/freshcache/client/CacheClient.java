@@ -88,6 +88,14 @@ public final class CacheClient implements AutoCloseable {
   private final Clock clock = Clock.systemUTC();
   private final ReplicaAckGate acks;
   private volatile WritePublisher publisher;
+  /**
+   * Test seam: how long the notice channel of {@code key} has been silent in this client's near
+   * cache.
+   */
+  long nearSilentNanos(String key) {
+    return near.silentNanos(CacheKey.parse(key));
+  }
+
   /** Test seam: runs between this client's first near-cache drop and the Redis apply. */
   volatile Runnable beforeApply = () -> { };
 

@@ -140,17 +140,29 @@ public final class NearCache implements AutoCloseable {
    * @return the cached value, or {@code null} if absent or not subscribed
    */
   public Object get(CacheKey key, int schema) {
-    int ch = NoticeChannels.indexOf(key);
-    if (!subscribed || down.get(ch) != 0) {
-      return null;
-    }
-    long budget = silenceBudgetNanos;
-    if (budget > 0 && System.nanoTime() - heardAt.get(ch) > budget) {
-      onSilentRefusal.run(); // fail closed: the caller reads Redis
+    if (!servable(key)) {
       return null;
     }
     Entry e = cache.getIfPresent(new Key(key, schema));
     return e == null ? null : e.value();
+  }
+
+  /**
+   * Whether a hit of {@code key} may be served now: notices subscribed, its channel not down,
+   * and (with a silence budget) its channel heard from within the budget; a refusal for silence
+   * is counted.
+   */
+  private boolean servable(CacheKey key) {
+    int ch = NoticeChannels.indexOf(key);
+    if (!subscribed || down.get(ch) != 0) {
+      return false;
+    }
+    long budget = silenceBudgetNanos;
+    if (budget > 0 && System.nanoTime() - heardAt.get(ch) > budget) {
+      onSilentRefusal.run(); // fail closed: the caller reads Redis
+      return false;
+    }
+    return true;
   }
 
   /**
@@ -161,7 +173,7 @@ public final class NearCache implements AutoCloseable {
    *     {@code null} (also if absent or not subscribed)
    */
   public Object get(CacheKey key, int schema, java.lang.reflect.Type type) {
-    if (!subscribed || down.get(NoticeChannels.indexOf(key)) != 0) {
+    if (!servable(key)) {
       return null;
     }
     Entry e = cache.getIfPresent(new Key(key, schema));
