@@ -135,19 +135,6 @@ public final class NearCache implements AutoCloseable {
   }
 
   /**
-   * @param key the logical key
-   * @param schema the policy's schema version
-   * @return the cached value, or {@code null} if absent or not subscribed
-   */
-  public Object get(CacheKey key, int schema) {
-    if (!servable(key)) {
-      return null;
-    }
-    Entry e = cache.getIfPresent(new Key(key, schema));
-    return e == null ? null : e.value();
-  }
-
-  /**
    * Whether a hit of {@code key} may be served now: notices subscribed, its channel not down,
    * and (with a silence budget) its channel heard from within the budget; a refusal for silence
    * is counted.
