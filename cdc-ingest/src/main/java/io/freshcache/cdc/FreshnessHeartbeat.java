@@ -93,9 +93,10 @@ public final class FreshnessHeartbeat implements AutoCloseable {
   }
 
   private final ScheduledExecutorService timer;
-  private final Connection connection;
+  private final java.util.concurrent.atomic.AtomicReference<Connection> connection;
 
-  private FreshnessHeartbeat(ScheduledExecutorService timer, Connection connection) {
+  private FreshnessHeartbeat(ScheduledExecutorService timer,
+      java.util.concurrent.atomic.AtomicReference<Connection> connection) {
     this.timer = timer;
     this.connection = connection;
   }
@@ -160,7 +161,9 @@ public final class FreshnessHeartbeat implements AutoCloseable {
       throws SQLException {
     Counter beats = Counter.builder(BEATS).description("freshness heartbeats committed").register(registry);
     Counter failures = Counter.builder(FAILURES).description("freshness heartbeats that failed").register(registry);
-    Connection c = connect(config);
+    // the connection is opened again after a failed beat: a PostgreSQL restart must not silence
+    // the heartbeat until cdc-ingest itself restarts
+    java.util.concurrent.atomic.AtomicReference<Connection> conn = new java.util.concurrent.atomic.AtomicReference<>(connect(config));
     ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "freshcache-cdc-heartbeat");
       t.setDaemon(true);
@@ -170,18 +173,34 @@ public final class FreshnessHeartbeat implements AutoCloseable {
     String sql = "UPDATE " + settings.table()
         + " SET beat_ms = (extract(epoch from clock_timestamp()) * 1000)::bigint WHERE id = ANY(?)";
     timer.scheduleAtFixedRate(() -> {
-      try (PreparedStatement ps = c.prepareStatement(sql)) {
-        Array array = c.createArrayOf("int4", ids);
-        ps.setArray(1, array);
-        ps.executeUpdate();
-        beats.increment();
+      try {
+        Connection c = conn.get();
+        if (c == null) {
+          c = connect(config);
+          conn.set(c);
+          LOG.info("freshness heartbeat: connected to the database again");
+        }
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+          Array array = c.createArrayOf("int4", ids);
+          ps.setArray(1, array);
+          ps.executeUpdate();
+          beats.increment();
+        }
       } catch (SQLException | RuntimeException e) {
         failures.increment();
         LOG.warn("freshness heartbeat on {} failed: {}", settings.table(), e.getMessage());
+        Connection broken = conn.getAndSet(null);
+        if (broken != null) {
+          try {
+            broken.close();
+          } catch (SQLException ignored) {
+            // it is broken already
+          }
+        }
       }
     }, settings.interval().toMillis(), settings.interval().toMillis(), TimeUnit.MILLISECONDS);
     LOG.info("freshness heartbeat: {} rows of {} every {} ms", ids.length, settings.table(), settings.interval().toMillis());
-    return new FreshnessHeartbeat(timer, c);
+    return new FreshnessHeartbeat(timer, conn);
   }
 
   private static Connection connect(CdcIngestConfig config) throws SQLException {
@@ -205,8 +224,11 @@ public final class FreshnessHeartbeat implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    Connection c = connection.getAndSet(null);
     try {
-      connection.close();
+      if (c != null) {
+        c.close();
+      }
     } catch (SQLException e) {
       // closing
     }

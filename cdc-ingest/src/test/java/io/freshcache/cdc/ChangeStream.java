@@ -144,9 +144,11 @@ final class ChangeStream implements AutoCloseable {
     Seqs update(List<EventTail.Received> all) {
       for (; read < all.size(); read++) {
         io.freshcache.protocol.CacheEvent e = all.get(read).event();
-        if (e.payload() != null) {
-          long seq = ((Number) io.freshcache.protocol.Codecs.json().decode(e.payload(), Map.class)
-              .get("seq")).longValue();
+        // the service's freshness heartbeat (on by default) shares the topic: its rows carry no seq
+        Object seqField = e.payload() == null ? null
+            : io.freshcache.protocol.Codecs.json().decode(e.payload(), Map.class).get("seq");
+        if (seqField != null) {
+          long seq = ((Number) seqField).longValue();
           if (seq > 0) {
             seen.add(seq);
           }
