@@ -70,8 +70,8 @@ class ConnectPluginIT {
     resolve(sources.resolve("debezium/pom.xml"), plugins.resolve("debezium-connector-postgres"));
     List<String> archived = unzip(archive, plugins);
     // slim: freshcache's two jars, Jackson, msgpack and SnakeYAML; nothing Connect provides
-    assertThat(archived).anyMatch(n -> n.startsWith("freshcache-connect-plugin/lib/cdc-ingest-"))
-        .anyMatch(n -> n.startsWith("freshcache-connect-plugin/lib/cache-protocol-"))
+    assertThat(archived).anyMatch(n -> n.startsWith("freshcache-connect-plugin/lib/freshcache-cdc-ingest-"))
+        .anyMatch(n -> n.startsWith("freshcache-connect-plugin/lib/freshcache-cache-protocol-"))
         .noneMatch(n -> n.contains("/kafka-") || n.contains("/connect-") || n.contains("/slf4j-")
             || n.contains("/debezium-") || n.contains("/logback-") || n.contains("/micrometer-")
             || n.contains("/postgresql-") || n.contains("/lettuce-"));
