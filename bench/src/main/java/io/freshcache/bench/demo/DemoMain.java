@@ -37,7 +37,8 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
  * entry to invalidate.
  *
  * <p>Options: {@code --duration 60s} (measured), {@code --warmup 10s} (run first, not counted;
- * {@code 0} for none), {@code --products 200}, {@code --readers 2},
+ * {@code 0} for none), {@code --products 200}, {@code --readers 2} ({@code 0}: only the updater's reads, to see the
+ * latency without the readers' CPU load),
  * {@code --updates-per-sec 20}; {@code --seed-only} creates and fills the table, then exits. Connections from {@code REDIS_NODES}, {@code JDBC_URL},
  * {@code PG_USER}, {@code PG_PASSWORD}, {@code KAFKA_BOOTSTRAP_SERVERS} (defaults: the local
  * stack).
@@ -386,7 +387,7 @@ public final class DemoMain {
           case "--duration" -> duration = parseDuration(value);
           case "--warmup" -> warmup = value.equals("0") || value.equals("0s") ? Duration.ZERO : parseDuration(value);
           case "--products" -> products = positive(a, value);
-          case "--readers" -> readers = positive(a, value);
+          case "--readers" -> readers = nonNegative(a, value);
           case "--updates-per-sec" -> updates = positive(a, value);
           default -> throw new IllegalArgumentException("unknown option " + a);
         }
@@ -408,6 +409,10 @@ public final class DemoMain {
         throw new IllegalArgumentException("--duration and --warmup must be seconds (60, 60s) or minutes (2m)"
             + " but was '" + v + "'");
       }
+    }
+
+    static int nonNegative(String name, String v) {
+      return v.trim().equals("0") ? 0 : positive(name, v);
     }
 
     static int positive(String name, String v) {
