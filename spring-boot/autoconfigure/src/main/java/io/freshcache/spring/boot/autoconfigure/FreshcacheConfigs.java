@@ -27,7 +27,9 @@ import org.springframework.core.env.Environment;
  * not set, the connection comes from {@code spring.data.redis.*} — {@code cluster.nodes} (cluster
  * mode), else {@code sentinel.master} and {@code sentinel.nodes} (sentinel mode), else {@code url}
  * or {@code host}/{@code port} (standalone mode) — with {@code username}, {@code password},
- * {@code ssl.enabled}, {@code timeout} and {@code connect-timeout}; a freshcache setting that is
+ * {@code ssl.enabled} ({@code ssl.bundle} turns TLS on with a warning: SSL bundles are not read, the
+ * trust material comes from {@code freshcache.client.redis.tls.*} or the JVM's defaults),
+ * {@code timeout} and {@code connect-timeout}; a freshcache setting that is
  * set still wins over its spring.data.redis counterpart.
  */
 public final class FreshcacheConfigs {
@@ -209,6 +211,13 @@ public final class FreshcacheConfigs {
     binder.bind("spring.data.redis.username", String.class).ifBound(b::username);
     binder.bind("spring.data.redis.password", String.class).ifBound(b::password);
     binder.bind("spring.data.redis.ssl.enabled", Boolean.class).ifBound(b::tls);
+    binder.bind("spring.data.redis.ssl.bundle", String.class).ifBound(bundle -> {
+      // a bundle turns TLS on in Spring Boot; its trust material is not read here
+      b.tls(true);
+      org.slf4j.LoggerFactory.getLogger(FreshcacheConfigs.class).warn("spring.data.redis.ssl.bundle={} turns TLS on, but"
+          + " freshcache does not read SSL bundles: it trusts the JVM's default CAs unless"
+          + " freshcache.client.redis.tls.ca-file or freshcache.client.redis.tls.trust-store is set", bundle);
+    });
     binder.bind("spring.data.redis.timeout", Duration.class).ifBound(b::commandTimeout);
     binder.bind("spring.data.redis.connect-timeout", Duration.class).ifBound(b::connectTimeout);
   }

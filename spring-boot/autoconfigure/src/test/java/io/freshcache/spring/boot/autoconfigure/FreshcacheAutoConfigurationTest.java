@@ -160,6 +160,13 @@ class FreshcacheAutoConfigurationTest {
 
     assertThat(bind("spring.data.redis.host=cache.internal").redis().nodes()).containsExactly("cache.internal:6379");
 
+    // an SSL bundle turns TLS on (its trust material is not read: freshcache's own CA setting is)
+    c = bind("spring.data.redis.host=cache.internal", "spring.data.redis.ssl.bundle=redis",
+        "freshcache.client.redis.tls.ca-file=/etc/ca.pem").redis();
+    assertThat(c.tls()).isTrue();
+    assertThat(bind("spring.data.redis.host=cache.internal", "spring.data.redis.ssl.bundle=redis",
+        "freshcache.client.redis.tls.enabled=false").redis().tls()).as("freshcache's own setting wins").isFalse();
+
     // freshcache's own nodes win, and spring.data.redis is then ignored
     c = bind("spring.data.redis.cluster.nodes=10.0.0.1:7000", "spring.data.redis.password=spring",
         "freshcache.client.redis.nodes=127.0.0.1:7000").redis();
