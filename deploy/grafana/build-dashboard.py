@@ -175,6 +175,34 @@ panel("Changes per batch", [
     (f'sum(rate(freshcache_cdc_batch_size_sum{{{I}}}[{R}])) / sum(rate(freshcache_cdc_batch_size_count{{{I}}}[{R}]))', "mean")])
 end_row()
 
+row("Consistency (checker, freshness heartbeat)")
+K = 'job=~"$checker_job"'
+panel("Nines consistent within each window (checker)", [
+    (f'min by (window) (freshcache_checker_nines{{{K}}})', "within {{window}}")],
+    description="From the consistency checker (ops module): log10 of checked events over those whose key still held something older than the event's version at the window (window confirmed: confirmed against the database). 3 = 99.9%. With no failure the value is log10 of the checks (at least that many nines).",
+    thresholds=[{"color": "red", "value": None}, {"color": "yellow", "value": 3}, {"color": "green", "value": 5}])
+panel("Checks by window and result", [
+    (f'sum by (window, result) (rate(freshcache_checker_checks_total{{{K}}}[{R}]))', "{{window}} {{result}}")], unit="ops",
+    description="Each event's key is checked M after its commit; an apparent violation again at every longer window until it clears.")
+panel("Violations (after the last window)", [
+    (f'sum by (result) (increase(freshcache_checker_violations_total{{{K}}}[{R}]))', "{{result}}"),
+    (f'max (freshcache_checker_pending{{{K}}})', "checks pending")],
+    description="confirmed: the database shows the cached value stale (the checker logs event offset, fence, value headers, TTLs; freshcache inspect KEY shows the key now). refuted: the row changed meanwhile. unconfirmed: the confirmation rate limit or the database was unavailable. The alert fires on any confirmed one.",
+    thresholds=[{"color": "green", "value": None}, {"color": "red", "value": 1}])
+end_row()
+panel("Freshness heartbeat: commit → apply (cache-writer) and → notice (clients), p50/p99", [
+    (f'histogram_quantile(0.5, sum by (le) (rate(freshcache_heartbeat_apply_lag_seconds_bucket{{{W}}}[{R}])))', "apply p50"),
+    (f'histogram_quantile(0.99, sum by (le) (rate(freshcache_heartbeat_apply_lag_seconds_bucket{{{W}}}[{R}])))', "apply p99"),
+    (f'histogram_quantile(0.99, sum by (le) (rate(freshcache_heartbeat_notice_lag_seconds_bucket{{job=~"$client_job"}}[{R}])))', "notice p99 (clients)")],
+    unit="s", w=12,
+    description="cdc-ingest commits a heartbeat row every CDC_HEARTBEAT_INTERVAL_MS (2 s) whether or not the application writes; its way through PostgreSQL → cdc-ingest → Kafka → cache-writer → Redis → near-cache notice is the pipeline's freshness when nothing else changes. The stalled alert fires when no heartbeat is applied for 2 minutes.")
+panel("Heartbeats applied and near-cache hits refused for silence", [
+    (f'sum by (instance) (rate(freshcache_heartbeat_apply_lag_seconds_count{{{W}}}[{R}]))', "heartbeats applied/s {{instance}}"),
+    (f'sum by (instance) (rate(cache_near_silent_refusals_total{{job=~"$client_job"}}[{R}]))', "near hits refused (silent channel)/s {{instance}}")],
+    unit="ops", w=12,
+    description="Refusals: with NEAR_CACHE_SILENCE_BUDGET_MS a client reads Redis instead of its near cache while a notice channel has been silent longer than the budget.")
+end_row()
+
 
 def var(name, label, query):
     return {"name": name, "label": label, "type": "query", "datasource": DS,
@@ -190,7 +218,7 @@ dashboard = {
                    {"type": "datasource", "id": "prometheus", "name": "Prometheus", "version": "1.0.0"}],
     "uid": "freshcache",
     "title": "freshcache",
-    "description": "freshcache: client-lib reads, cache-writer applies, cdc-ingest capture. Metric names: ClientMeters, WriterMetricNames, CdcMetricNames.",
+    "description": "freshcache: client-lib reads, cache-writer applies, cdc-ingest capture, consistency (checker, freshness heartbeat). Metric names: ClientMeters, WriterMetricNames, CdcMetricNames, ConsistencyChecker.",
     "tags": ["freshcache", "redis", "kafka", "debezium"],
     "timezone": "browser",
     "schemaVersion": 38,
@@ -206,6 +234,7 @@ dashboard = {
         var("entity", "Policy", 'label_values(cache_hit_total{job=~"$client_job"}, entity)'),
         var("writer_job", "cache-writer job", "label_values(freshcache_writer_events_applied_total, job)"),
         var("cdc_job", "cdc-ingest job", "label_values(freshcache_cdc_engine_up, job)"),
+        var("checker_job", "Consistency checker job", "label_values(freshcache_checker_pending, job)"),
     ]},
     "annotations": {"list": []},
     "links": [],

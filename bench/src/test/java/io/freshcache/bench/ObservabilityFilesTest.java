@@ -26,7 +26,8 @@ import org.yaml.snakeyaml.Yaml;
  * or cdc-ingest registers, so a renamed meter fails here instead of leaving a panel empty or an
  * alert silent. The exported names come from a Prometheus scrape of {@link ClientMeters} (plus
  * the gauges {@code CacheClient} registers through it) and from the Prometheus names that
- * {@code WriterMetricNames} and {@code CdcMetricNames} document for each constant. promtool
+ * {@code WriterMetricNames}, {@code CdcMetricNames}, {@code ClientMeters} (meters registered
+ * elsewhere) and the consistency checker document. promtool
  * checks the rules' syntax and behaviour ({@code dev/check-observability}).
  */
 class ObservabilityFilesTest {
@@ -65,8 +66,11 @@ class ObservabilityFilesTest {
     }
     for (String file : List.of(
         "cache-writer/src/main/java/io/freshcache/writer/WriterMetricNames.java",
-        "cdc-ingest/src/main/java/io/freshcache/cdc/CdcMetricNames.java")) {
-      Matcher m = Pattern.compile("\\{@code (freshcache_[a-z0-9_]+)}")
+        "cdc-ingest/src/main/java/io/freshcache/cdc/CdcMetricNames.java",
+        // meters registered outside ClientMeters' constructor, documented by their Prometheus names
+        "client-lib/src/main/java/io/freshcache/client/internal/ClientMeters.java",
+        "ops/src/main/java/io/freshcache/ops/checker/ConsistencyChecker.java")) {
+      Matcher m = Pattern.compile("\\{@code (freshcache_[a-z0-9_]+)(?:\\{[a-z, ]+})?}")
           .matcher(Files.readString(repo.resolve(file)));
       while (m.find()) {
         String name = m.group(1);

@@ -64,7 +64,10 @@ public final class ClientMeters {
   public static final String NEAR_NOTICES_LOST = "cache.near.notices.lost";
   /** Near-cache hits refused because the key's notice channel was silent longer than the budget. */
   public static final String NEAR_SILENT_REFUSALS = "cache.near.silent.refusals";
-  /** Freshness heartbeat: its row's commit → its notice received by this client, seconds. */
+  /**
+   * Freshness heartbeat: its row's commit → its notice received by this client, seconds;
+   * registered by the heartbeat probe: {@code freshcache_heartbeat_notice_lag_seconds} (histogram).
+   */
   public static final String HEARTBEAT_NOTICE_LAG = "freshcache.heartbeat.notice.lag";
   /** Writes that skipped {@code WAIT} because no replica was attached to their master. */
   public static final String REPLICA_ACKS_SKIPPED = "cache.replica.acks.skipped";
