@@ -88,6 +88,7 @@ public final class CacheClient implements AutoCloseable {
   private final Clock clock = Clock.systemUTC();
   private final ReplicaAckGate acks;
   private volatile WritePublisher publisher;
+  private final io.freshcache.client.internal.NearCacheSampler sampler;
   /**
    * Test seam: how long the notice channel of {@code key} has been silent in this client's near
    * cache.
@@ -149,6 +150,9 @@ public final class CacheClient implements AutoCloseable {
         () -> near.subscribed() ? 1 : 0);
     meters.gauge("cache.near.channels.down", "notice channels kept out of the near cache: their counter"
         + " could not be read", near::channelsDown);
+    this.sampler = config.nearCacheSamplePerSecond() <= 0 ? null
+        : io.freshcache.client.internal.NearCacheSampler.start(near, link, config.nearCacheSamplePerSecond(),
+            config.nearCacheSampleDelay(), config.nearCacheSampleWindows(), registry);
   }
 
   /**
@@ -179,7 +183,10 @@ public final class CacheClient implements AutoCloseable {
    * breakers), {@code cache_circuit_open} (masters whose breaker is not closed),
    * {@code cache_near_size}, {@code cache_near_subscribed}, {@code cache_near_flushes_total},
    * {@code cache_near_notices_total}, {@code cache_notice_failures_total},
-   * {@code cache_replica_ack_timeouts_total}.
+   * {@code cache_replica_ack_timeouts_total}; with the near-cache sampler on,
+   * {@code cache_near_sample_checks_total} (tags {@code window}, {@code result}),
+   * {@code cache_near_sample_violations_total}, {@code cache_near_sample_nines} (tag
+   * {@code window}) and {@code cache_near_sample_pending} (see {@link #nearCacheConsistency()}).
    *
    * @param config the settings, not null
    * @param registry where the meters are registered, not null
@@ -742,6 +749,42 @@ public final class CacheClient implements AutoCloseable {
     return near.peek(CacheKey.parse(key), policy.schemaVersion());
   }
 
+  /**
+   * Test seam: the data version of the near-cache entry of {@code key} under {@code policy}'s
+   * schema, or {@code null}.
+   */
+  Long nearPeekVersion(String key, CachePolicy policy) {
+    return near.peekVersion(CacheKey.parse(key), policy.schemaVersion());
+  }
+
+  /**
+   * What the near-cache consistency sampler has found so far: how many near entries it compared
+   * with Redis, how many Redis held something newer for at first sight, at M and at each window
+   * while the near cache still held them, how many outlasted the last window (confirmed, against
+   * Redis), the "nines consistent within" each window, and the latest findings. The sampler runs
+   * only with {@link CacheClientConfig#nearCacheSamplePerSecond()} above 0 (env
+   * {@code NEAR_CACHE_SAMPLE_PER_S}); the same figures are the meters
+   * {@code cache.near.sample.checks}, {@code .violations}, {@code .nines} and {@code .pending}.
+   *
+   * @return a snapshot; {@link NearCacheConsistency#enabled()} is false when the sampler is off
+   */
+  public NearCacheConsistency nearCacheConsistency() {
+    io.freshcache.client.internal.NearCacheSampler s = sampler;
+    if (s == null) {
+      return NearCacheConsistency.off();
+    }
+    java.util.Map<String, Long> inconsistent = new java.util.LinkedHashMap<>();
+    long errors = s.checks("sample", "error");
+    for (String w : s.windowLabels()) {
+      inconsistent.put(w, s.checks(w, "inconsistent"));
+      errors += s.checks(w, "error");
+    }
+    return new NearCacheConsistency(true, s.sampled(), s.checks("sample", "consistent"),
+        s.checks("sample", "apparent"), s.checks("sample", "unversioned"), errors, inconsistent, s.confirmed(),
+        s.pending(), s.allNines(),
+        s.findings().stream().map(io.freshcache.client.internal.NearCacheSampler.Finding::describe).toList());
+  }
+
   /** @return the registry holding this client's meters */
   public MeterRegistry meters() {
     return meters.registry();
@@ -758,6 +801,9 @@ public final class CacheClient implements AutoCloseable {
   /** Closes the connections, the producer and the loader pool. */
   @Override
   public void close() {
+    if (sampler != null) {
+      sampler.close();
+    }
     near.close();
     link.close();
     WritePublisher p = publisher;

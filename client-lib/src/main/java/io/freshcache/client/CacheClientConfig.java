@@ -60,6 +60,14 @@ import java.util.Objects;
  *       channel silent for longer than this (the read goes to Redis); for deployments that run
  *       cdc-ingest's freshness heartbeat ({@code CDC_HEARTBEAT_INTERVAL_MS}), a few heartbeat
  *       periods; {@code 0} = off</td><td>0 (off)</td></tr>
+ *   <tr><td>{@code NEAR_CACHE_SAMPLE_PER_S}</td><td>near entries the consistency sampler compares
+ *       with Redis per second; see "Near-cache consistency sampler" below; {@code 0} = off</td>
+ *       <td>0 (off)</td></tr>
+ *   <tr><td>{@code NEAR_CACHE_SAMPLE_DELAY_MS}</td><td>M: how long after the sampler first sees an
+ *       entry Redis holds something newer for it checks again</td><td>10 s</td></tr>
+ *   <tr><td>{@code NEAR_CACHE_SAMPLE_WINDOWS}</td><td>longer re-check windows, increasing, each
+ *       longer than M ({@code 1m,5m,10m}; a bare number is ms); an entry still held after the
+ *       last is a confirmed violation</td><td>{@value #DEFAULT_NEAR_CACHE_SAMPLE_WINDOWS}</td></tr>
  *   <tr><td>{@code CACHE_WRITES_TOPIC}</td><td>topic of published writes</td>
  *       <td>{@value #DEFAULT_WRITES_TOPIC}</td></tr>
  *   <tr><td>{@code CACHE_ENCRYPTION_KEY} / {@code _FILE}</td><td>AES key, base64 of 16, 24 or
@@ -114,6 +122,17 @@ import java.util.Objects;
  * as its new baseline ({@code cache.near.notices.lost}); a counter that cannot be read drops the
  * channel's entries and keeps the channel out of the near cache until a check reads it again.
  * A near entry can therefore outlive a lost notice by about two periods plus the command timeout.
+ *
+ * <p><b>Near-cache consistency sampler.</b> With {@code NEAR_CACHE_SAMPLE_PER_S} above 0 a daemon
+ * thread picks that many near entries a second at random and reads, in one script on the key's
+ * master, the key's fence and the value header of the entry's schema. Each entry remembers the
+ * data version of the envelope it came from; if Redis holds something newer (a fence past it or a
+ * delete at it, a value past it), the entry is checked again M after it was first seen, and at
+ * each window, while the near cache still holds it: {@code cache.near.sample.checks},
+ * {@code cache.near.sample.violations}, {@code cache.near.sample.nines} and
+ * {@link CacheClient#nearCacheConsistency()} report it as the ops consistency checker reports
+ * Redis, against Redis instead of the database. Entries without a data version are counted as
+ * {@code unversioned} and skipped.
  */
 public final class CacheClientConfig {
   /** Default Redis command timeout of the client, ms: a read that waits longer goes to the loader. */
@@ -142,6 +161,12 @@ public final class CacheClientConfig {
   public static final Duration DEFAULT_NEAR_CACHE_NOTICE_CHECK = Duration.ofMillis(500);
   /** Default near-cache silence budget: {@link Duration#ZERO}, off. */
   public static final Duration DEFAULT_NEAR_CACHE_SILENCE_BUDGET = Duration.ZERO;
+  /** Default near-cache sampler rate: 0, off. */
+  public static final int DEFAULT_NEAR_CACHE_SAMPLE_PER_SECOND = 0;
+  /** Default M of the near-cache sampler: 10 s. */
+  public static final Duration DEFAULT_NEAR_CACHE_SAMPLE_DELAY = Duration.ofSeconds(10);
+  /** Default re-check windows of the near-cache sampler. */
+  public static final String DEFAULT_NEAR_CACHE_SAMPLE_WINDOWS = "1m,5m,10m";
   /** Default policy: one hour, named {@code default}. */
   public static final CachePolicy DEFAULT_POLICY = CachePolicy.of("default", Duration.ofSeconds(3600));
 
@@ -161,6 +186,9 @@ public final class CacheClientConfig {
   private final Duration replicaAckTimeout;
   private final Duration nearCacheNoticeCheck;
   private final Duration nearCacheSilenceBudget;
+  private final int nearCacheSamplePerSecond;
+  private final Duration nearCacheSampleDelay;
+  private final List<Duration> nearCacheSampleWindows;
 
   private CacheClientConfig(Builder b, RedisConnectionConfig redis) {
     this.redis = redis;
@@ -179,6 +207,9 @@ public final class CacheClientConfig {
     this.replicaAckTimeout = b.replicaAckTimeout;
     this.nearCacheNoticeCheck = b.nearCacheNoticeCheck;
     this.nearCacheSilenceBudget = b.nearCacheSilenceBudget;
+    this.nearCacheSamplePerSecond = b.nearCacheSamplePerSecond;
+    this.nearCacheSampleDelay = b.nearCacheSampleDelay;
+    this.nearCacheSampleWindows = List.copyOf(b.nearCacheSampleWindows);
   }
 
   /**
@@ -208,6 +239,9 @@ public final class CacheClientConfig {
     b.replicaAckTimeout = replicaAckTimeout;
     b.nearCacheNoticeCheck = nearCacheNoticeCheck;
     b.nearCacheSilenceBudget = nearCacheSilenceBudget;
+    b.nearCacheSamplePerSecond = nearCacheSamplePerSecond;
+    b.nearCacheSampleDelay = nearCacheSampleDelay;
+    b.nearCacheSampleWindows = nearCacheSampleWindows;
     return b;
   }
 
@@ -259,6 +293,20 @@ public final class CacheClientConfig {
     env.longValue("NEAR_CACHE_MAX_ENTRIES", 1, Long.MAX_VALUE).ifPresent(b::nearCacheMaxEntries);
     env.duration("NEAR_CACHE_NOTICE_CHECK_MS", ChronoUnit.MILLIS, Duration.ZERO).ifPresent(b::nearCacheNoticeCheck);
     env.duration("NEAR_CACHE_SILENCE_BUDGET_MS", ChronoUnit.MILLIS, Duration.ZERO).ifPresent(b::nearCacheSilenceBudget);
+    env.integer("NEAR_CACHE_SAMPLE_PER_S", 0, 100_000).ifPresent(b::nearCacheSamplePerSecond);
+    env.duration("NEAR_CACHE_SAMPLE_DELAY_MS", ChronoUnit.MILLIS, Duration.ofMillis(1)).ifPresent(b::nearCacheSampleDelay);
+    env.list("NEAR_CACHE_SAMPLE_WINDOWS").ifPresent(items -> {
+      List<Duration> windows = new java.util.ArrayList<>();
+      for (String item : items) {
+        try {
+          windows.add(EnvSettings.parseDuration(item, ChronoUnit.MILLIS));
+        } catch (RuntimeException e) {
+          throw ConfigException.invalid("NEAR_CACHE_SAMPLE_WINDOWS", String.join(",", items),
+              "durations separated by commas (1m,5m,10m; a bare number is ms)");
+        }
+      }
+      b.nearCacheSampleWindows(windows);
+    });
     env.string("CACHE_WRITES_TOPIC").ifPresent(b::writesTopic);
     env.secret("CACHE_ENCRYPTION_KEY").ifPresent(key -> {
       byte[] raw;
@@ -372,6 +420,24 @@ public final class CacheClientConfig {
   }
 
   /**
+   * @return near entries the consistency sampler compares with Redis per second; 0 = off (see
+   *     "Near-cache consistency sampler" above)
+   */
+  public int nearCacheSamplePerSecond() {
+    return nearCacheSamplePerSecond;
+  }
+
+  /** @return M of the near-cache sampler: when an apparently stale entry is checked again */
+  public Duration nearCacheSampleDelay() {
+    return nearCacheSampleDelay;
+  }
+
+  /** @return the near-cache sampler's longer re-check windows, increasing, each longer than M */
+  public List<Duration> nearCacheSampleWindows() {
+    return nearCacheSampleWindows;
+  }
+
+  /**
    * @return the {@code WAIT} timeout actually used: {@link #replicaAckTimeout()}, at least 1 ms.
    *     A {@code WAIT} command itself may run for that long plus the command timeout before it
    *     times out as a command.
@@ -392,7 +458,9 @@ public final class CacheClientConfig {
         + ", writesTopic=" + writesTopic + ", encryptionKey=" + (encryptionKey == null ? "none" : "****")
         + ", loaderThreads=" + loaderThreads + ", replicaAcks=" + replicaAcks
         + ", replicaAckTimeout=" + replicaAckTimeout + ", nearCacheNoticeCheck=" + nearCacheNoticeCheck
-        + ", nearCacheSilenceBudget=" + nearCacheSilenceBudget + "]";
+        + ", nearCacheSilenceBudget=" + nearCacheSilenceBudget
+        + ", nearCacheSamplePerSecond=" + nearCacheSamplePerSecond + ", nearCacheSampleDelay=" + nearCacheSampleDelay
+        + ", nearCacheSampleWindows=" + nearCacheSampleWindows + "]";
   }
 
   @Override
@@ -430,6 +498,10 @@ public final class CacheClientConfig {
     private Duration replicaAckTimeout = DEFAULT_REPLICA_ACK_TIMEOUT;
     private Duration nearCacheNoticeCheck = DEFAULT_NEAR_CACHE_NOTICE_CHECK;
     private Duration nearCacheSilenceBudget = DEFAULT_NEAR_CACHE_SILENCE_BUDGET;
+    private int nearCacheSamplePerSecond = DEFAULT_NEAR_CACHE_SAMPLE_PER_SECOND;
+    private Duration nearCacheSampleDelay = DEFAULT_NEAR_CACHE_SAMPLE_DELAY;
+    private List<Duration> nearCacheSampleWindows = List.of(Duration.ofMinutes(1), Duration.ofMinutes(5),
+        Duration.ofMinutes(10));
 
     private Builder() {}
 
@@ -624,6 +696,43 @@ public final class CacheClientConfig {
     }
 
     /**
+     * Turns on the near-cache consistency sampler (see "Near-cache consistency sampler" in
+     * {@link CacheClientConfig}): a daemon thread compares this many random near entries a second
+     * with the fence and value Redis holds for their keys. Each sample costs one small script on
+     * the key's master, and each second one pass over the near cache's entries picks them.
+     *
+     * @param perSecond entries per second, in 0..100000; 0 = off; default
+     *     {@value CacheClientConfig#DEFAULT_NEAR_CACHE_SAMPLE_PER_SECOND}
+     * @return this builder
+     */
+    public Builder nearCacheSamplePerSecond(int perSecond) {
+      this.nearCacheSamplePerSecond = perSecond;
+      return this;
+    }
+
+    /**
+     * @param delay M: how long after the sampler first sees an entry Redis holds something newer
+     *     for it checks that entry again (a notice may be in flight until then), positive; default
+     *     {@link #DEFAULT_NEAR_CACHE_SAMPLE_DELAY}
+     * @return this builder
+     */
+    public Builder nearCacheSampleDelay(Duration delay) {
+      this.nearCacheSampleDelay = delay;
+      return this;
+    }
+
+    /**
+     * @param windows the sampler's longer re-check windows, at least one, increasing, each longer
+     *     than M; an entry still held stale after the last one is a confirmed violation; default
+     *     {@value CacheClientConfig#DEFAULT_NEAR_CACHE_SAMPLE_WINDOWS}
+     * @return this builder
+     */
+    public Builder nearCacheSampleWindows(List<Duration> windows) {
+      this.nearCacheSampleWindows = windows;
+      return this;
+    }
+
+    /**
      * @param topic topic of published writes, not blank; default {@value CacheClientConfig#DEFAULT_WRITES_TOPIC}
      * @return this builder
      */
@@ -720,6 +829,22 @@ public final class CacheClientConfig {
       positive("replicaAckTimeout", replicaAckTimeout);
       if (nearCacheNoticeCheck == null || nearCacheNoticeCheck.isNegative()) {
         throw ConfigException.invalid("nearCacheNoticeCheck", nearCacheNoticeCheck, "a duration, not negative (0: off)");
+      }
+      if (nearCacheSamplePerSecond < 0 || nearCacheSamplePerSecond > 100_000) {
+        throw ConfigException.invalid("nearCacheSamplePerSecond", nearCacheSamplePerSecond, "in 0..100000 (0: off)");
+      }
+      positive("nearCacheSampleDelay", nearCacheSampleDelay);
+      if (nearCacheSampleWindows == null || nearCacheSampleWindows.isEmpty()
+          || nearCacheSampleWindows.stream().anyMatch(Objects::isNull)) {
+        throw ConfigException.invalid("nearCacheSampleWindows", nearCacheSampleWindows, "at least one window");
+      }
+      Duration previous = nearCacheSampleDelay;
+      for (Duration w : nearCacheSampleWindows) {
+        if (w.compareTo(previous) <= 0) {
+          throw ConfigException.invalid("nearCacheSampleWindows", nearCacheSampleWindows,
+              "increasing windows, each longer than nearCacheSampleDelay (" + nearCacheSampleDelay + ")");
+        }
+        previous = w;
       }
       return new CacheClientConfig(this, r);
     }

@@ -181,6 +181,35 @@ class CacheClientConfigTest {
   }
 
   @Test
+  void nearCacheSamplerSettings() {
+    CacheClientConfig d = CacheClientConfig.fromEnv(env());
+    assertThat(d.nearCacheSamplePerSecond()).isZero();
+    assertThat(d.nearCacheSampleDelay()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(d.nearCacheSampleWindows()).containsExactly(Duration.ofMinutes(1), Duration.ofMinutes(5),
+        Duration.ofMinutes(10));
+    CacheClientConfig c = CacheClientConfig.fromEnv(env("NEAR_CACHE_SAMPLE_PER_S", "20",
+        "NEAR_CACHE_SAMPLE_DELAY_MS", "2000", "NEAR_CACHE_SAMPLE_WINDOWS", "30s, 2m,600000"));
+    assertThat(c.nearCacheSamplePerSecond()).isEqualTo(20);
+    assertThat(c.nearCacheSampleDelay()).isEqualTo(Duration.ofSeconds(2));
+    assertThat(c.nearCacheSampleWindows()).containsExactly(Duration.ofSeconds(30), Duration.ofMinutes(2),
+        Duration.ofMinutes(10));
+    assertThat(c.toBuilder().build()).isEqualTo(c);
+    assertThat(c.toString()).contains("nearCacheSamplePerSecond=20", "nearCacheSampleDelay=PT2S");
+    assertThatThrownBy(() -> CacheClientConfig.fromEnv(env("NEAR_CACHE_SAMPLE_PER_S", "-1")))
+        .hasMessageContaining("NEAR_CACHE_SAMPLE_PER_S").hasMessageContaining("'-1'");
+    assertThatThrownBy(() -> CacheClientConfig.fromEnv(env("NEAR_CACHE_SAMPLE_WINDOWS", "1m,soon")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("NEAR_CACHE_SAMPLE_WINDOWS");
+    assertThatThrownBy(() -> CacheClientConfig.fromEnv(env("NEAR_CACHE_SAMPLE_WINDOWS", "5m,1m")))
+        .hasMessageContaining("nearCacheSampleWindows").hasMessageContaining("increasing");
+    assertThatThrownBy(() -> CacheClientConfig.fromEnv(env("NEAR_CACHE_SAMPLE_DELAY_MS", "120000",
+        "NEAR_CACHE_SAMPLE_WINDOWS", "1m")))
+        .hasMessageContaining("longer than nearCacheSampleDelay");
+    assertThatThrownBy(() -> CacheClientConfig.builder().redisNodes(List.of(NODES.split(",")))
+        .nearCacheSampleWindows(List.of()).build())
+        .hasMessageContaining("nearCacheSampleWindows");
+  }
+
+  @Test
   void theNoticeWatchdogRunsEvery500MsByDefaultAndCanBeTurnedOff() {
     assertThat(CacheClientConfig.fromEnv(env()).nearCacheNoticeCheck()).isEqualTo(Duration.ofMillis(500));
     CacheClientConfig c = CacheClientConfig.fromEnv(env("NEAR_CACHE_NOTICE_CHECK_MS", "250"));

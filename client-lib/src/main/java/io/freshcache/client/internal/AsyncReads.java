@@ -90,7 +90,7 @@ public final class AsyncReads {
               }
               ctx.maybeRefreshEarly(k, policy, m, d.envelope(), loader);
               if (!replica) {
-                ctx.nearPut(k, policy, type, d.value(), nearEpoch);
+                ctx.nearPut(k, policy, type, d.value(), d.envelope(), nearEpoch);
               }
               return CompletableFuture.completedFuture((T) d.value());
             }
@@ -98,7 +98,7 @@ public final class AsyncReads {
           m.redisMisses.increment();
           return this.<T>flight(k, type, policy, m, loader, nearEpoch).thenApply(r -> {
             if (r.nearCacheable()) {
-              ctx.nearPut(k, policy, type, r.value(), nearEpoch);
+              ctx.nearPut(k, policy, type, r, nearEpoch);
             }
             ctx.meters.missLatency().record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
             return r.value();
@@ -161,7 +161,7 @@ public final class AsyncReads {
         EntryCodec.Decoded d = ctx.decode(k, policy, (byte[]) r.get(1), type);
         if (d != null) {
           // a master hit
-          return CompletableFuture.completedFuture(ReadContext.Loaded.cacheable(d.notFound() ? null : (T) d.value()));
+          return CompletableFuture.completedFuture(ReadContext.Loaded.cacheable(d.notFound() ? null : (T) d.value(), d.envelope()));
         }
         return this.<T>loadOnPool(k, m, loader).thenApply(v -> ReadContext.Loaded.notCacheable((T) v.value()));
       }

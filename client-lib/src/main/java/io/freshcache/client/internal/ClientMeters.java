@@ -69,6 +69,17 @@ public final class ClientMeters {
    * registered by the heartbeat probe: {@code freshcache_heartbeat_notice_lag_seconds} (histogram).
    */
   public static final String HEARTBEAT_NOTICE_LAG = "freshcache.heartbeat.notice.lag";
+  /**
+   * Near-cache sampler checks, tags {@code window} ({@code sample}, then M and each re-check
+   * window) and {@code result}; see {@link NearCacheSampler}.
+   */
+  public static final String NEAR_SAMPLE_CHECKS = "cache.near.sample.checks";
+  /** Near-cache sampler violations confirmed (stale past the last window), tag {@code result}. */
+  public static final String NEAR_SAMPLE_VIOLATIONS = "cache.near.sample.violations";
+  /** "Nines consistent within" each sampler window, and {@code confirmed}, tag {@code window}. */
+  public static final String NEAR_SAMPLE_NINES = "cache.near.sample.nines";
+  /** Near entries the sampler is following (apparently stale, waiting for a re-check). */
+  public static final String NEAR_SAMPLE_PENDING = "cache.near.sample.pending";
   /** Writes that skipped {@code WAIT} because no replica was attached to their master. */
   public static final String REPLICA_ACKS_SKIPPED = "cache.replica.acks.skipped";
 

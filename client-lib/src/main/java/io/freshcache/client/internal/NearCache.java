@@ -65,12 +65,68 @@ import java.util.function.Consumer;
  *   <li>Entries live at most the policy's near-cache TTL, which bounds staleness even with the
  *       watchdog off.</li>
  * </ul>
+ *
+ * <p>Each entry remembers the data version and written-at time of the envelope it came from and
+ * when it was stored, so that {@link NearCacheSampler} can compare sampled entries with Redis.
  */
 public final class NearCache implements AutoCloseable {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(NearCache.class);
   private record Key(CacheKey key, int schema) {}
 
-  private record Entry(Object value, java.lang.reflect.Type type, long ttlNanos) {}
+  /** Sampler states of an entry: free to be sampled, being re-checked, found stale for good. */
+  static final int FREE = 0;
+  static final int PENDING = 1;
+  static final int CONFIRMED = 2;
+
+  /**
+   * One near entry: the value, the type it was read as, its lifetime, and what the sampler needs:
+   * the data version and written-at time of the envelope it was decoded from (or loaded and
+   * filled with), when it was stored, and whether the sampler is following it. Compared by
+   * identity: a re-read of the same key is another entry.
+   */
+  static final class Entry {
+    final Object value;
+    final java.lang.reflect.Type type;
+    final long ttlNanos;
+    final long dataVersion;
+    final long writtenAtMs;
+    final long storedAtNanos;
+    final java.util.concurrent.atomic.AtomicInteger sampleState = new java.util.concurrent.atomic.AtomicInteger(FREE);
+
+    Entry(Object value, java.lang.reflect.Type type, long ttlNanos, long dataVersion, long writtenAtMs) {
+      this.value = value;
+      this.type = type;
+      this.ttlNanos = ttlNanos;
+      this.dataVersion = dataVersion;
+      this.writtenAtMs = writtenAtMs;
+      this.storedAtNanos = System.nanoTime();
+    }
+  }
+
+  /**
+   * A near entry picked by {@link #sample}, for {@link NearCacheSampler}.
+   *
+   * @param key the logical key
+   * @param schema the schema version of the value key the entry came from
+   * @param entry the entry itself (identity: {@code holds} asks whether it is still the one held)
+   */
+  record Sample(CacheKey key, int schema, Entry entry) {
+    long dataVersion() {
+      return entry.dataVersion;
+    }
+
+    long writtenAtMs() {
+      return entry.writtenAtMs;
+    }
+
+    long ageNanos() {
+      return System.nanoTime() - entry.storedAtNanos;
+    }
+
+    int channel() {
+      return NoticeChannels.indexOf(key);
+    }
+  }
 
   private final Cache<Key, Entry> cache;
   private final AtomicLongArray lastSeq = new AtomicLongArray(NoticeChannels.COUNT);
@@ -125,7 +181,7 @@ public final class NearCache implements AutoCloseable {
     this.checkTimeout = checkTimeout;
     this.cache = Caffeine.newBuilder()
         .maximumSize(maxEntries)
-        .expireAfter(Expiry.<Key, Entry>writing((k, e) -> Duration.ofNanos(e.ttlNanos())))
+        .expireAfter(Expiry.<Key, Entry>writing((k, e) -> Duration.ofNanos(e.ttlNanos)))
         .build();
     this.watchdog = checkPeriod.isZero() ? null : Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "freshcache-near-watchdog");
@@ -164,7 +220,7 @@ public final class NearCache implements AutoCloseable {
       return null;
     }
     Entry e = cache.getIfPresent(new Key(key, schema));
-    return e == null || !e.type().equals(type) ? null : e.value();
+    return e == null || !e.type.equals(type) ? null : e.value;
   }
 
   /**
@@ -177,7 +233,97 @@ public final class NearCache implements AutoCloseable {
    */
   public Object peek(CacheKey key, int schema) {
     Entry e = cache.getIfPresent(new Key(key, schema));
-    return e == null ? null : e.value();
+    return e == null ? null : e.value;
+  }
+
+  /**
+   * The data version of the entry held for {@code key}, for tests.
+   *
+   * @param key the logical key
+   * @param schema the policy's schema version
+   * @return the version of the envelope the entry came from ({@link
+   *     io.freshcache.protocol.Envelope#NO_VERSION} if it had none), or {@code null} if no entry
+   */
+  public Long peekVersion(CacheKey key, int schema) {
+    Entry e = cache.getIfPresent(new Key(key, schema));
+    return e == null ? null : e.dataVersion;
+  }
+
+  /**
+   * Up to {@code n} entries picked uniformly at random (one pass over the cache, reservoir
+   * sampling) among those a read would be served now (see {@code servable}) and that the sampler
+   * is not already following; each picked entry is marked as followed until {@link #release}.
+   *
+   * @param n how many, at most
+   * @return the picked entries
+   */
+  List<Sample> sample(int n) {
+    List<Sample> picked = new ArrayList<>(n);
+    if (n <= 0 || !subscribed) {
+      return picked;
+    }
+    java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
+    long seen = 0;
+    for (java.util.Map.Entry<Key, Entry> e : cache.asMap().entrySet()) {
+      Entry entry = e.getValue();
+      if (entry.sampleState.get() != FREE || !servableQuietly(e.getKey().key())) {
+        continue;
+      }
+      seen++;
+      Sample s = new Sample(e.getKey().key(), e.getKey().schema(), entry);
+      if (picked.size() < n) {
+        picked.add(s);
+      } else {
+        long r = random.nextLong(seen);
+        if (r < n) {
+          picked.set((int) r, s);
+        }
+      }
+    }
+    picked.removeIf(s -> !s.entry().sampleState.compareAndSet(FREE, PENDING));
+    return picked;
+  }
+
+  /**
+   * @param s a sampled entry
+   * @return whether this cache still holds that very entry for its key and would serve it now
+   *     (notices subscribed, its channel not down and not silent beyond the budget)
+   */
+  boolean holds(Sample s) {
+    return cache.getIfPresent(new Key(s.key(), s.schema())) == s.entry() && servableQuietly(s.key());
+  }
+
+  /**
+   * Ends the sampler's following of an entry.
+   *
+   * @param s the entry
+   * @param confirmed whether it was confirmed stale (then it is never sampled again)
+   */
+  void release(Sample s, boolean confirmed) {
+    s.entry().sampleState.set(confirmed ? CONFIRMED : FREE);
+  }
+
+  /** Serves and stores without a Redis subscription: for unit tests only. */
+  void subscribedForTests() {
+    subscribed = true;
+  }
+
+  /** As {@code servable} without counting a refusal. */
+  private boolean servableQuietly(CacheKey key) {
+    int ch = NoticeChannels.indexOf(key);
+    if (!subscribed || down.get(ch) != 0) {
+      return false;
+    }
+    long budget = silenceBudgetNanos;
+    return budget <= 0 || System.nanoTime() - heardAt.get(ch) <= budget;
+  }
+
+  /**
+   * @param channel a notice channel index
+   * @return the sequence number of the last notice handled on it (or its baseline)
+   */
+  long lastSequence(int channel) {
+    return lastSeq.get(channel);
   }
 
   /**
@@ -202,9 +348,9 @@ public final class NearCache implements AutoCloseable {
   }
 
   /**
-   * Stores {@code value}, read as {@code type}, unless a notice or flush touched its channel
-   * since {@code epoch}; only reads of the same type get it (see {@link #get(CacheKey, int,
-   * java.lang.reflect.Type)}).
+   * As {@link #put(CacheKey, int, java.lang.reflect.Type, Object, long, long, long, Duration)}
+   * for a value whose envelope is not known ({@link io.freshcache.protocol.Envelope#NO_VERSION}:
+   * the sampler skips it).
    *
    * @param key the logical key
    * @param schema the policy's schema version
@@ -214,6 +360,26 @@ public final class NearCache implements AutoCloseable {
    * @param ttl the entry's lifetime
    */
   public void put(CacheKey key, int schema, java.lang.reflect.Type type, Object value, long epoch, Duration ttl) {
+    put(key, schema, type, value, io.freshcache.protocol.Envelope.NO_VERSION, 0, epoch, ttl);
+  }
+
+  /**
+   * Stores {@code value}, read as {@code type}, unless a notice or flush touched its channel
+   * since {@code epoch}; only reads of the same type get it (see {@link #get(CacheKey, int,
+   * java.lang.reflect.Type)}).
+   *
+   * @param key the logical key
+   * @param schema the policy's schema version
+   * @param type the type {@code value} was decoded or loaded as
+   * @param value the decoded value; {@code null} is not stored
+   * @param dataVersion the data version of the envelope {@code value} was decoded from or filled
+   *     with, or {@link io.freshcache.protocol.Envelope#NO_VERSION}
+   * @param writtenAtMs that envelope's written-at time, epoch ms
+   * @param epoch from {@link #epoch(CacheKey)}, taken before the Redis read
+   * @param ttl the entry's lifetime
+   */
+  public void put(CacheKey key, int schema, java.lang.reflect.Type type, Object value, long dataVersion,
+      long writtenAtMs, long epoch, Duration ttl) {
     if (!subscribed || value == null) {
       return;
     }
@@ -222,7 +388,7 @@ public final class NearCache implements AutoCloseable {
     if (epochs.get(ch) != epoch || down.get(ch) != 0) {
       return;
     }
-    cache.put(k, new Entry(value, type, ttl.toNanos()));
+    cache.put(k, new Entry(value, type, ttl.toNanos(), dataVersion, writtenAtMs));
     // a notice may have slipped in between the check and the put
     if (epochs.get(ch) != epoch) {
       cache.invalidate(k);

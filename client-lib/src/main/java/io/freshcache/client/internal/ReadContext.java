@@ -126,8 +126,8 @@ public final class ReadContext {
     return callLoader(k, m, loader).value();
   }
 
-  /** What a fill writes: the envelope and its TTL. */
-  record Fill(byte[] envelope, long ttlMs) {}
+  /** What a fill writes: the envelope, its TTL, and the envelope's written-at time (epoch ms). */
+  record Fill(byte[] envelope, long ttlMs, long writtenAtMs) {}
 
   /**
    * @return the fill of a loaded value, or {@code null} if nothing should be stored (a missing
@@ -145,9 +145,10 @@ public final class ReadContext {
       ttlMs = jitter.millis(policy.ttl(), policy.jitter());
     }
     try {
-      byte[] env = codec.encode(k, policy, value, loaded.version(), clock.millis(), ttlMs,
+      long now = clock.millis();
+      byte[] env = codec.encode(k, policy, value, loaded.version(), now, ttlMs,
           TimeUnit.NANOSECONDS.toMillis(loadNanos));
-      return new Fill(env, ttlMs);
+      return new Fill(env, ttlMs, now);
     } catch (EntryCodec.OversizeException e) {
       m.oversize.increment();
       log.warn(e.getMessage());
@@ -215,10 +216,26 @@ public final class ReadContext {
     return bytes(UUID.randomUUID().toString());
   }
 
-  /** Stores a value in the near cache if the policy uses it and no notice intervened. */
-  void nearPut(CacheKey k, CachePolicy policy, TypeRef<?> type, Object value, long epoch) {
+  /**
+   * Stores a value in the near cache if the policy uses it and no notice intervened: the one
+   * store path of the read paths. The entry remembers the data version and written-at time of
+   * the envelope the value came from, for {@link NearCacheSampler}.
+   *
+   * @param envelope the envelope {@code value} was decoded from (a master hit)
+   */
+  void nearPut(CacheKey k, CachePolicy policy, TypeRef<?> type, Object value, Envelope envelope, long epoch) {
+    nearPut(k, policy, type, value, envelope.dataVersion(), envelope.writtenAtMs(), epoch);
+  }
+
+  /** As above, for a flight's result: its version and written-at time travel in {@link Loaded}. */
+  void nearPut(CacheKey k, CachePolicy policy, TypeRef<?> type, Loaded<?> loaded, long epoch) {
+    nearPut(k, policy, type, loaded.value(), loaded.version(), loaded.writtenAtMs(), epoch);
+  }
+
+  private void nearPut(CacheKey k, CachePolicy policy, TypeRef<?> type, Object value, long version,
+      long writtenAtMs, long epoch) {
     if (near != null && policy.nearCache() && value != null) {
-      near.put(k, policy.schemaVersion(), type.type(), value, epoch, policy.nearCacheTtl());
+      near.put(k, policy.schemaVersion(), type.type(), value, version, writtenAtMs, epoch, policy.nearCacheTtl());
     }
   }
 
@@ -276,14 +293,18 @@ public final class ReadContext {
    * @param <T> the value type
    * @param value the value, or {@code null} if it does not exist
    * @param nearCacheable whether the value may be stored in the near cache
+   * @param version the data version of the envelope the value was read from or filled with
+   *     ({@link Envelope#NO_VERSION} if none or not cacheable)
+   * @param writtenAtMs that envelope's written-at time, epoch ms (0 if not cacheable)
    */
-  record Loaded<T>(T value, boolean nearCacheable) {
-    static <T> Loaded<T> cacheable(T value) {
-      return new Loaded<>(value, true);
+  record Loaded<T>(T value, boolean nearCacheable, long version, long writtenAtMs) {
+    /** A master hit: {@code value} was decoded from {@code envelope}. */
+    static <T> Loaded<T> cacheable(T value, Envelope envelope) {
+      return new Loaded<>(value, true, envelope.dataVersion(), envelope.writtenAtMs());
     }
 
     static <T> Loaded<T> notCacheable(T value) {
-      return new Loaded<>(value, false);
+      return new Loaded<>(value, false, Envelope.NO_VERSION, 0);
     }
   }
 
@@ -308,7 +329,8 @@ public final class ReadContext {
       release(k, token);
       return Loaded.notCacheable(loaded.value());
     }
-    return new Loaded<>(loaded.value(), fillSync(k, policy, m, token, loaded, fill));
+    return new Loaded<>(loaded.value(), fillSync(k, policy, m, token, loaded, fill), loaded.version(),
+        fill.writtenAtMs());
   }
 
   /**

@@ -89,7 +89,7 @@ public final class SyncReads {
         }
         ctx.maybeRefreshEarly(k, policy, m, d.envelope(), loader);
         if (!replica) {
-          ctx.nearPut(k, policy, type, d.value(), epoch);
+          ctx.nearPut(k, policy, type, d.value(), d.envelope(), epoch);
         }
         return (T) d.value();
       }
@@ -99,7 +99,7 @@ public final class SyncReads {
     ReadContext.Loaded<T> r = flights.run(ReadContext.flightId(valueKeyName, type, epoch),
         () -> loadThroughLease(k, type, policy, m, loader));
     if (r.nearCacheable()) {
-      ctx.nearPut(k, policy, type, r.value(), epoch);
+      ctx.nearPut(k, policy, type, r, epoch);
     }
     ctx.meters.missLatency().record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
     return r.value();
@@ -142,7 +142,7 @@ public final class SyncReads {
     }
     m.redisHits.increment();
     if (!d.notFound() && !replica) {
-      ctx.nearPut(k, policy, type, d.value(), epoch);
+      ctx.nearPut(k, policy, type, d.value(), d.envelope(), epoch);
     }
     return java.util.Optional.of(new Hit<>(d.notFound() ? null : (T) d.value()));
   }
@@ -176,7 +176,7 @@ public final class SyncReads {
       if (status == CacheScripts.LEASE_VALUE) {
         EntryCodec.Decoded d = ctx.decode(k, policy, (byte[]) r.get(1), type);
         if (d != null) {
-          return ReadContext.Loaded.cacheable(d.notFound() ? null : (T) d.value()); // a master hit
+          return ReadContext.Loaded.cacheable(d.notFound() ? null : (T) d.value(), d.envelope()); // a master hit
         }
         // unreadable entry: load without the lease; the next fill overwrites it
         return ReadContext.Loaded.notCacheable(ctx.callLoader(k, m, loader).value());

@@ -101,6 +101,9 @@ public final class FreshcacheConfigs {
       set(c.getLoader().getThreads(), b::loaderThreads);
       set(c.getNearCache().getMaxEntries(), b::nearCacheMaxEntries);
       set(c.getNearCache().getNoticeCheck(), b::nearCacheNoticeCheck);
+      set(c.getNearCache().getSamplePerSecond(), b::nearCacheSamplePerSecond);
+      set(c.getNearCache().getSampleDelay(), b::nearCacheSampleDelay);
+      set(c.getNearCache().getSampleWindows(), b::nearCacheSampleWindows);
       set(c.getReplicaAcks(), b::replicaAcks);
       set(c.getReplicaAckTimeout(), b::replicaAckTimeout);
       if (c.getEncryptionKey() != null && !c.getEncryptionKey().isBlank()) {

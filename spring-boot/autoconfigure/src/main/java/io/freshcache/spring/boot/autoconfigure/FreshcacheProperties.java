@@ -392,6 +392,12 @@ public class FreshcacheProperties {
     private Long maxEntries;
     /** Period of the notice watchdog that detects lost notices; 0 = off. Default 500ms. */
     private Duration noticeCheck;
+    /** Near entries the consistency sampler compares with Redis per second; 0 = off. Default 0. */
+    private Integer samplePerSecond;
+    /** M: when the sampler checks an apparently stale entry again. Default 10s. */
+    private Duration sampleDelay;
+    /** The sampler's longer re-check windows, increasing, each longer than sample-delay. Default 1m,5m,10m. */
+    private List<Duration> sampleWindows;
 
     public Long getMaxEntries() {
       return maxEntries;
@@ -407,6 +413,30 @@ public class FreshcacheProperties {
 
     public void setNoticeCheck(Duration noticeCheck) {
       this.noticeCheck = noticeCheck;
+    }
+
+    public Integer getSamplePerSecond() {
+      return samplePerSecond;
+    }
+
+    public void setSamplePerSecond(Integer samplePerSecond) {
+      this.samplePerSecond = samplePerSecond;
+    }
+
+    public Duration getSampleDelay() {
+      return sampleDelay;
+    }
+
+    public void setSampleDelay(Duration sampleDelay) {
+      this.sampleDelay = sampleDelay;
+    }
+
+    public List<Duration> getSampleWindows() {
+      return sampleWindows;
+    }
+
+    public void setSampleWindows(List<Duration> sampleWindows) {
+      this.sampleWindows = sampleWindows;
     }
   }
 

@@ -76,6 +76,9 @@ class FreshcacheAutoConfigurationTest {
         "freshcache.client.loader.threads=3",
         "freshcache.client.near-cache.max-entries=123",
         "freshcache.client.near-cache.notice-check=2s",
+        "freshcache.client.near-cache.sample-per-second=7",
+        "freshcache.client.near-cache.sample-delay=3s",
+        "freshcache.client.near-cache.sample-windows=30s,2m",
         "freshcache.client.replica-acks=0",
         "freshcache.client.default-policy=catalog",
         "freshcache.client.publishing.bootstrap-servers=127.0.0.1:9092",
@@ -115,6 +118,9 @@ class FreshcacheAutoConfigurationTest {
           assertThat(c.loaderThreads()).isEqualTo(3);
           assertThat(c.nearCacheMaxEntries()).isEqualTo(123);
           assertThat(c.nearCacheNoticeCheck()).isEqualTo(Duration.ofSeconds(2));
+          assertThat(c.nearCacheSamplePerSecond()).isEqualTo(7);
+          assertThat(c.nearCacheSampleDelay()).isEqualTo(Duration.ofSeconds(3));
+          assertThat(c.nearCacheSampleWindows()).containsExactly(Duration.ofSeconds(30), Duration.ofMinutes(2));
           assertThat(c.replicaAcks()).isZero();
           assertThat(c.writesTopic()).isEqualTo("my.writes");
           assertThat(c.kafka().bootstrapServers()).isEqualTo("127.0.0.1:9092");
