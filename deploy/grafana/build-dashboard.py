@@ -196,6 +196,12 @@ panel("Freshness heartbeat: commit → apply (cache-writer) and → notice (clie
     (f'histogram_quantile(0.99, sum by (le) (rate(freshcache_heartbeat_notice_lag_seconds_bucket{{job=~"$client_job"}}[{R}])))', "notice p99 (clients)")],
     unit="s", w=12,
     description="cdc-ingest commits a heartbeat row every CDC_HEARTBEAT_INTERVAL_MS (2 s) whether or not the application writes; its way through PostgreSQL → cdc-ingest → Kafka → cache-writer → Redis → near-cache notice is the pipeline's freshness when nothing else changes. The stalled alert fires when no heartbeat is applied for 2 minutes.")
+panel("Near-cache sampler: nines consistent within each window (clients)", [
+    ('min by (window) (cache_near_sample_nines{job=~"$client_job"})', "within {{window}}"),
+    (f'sum (increase(cache_near_sample_violations_total{{job=~"$client_job",result="confirmed"}}[{R}]))', "confirmed violations")],
+    w=12,
+    description="Clients with NEAR_CACHE_SAMPLE_PER_S > 0 compare random near entries with the fence and value Redis holds; an entry Redis holds something newer for and that the near cache still serves at M and at each window counts against that window (the checker's formula). Confirmed = still held after the last window (against Redis: clients have no database).",
+    thresholds=[{"color": "red", "value": None}, {"color": "yellow", "value": 3}, {"color": "green", "value": 5}])
 panel("Heartbeats applied and near-cache hits refused for silence", [
     (f'sum by (instance) (rate(freshcache_heartbeat_apply_lag_seconds_count{{{W}}}[{R}]))', "heartbeats applied/s {{instance}}"),
     (f'sum by (instance) (rate(cache_near_silent_refusals_total{{job=~"$client_job"}}[{R}]))', "near hits refused (silent channel)/s {{instance}}")],

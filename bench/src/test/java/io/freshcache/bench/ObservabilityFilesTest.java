@@ -70,7 +70,7 @@ class ObservabilityFilesTest {
         // meters registered outside ClientMeters' constructor, documented by their Prometheus names
         "client-lib/src/main/java/io/freshcache/client/internal/ClientMeters.java",
         "ops/src/main/java/io/freshcache/ops/checker/ConsistencyChecker.java")) {
-      Matcher m = Pattern.compile("\\{@code (freshcache_[a-z0-9_]+)(?:\\{[a-z, ]+})?}")
+      Matcher m = Pattern.compile("\\{@code ((?:freshcache|cache)_[a-z0-9_]+)(?:\\{[a-z, ]+})?}")
           .matcher(Files.readString(repo.resolve(file)));
       while (m.find()) {
         String name = m.group(1);

@@ -69,6 +69,11 @@ final class CheckerProbe implements AutoCloseable {
     }
   }
 
+  /** @return violations confirmed against the database */
+  long confirmed() {
+    return checker.violations("confirmed");
+  }
+
   /** @return the report section, markdown */
   String markdown() {
     List<String> w = checker.windowLabels();

@@ -125,6 +125,8 @@ public final class FaultSuite {
   private int kafkaRestarts;
   private CheckerProbe checker;
   private String checkerReport = "";
+  private long checkerConfirmed = -1;
+  private long nearConfirmed = -1;
 
   public FaultSuite(Options o) {
     this.o = o;
@@ -142,6 +144,16 @@ public final class FaultSuite {
   /** @return the consistency checker's section of the report (markdown), empty before the drain check */
   public String checkerReport() {
     return checkerReport;
+  }
+
+  /** @return violations the consistency checker confirmed against the database, -1 before the drain check */
+  public long checkerConfirmed() {
+    return checkerConfirmed;
+  }
+
+  /** @return violations the near clients' samplers confirmed against Redis, -1 before the drain check */
+  public long nearConfirmed() {
+    return nearConfirmed;
   }
 
   /** Runs the suite; never throws for what it finds (see the result), only for a broken set-up. */
@@ -256,7 +268,10 @@ public final class FaultSuite {
           check.redisEntries(), check.redisStale().size(), check.nearReads(), check.nearStale().size(),
           check.clientStale().size());
       checker.settle(CheckerProbe.WINDOWS.get(CheckerProbe.WINDOWS.size() - 1).plusSeconds(15));
-      checkerReport = checker.markdown();
+      readers.settleNearSamplers(CheckerProbe.WINDOWS.get(CheckerProbe.WINDOWS.size() - 1).plusSeconds(15));
+      checkerReport = checker.markdown() + readers.nearSamplerMarkdown();
+      checkerConfirmed = checker.confirmed();
+      nearConfirmed = readers.nearConfirmed();
       log("consistency checker: %s", checkerReport.replace('\n', ' '));
 
       // judge every read

@@ -60,6 +60,58 @@ final class Readers implements AutoCloseable {
   final AtomicLong[] breakerOpens;
   final AtomicLong[] breakerOpenMillis;
 
+  /** Near entries each near client's sampler checks per second. */
+  static final int NEAR_SAMPLES_PER_SECOND = 50;
+
+  /**
+   * Waits until no near-cache sampler follows an entry any more (at most {@code max}).
+   *
+   * @param max how long to wait
+   */
+  void settleNearSamplers(Duration max) {
+    long end = System.nanoTime() + max.toNanos();
+    while (clients.stream().anyMatch(c -> c.nearCacheConsistency().pending() > 0) && System.nanoTime() < end) {
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200));
+    }
+  }
+
+  /** @return violations the near clients' samplers confirmed (stale past the last window) */
+  long nearConfirmed() {
+    return clients.stream().mapToLong(c -> c.nearCacheConsistency().confirmed()).sum();
+  }
+
+  /** @return the near-cache samplers' section of the report, markdown */
+  String nearSamplerMarkdown() {
+    StringBuilder b = new StringBuilder("\n## Near-cache sampler (client-lib, each near client's own view)\n\n");
+    b.append(String.format(java.util.Locale.ROOT, "Each near client compared %d random near entries a second with"
+        + " the fence and value Redis holds for their key; an entry Redis held something newer for was checked"
+        + " again %s later and at %s while the near cache still held it, and confirmed (against Redis) if it"
+        + " outlasted the last window.%n%n", NEAR_SAMPLES_PER_SECOND, CheckerProbe.DELAY.toSeconds() + "s",
+        String.join(", ", CheckerProbe.WINDOWS.stream().map(d -> d.toSeconds() + "s").toList())));
+    b.append("| client | sampled | consistent at once | apparent | unversioned | errors | still inconsistent by window"
+        + " | confirmed | nines by window |\n|---|---|---|---|---|---|---|---|---|\n");
+    List<String> findings = new ArrayList<>();
+    for (int i = 0; i < clients.size(); i++) {
+      io.freshcache.client.NearCacheConsistency c = clients.get(i).nearCacheConsistency();
+      if (!c.enabled()) {
+        continue;
+      }
+      StringBuilder nines = new StringBuilder();
+      c.nines().forEach((w, n) -> nines.append(nines.length() == 0 ? "" : ", ").append(w).append(' ')
+          .append(String.format(java.util.Locale.ROOT, "%.2f", n)));
+      b.append(String.format(java.util.Locale.ROOT, "| %d %s | %d | %d | %d | %d | %d | %s | %d | %s |%n", i,
+          modes.get(i).name(), c.sampled(), c.consistent(), c.apparent(), c.unversioned(), c.errors(),
+          c.inconsistent(), c.confirmed(), nines));
+      String name = modes.get(i).name();
+      c.findings().stream().limit(3).forEach(f -> findings.add("client " + name + ": " + f));
+    }
+    if (!findings.isEmpty()) {
+      b.append("\nFirst findings (inconsistent at a window, or confirmed):\n\n");
+      findings.forEach(f -> b.append("- ").append(f).append('\n'));
+    }
+    return b.toString();
+  }
+
   Readers(SuiteTables tables, int clientCount, int threads, int perSecond, long seed) {
     this.tables = tables;
     this.threads = threads;
@@ -71,7 +123,11 @@ final class Readers implements AutoCloseable {
       // near-cache entries live 10 min: only a notice can drop them within a run
       policies.add(CachePolicy.PRODUCT_CATALOG.toBuilder().nearCache(m.nearCache())
           .nearCacheTtl(Duration.ofMinutes(10)).replicaReads(m.replicaReads()).build());
-      clients.add(CacheClient.create(CacheClientConfig.fromEnv()));
+      // near clients run the near-cache sampler, with the checker's windows of the suite
+      clients.add(CacheClient.create(m.nearCache()
+          ? CacheClientConfig.fromEnv().toBuilder().nearCacheSamplePerSecond(NEAR_SAMPLES_PER_SECOND)
+              .nearCacheSampleDelay(CheckerProbe.DELAY).nearCacheSampleWindows(CheckerProbe.WINDOWS).build()
+          : CacheClientConfig.fromEnv()));
     }
     breakerOpens = new AtomicLong[clientCount];
     breakerOpenMillis = new AtomicLong[clientCount];

@@ -31,6 +31,8 @@ class FaultSuiteIT {
     assertThat(r.staleAfterDrain()).as("stale entries after the drain (Redis, near caches); report %s", report)
         .isZero();
     assertThat(r.staleBeyondWindow()).as("stale reads beyond the lag window; report %s", report).isZero();
+    assertThat(suite.checkerConfirmed()).as("violations the consistency checker confirmed; report %s", report).isZero();
+    assertThat(suite.nearConfirmed()).as("violations the near-cache samplers confirmed; report %s", report).isZero();
     assertThat(r.drained()).as("the pipeline drained: every change applied, consumer lag 0; report %s", report).isTrue();
   }
 }

@@ -71,14 +71,24 @@ public final class ClientMeters {
   public static final String HEARTBEAT_NOTICE_LAG = "freshcache.heartbeat.notice.lag";
   /**
    * Near-cache sampler checks, tags {@code window} ({@code sample}, then M and each re-check
-   * window) and {@code result}; see {@link NearCacheSampler}.
+   * window) and {@code result}; see {@link NearCacheSampler}. Registered by the sampler:
+   * {@code cache_near_sample_checks_total{window,result}}.
    */
   public static final String NEAR_SAMPLE_CHECKS = "cache.near.sample.checks";
-  /** Near-cache sampler violations confirmed (stale past the last window), tag {@code result}. */
+  /**
+   * Near-cache sampler violations confirmed (stale past the last window), tag {@code result}:
+   * {@code cache_near_sample_violations_total{result}}.
+   */
   public static final String NEAR_SAMPLE_VIOLATIONS = "cache.near.sample.violations";
-  /** "Nines consistent within" each sampler window, and {@code confirmed}, tag {@code window}. */
+  /**
+   * "Nines consistent within" each sampler window, and {@code confirmed}, tag {@code window}:
+   * {@code cache_near_sample_nines{window}}.
+   */
   public static final String NEAR_SAMPLE_NINES = "cache.near.sample.nines";
-  /** Near entries the sampler is following (apparently stale, waiting for a re-check). */
+  /**
+   * Near entries the sampler is following (apparently stale, waiting for a re-check):
+   * {@code cache_near_sample_pending}.
+   */
   public static final String NEAR_SAMPLE_PENDING = "cache.near.sample.pending";
   /** Writes that skipped {@code WAIT} because no replica was attached to their master. */
   public static final String REPLICA_ACKS_SKIPPED = "cache.replica.acks.skipped";
