@@ -218,17 +218,7 @@ public final class NearCacheSampler implements AutoCloseable {
    * @return a short label as the checker's: {@code 250ms}, {@code 10s}, {@code 5m}, {@code 1h}
    */
   public static String label(Duration d) {
-    long ms = d.toMillis();
-    if (ms % 3_600_000 == 0) {
-      return ms / 3_600_000 + "h";
-    }
-    if (ms % 60_000 == 0) {
-      return ms / 60_000 + "m";
-    }
-    if (ms % 1000 == 0) {
-      return ms / 1000 + "s";
-    }
-    return ms + "ms";
+    return io.freshcache.protocol.ConsistencyWindows.label(d);
   }
 
   /**
@@ -342,10 +332,7 @@ public final class NearCacheSampler implements AutoCloseable {
   }
 
   static double nines(double checked, double failed) {
-    if (checked <= 0) {
-      return Double.NaN;
-    }
-    return failed <= 0 ? Math.log10(checked) : -Math.log10(failed / checked);
+    return io.freshcache.protocol.ConsistencyWindows.nines(checked, failed);
   }
 
   /** @return every window label with its nines, then {@code confirmed} */

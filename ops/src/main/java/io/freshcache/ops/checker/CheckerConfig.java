@@ -129,17 +129,7 @@ public record CheckerConfig(List<String> topics, String groupId, Duration delay,
    * @return a short label: {@code 250ms}, {@code 10s}, {@code 5m}, {@code 1h}
    */
   public static String label(Duration d) {
-    long ms = d.toMillis();
-    if (ms % 3_600_000 == 0) {
-      return ms / 3_600_000 + "h";
-    }
-    if (ms % 60_000 == 0) {
-      return ms / 60_000 + "m";
-    }
-    if (ms % 1000 == 0) {
-      return ms / 1000 + "s";
-    }
-    return ms + "ms";
+    return io.freshcache.protocol.ConsistencyWindows.label(d);
   }
 
   /**

@@ -234,10 +234,7 @@ public final class ConsistencyChecker implements AutoCloseable {
   }
 
   static double nines(double checked, double failed) {
-    if (checked <= 0) {
-      return Double.NaN;
-    }
-    return failed <= 0 ? Math.log10(checked) : -Math.log10(failed / checked);
+    return io.freshcache.protocol.ConsistencyWindows.nines(checked, failed);
   }
 
   private void pollLoop() {
