@@ -420,12 +420,13 @@ public final class CacheWriter implements AutoCloseable {
     long t0 = System.nanoTime();
     FencedApplier.Result result;
     NoticePublisher.Published published;
+    FencedApplier.InFlight applies = null;
     try {
       // the applies and the previous batch's notices in one write
       record Sent(FencedApplier.InFlight applies, NoticePublisher.InFlight notices) {}
       Sent inFlight = Pipelining.write(connection,
           () -> new Sent(applier.enqueue(current.events()), notices.enqueue(noticeKeys)));
-      FencedApplier.InFlight applies = inFlight.applies();
+      applies = inFlight.applies();
       NoticePublisher.InFlight sent = inFlight.notices();
       if (prefetch && running) {
         prefetched = fetch(Duration.ZERO);
@@ -436,6 +437,7 @@ public final class CacheWriter implements AutoCloseable {
       log.warn("round of {} events and {} notice keys failed, retrying step by step: {}", current.events().size(),
           noticeKeys.size(), e.getMessage());
       metrics.retries.incrementAndGet();
+      noticeWhatCan(noticeKeys, applies);
       result = untilDone("apply", current.events().size(), () -> applier.apply(current.events()));
       published = untilDone("notify", noticeKeys.size(), () -> notices.publish(noticeKeys));
     }
@@ -453,6 +455,34 @@ public final class CacheWriter implements AutoCloseable {
     }
     unnoticed = new Applied(result.noticeKeys(), current.offsets());
     appliedAllBut(prefetched);
+  }
+
+  /**
+   * After a failed round, before its retries: publishes at once, in one attempt, the notices that
+   * do not depend on what failed: the previous batch's (applied in full) and those of this batch's
+   * keys whose applies Redis answered. A master that is down until its replica is promoted fails
+   * the round for seconds, and its retries must not hold back the near caches of the healthy
+   * shards, where Redis already serves the new values. Notices on a channel of the failed master
+   * fail here and go out with the retries (which publish every notice again: a repeat is
+   * harmless).
+   *
+   * @param previous the previous batch's keys
+   * @param applies this batch's applies in flight, or {@code null} if they were not sent
+   */
+  private void noticeWhatCan(List<CacheKey> previous, FencedApplier.InFlight applies) {
+    List<CacheKey> keys = new ArrayList<>(previous);
+    if (applies != null) {
+      keys.addAll(applier.answeredKeys(applies, config.redis().commandTimeout()));
+    }
+    if (keys.isEmpty()) {
+      return;
+    }
+    try {
+      noticed(notices.publish(keys));
+    } catch (RetriableCacheException | RedisException e) {
+      log.debug("early notices of {} keys partly failed (they go out with the retries): {}", keys.size(),
+          e.getMessage());
+    }
   }
 
   /** Every fetched batch is applied except {@code pending} (the prefetched one, or null). */

@@ -195,6 +195,41 @@ public final class FencedApplier {
     }
   }
 
+  /**
+   * The keys of a batch in flight whose every apply Redis answered (applied, or refused as
+   * stale), waiting at most {@code max} in all for answers still outstanding. After a batch
+   * failed (a master down until its replica is promoted), these keys' new values are already
+   * what Redis serves, so their notices can go out at once instead of after the failed keys'
+   * retries. A key with any failed, unanswered or NOSCRIPT answer is left out (it is applied
+   * again with the batch).
+   *
+   * @param f the batch from {@link #enqueue}
+   * @param max how long to wait for outstanding answers
+   * @return the answered keys, in batch order, without repeats
+   */
+  public List<CacheKey> answeredKeys(InFlight f, Duration max) {
+    Set<CacheKey> answered = new java.util.LinkedHashSet<>();
+    Set<CacheKey> failed = new HashSet<>();
+    long deadline = System.nanoTime() + max.toNanos();
+    for (int i = 0; i < f.futures.size(); i++) {
+      CacheKey k = f.events.get(i).key();
+      if (failed.contains(k)) {
+        continue;
+      }
+      try {
+        f.futures.get(i).get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        answered.add(k);
+      } catch (ExecutionException | TimeoutException e) {
+        failed.add(k);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return List.of();
+      }
+    }
+    answered.removeAll(failed);
+    return new ArrayList<>(answered);
+  }
+
   private static List<CacheKey> keys(List<CacheEvent> events) {
     List<CacheKey> keys = new ArrayList<>(events.size());
     for (CacheEvent e : events) {
