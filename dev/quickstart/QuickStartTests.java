@@ -19,12 +19,13 @@ import org.springframework.context.ConfigurableApplicationContext;
 
 /**
  * Added by dev/check-quickstart to the project it made from the README: two instances of the
- * quick-start application share the cache through Redis, and Actuator's health endpoint reports
- * the freshcache component (dev/check-quickstart adds the web and actuator starters for the
- * tests). Runs once per Spring Boot version the script checks (QUICKSTART_BOOT_VERSION).
+ * quick-start application share the cache through Redis, Actuator's health endpoint reports
+ * the freshcache component, and /actuator/freshcache and /actuator/info answer (dev/check-quickstart
+ * adds the web and actuator starters for the tests). Runs once per Spring Boot version the script checks (QUICKSTART_BOOT_VERSION).
  */
 class QuickStartTests {
-  static final String[] ARGS = {"--server.port=0", "--management.endpoint.health.show-details=always"};
+  static final String[] ARGS = {"--server.port=0", "--management.endpoint.health.show-details=always",
+      "--management.endpoints.web.exposure.include=health,info,freshcache"};
 
   @Test
   void runsOnTheSpringBootVersionUnderTest() {
@@ -56,6 +57,9 @@ class QuickStartTests {
         assertThat(fc.path("status").asText()).as("freshcache in %s", health).isEqualTo("UP");
         assertThat(fc.path("details").path("ping").asBoolean()).isTrue();
         assertThat(fc.path("details").path("circuit").asText()).isEqualTo("CLOSED");
+        // the freshcache endpoint and info section (the same Actuator annotations on both versions)
+        assertThat(get(app, "/actuator/freshcache").path("circuit").asText()).isEqualTo("CLOSED");
+        assertThat(get(app, "/actuator/info").path("freshcache").has("breakers")).isTrue();
         assertThat(app.getBean("freshcacheHealthIndicator").getClass().getSimpleName())
             .isEqualTo(SpringBootVersion.getVersion().startsWith("3.") ? "FreshcacheBoot3HealthIndicator"
                 : "FreshcacheHealthIndicator");
