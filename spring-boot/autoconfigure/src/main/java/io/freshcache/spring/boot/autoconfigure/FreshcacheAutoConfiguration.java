@@ -28,15 +28,24 @@ import org.springframework.core.env.Environment;
  * Jackson 2 {@code ObjectMapper} and resilience4j {@code CircuitBreakerRegistry} when they are
  * beans, a Spring Cache {@link CacheManager} over it, and Actuator health and info.
  *
+ * <p>Works on Spring Boot 4.0 and 3.5: everything here uses API that both have in the same
+ * packages, except the health indicator, which is Boot 4's here and Boot 3's in
+ * {@code freshcache-spring-boot3-autoconfigure} (both in the starter).
+ *
  * <p>Every bean backs off when the application defines its own of that type.
  */
 @AutoConfiguration(
     // the app's MeterRegistry, ObjectMapper and breaker registry are looked up lazily; the cache
-    // manager must be there before Boot's cache auto-configuration picks a provider
-    beforeName = "org.springframework.boot.cache.autoconfigure.CacheAutoConfiguration",
+    // manager must be there before Boot's cache auto-configuration picks a provider. By name, each
+    // with its Boot 4 and its Boot 3.5 class (Boot 4 moved them; an absent name is ignored).
+    beforeName = {
+        "org.springframework.boot.cache.autoconfigure.CacheAutoConfiguration",
+        "org.springframework.boot.autoconfigure.cache.CacheAutoConfiguration"},
     afterName = {
         "org.springframework.boot.micrometer.metrics.autoconfigure.CompositeMeterRegistryAutoConfiguration",
-        "org.springframework.boot.jackson2.autoconfigure.Jackson2AutoConfiguration"})
+        "org.springframework.boot.actuate.autoconfigure.metrics.CompositeMeterRegistryAutoConfiguration",
+        "org.springframework.boot.jackson2.autoconfigure.Jackson2AutoConfiguration",
+        "org.springframework.boot.autoconfigure.jackson.JacksonAutoConfiguration"})
 @EnableConfigurationProperties(FreshcacheProperties.class)
 public class FreshcacheAutoConfiguration {
 
@@ -104,7 +113,11 @@ public class FreshcacheAutoConfiguration {
     }
   }
 
-  /** Actuator health: present when spring-boot-health is. */
+  /**
+   * Actuator health on Boot 4: present when spring-boot-health is. (Boot 3.5 has its health API
+   * in spring-boot-actuator, org.springframework.boot.actuate.health: freshcache-spring-boot3-autoconfigure
+   * registers the indicator there.)
+   */
   @Configuration(proxyBeanMethods = false)
   @ConditionalOnClass(name = "org.springframework.boot.health.contributor.HealthIndicator")
   @ConditionalOnProperty(prefix = "management.health.freshcache", name = "enabled", matchIfMissing = true)

@@ -1,13 +1,14 @@
 package io.freshcache.spring.boot.autoconfigure;
 
 import io.freshcache.client.CacheClient;
-import io.github.resilience4j.circuitbreaker.CircuitBreaker;
 import org.springframework.boot.health.contributor.AbstractHealthIndicator;
 import org.springframework.boot.health.contributor.Health;
 
 /**
  * {@code /actuator/health/freshcache}: UP while a Redis node answers {@code PING} and no master's
- * breaker is open, DOWN otherwise, with the breakers' states as details.
+ * breaker is open, DOWN otherwise, with the breakers' states as details ({@link FreshcacheHealthCheck}).
+ * This is Spring Boot 4's health API; on Boot 3.5 the same check is registered by
+ * {@code freshcache-spring-boot3-autoconfigure}.
  *
  * <p>It is deliberately not in the {@code readiness} group (Boot's readiness group holds only
  * {@code readinessState} unless configured): with Redis down, freshcache reads go to the loader,
@@ -20,17 +21,13 @@ public class FreshcacheHealthIndicator extends AbstractHealthIndicator {
 
   /** @param client the client */
   public FreshcacheHealthIndicator(CacheClient client) {
-    super("freshcache health check failed");
+    super(FreshcacheHealthCheck.FAILURE_MESSAGE);
     this.client = client;
   }
 
   @Override
   protected void doHealthCheck(Health.Builder builder) {
-    boolean ping = client.ping();
-    CircuitBreaker.State state = client.circuitState();
-    (ping && state != CircuitBreaker.State.OPEN ? builder.up() : builder.down())
-        .withDetail("ping", ping)
-        .withDetail("circuit", state.name())
-        .withDetail("breakers", client.circuitStates());
+    FreshcacheHealthCheck check = FreshcacheHealthCheck.of(client);
+    (check.up() ? builder.up() : builder.down()).withDetails(check.details());
   }
 }
