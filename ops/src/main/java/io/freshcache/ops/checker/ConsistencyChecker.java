@@ -179,6 +179,24 @@ public final class ConsistencyChecker implements AutoCloseable {
     return c;
   }
 
+  /**
+   * Checks still to run (first checks, re-checks, confirmations) of events committed before a
+   * moment: lets a caller wait for the events of a finished workload while later events (a
+   * freshness heartbeat, say) keep arriving.
+   *
+   * @param epochMs the moment, epoch ms
+   * @return how many checks of events committed before it are still queued
+   */
+  public long pendingCommittedBefore(long epochMs) {
+    long n = 0;
+    for (Pending p : queue) {
+      if (eventTimeMs(p.event, Long.MAX_VALUE) < epochMs) {
+        n++;
+      }
+    }
+    return n;
+  }
+
   /** @return the current health */
   public CheckerHealth health() {
     return new CheckerHealth(pollThread.isAlive() && checkThread.isAlive(), redisOk, assigned.get(), pending.get());
