@@ -159,11 +159,8 @@ public final class CdcRateSweep {
         // which is start-up, not the steady state of a running service. Reported, not tabled.
         int top = rates.stream().mapToInt(Integer::intValue).max().orElse(1000);
         run++;
-        String group = "bench-sweep-" + b.id + "-warmup";
-        startAtTheEnd(b, group);
         Profile p = profiles.get(0);
-        b.writer = CacheWriter.start(p.writer(CacheWriterConfig.fromEnv().toBuilder().topics(List.of(b.topic))
-            .groupId(group).httpPort(0).build()), new SimpleMeterRegistry());
+        b.writer = startWriter(b, p, "bench-sweep-" + b.id + "-warmup");
         try {
           CdcEndToEndBench.log("JVM warm-up: %d s at %d/s, profile %s (not tabled)", jvmWarmupSeconds, top, p.name());
           double[] r = b.latency(run, p.cdc(b.base), top, jvmWarmupSeconds, 0);
@@ -179,13 +176,9 @@ public final class CdcRateSweep {
         int warmup = rate >= 100 ? 2 : Math.max(2, Math.min(5, 10 / rate));
         for (Profile p : profiles) {
           run++;
-          String group = "bench-sweep-" + b.id + "-" + run;
-          startAtTheEnd(b, group);
-          CacheWriterConfig wc = p.writer(CacheWriterConfig.fromEnv().toBuilder().topics(List.of(b.topic))
-              .groupId(group).httpPort(0).build());
           double load = Proc.load1();
           CdcEndToEndBench.log("rate %d/s, profile %s: %d s (+%d s warm-up), load %.1f", rate, p, seconds, warmup, load);
-          b.writer = CacheWriter.start(wc, new SimpleMeterRegistry());
+          b.writer = startWriter(b, p, "bench-sweep-" + b.id + "-" + run);
           try {
             double[] r = b.latency(run, p.cdc(b.base), rate, seconds, warmup);
             rows.add(new Row(rate, p.name(), load, r));
@@ -205,6 +198,13 @@ public final class CdcRateSweep {
       Files.writeString(report, md);
     }
     return rows;
+  }
+
+  /** A cache-writer with the profile's settings in a new group positioned at the topic's end. */
+  static CacheWriter startWriter(CdcEndToEndBench b, Profile p, String group) throws Exception {
+    startAtTheEnd(b, group);
+    return CacheWriter.start(p.writer(CacheWriterConfig.fromEnv().toBuilder().topics(List.of(b.topic))
+        .groupId(group).httpPort(0).build()), new SimpleMeterRegistry());
   }
 
   /**

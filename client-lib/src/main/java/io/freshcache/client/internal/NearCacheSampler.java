@@ -2,6 +2,7 @@ package io.freshcache.client.internal;
 
 import io.freshcache.protocol.CacheKey;
 import io.freshcache.protocol.CacheScripts;
+import io.freshcache.protocol.ConsistencyWindows;
 import io.freshcache.protocol.CorruptEnvelopeException;
 import io.freshcache.protocol.Envelope;
 import io.freshcache.protocol.NoticeChannels;
@@ -181,7 +182,7 @@ public final class NearCacheSampler implements AutoCloseable {
     NearCacheSampler s = new NearCacheSampler(near, sample -> read(link, sample.key(), sample.schema()),
         perSecond, delay, windows, registry);
     s.thread.start();
-    log.info("near-cache sampler started: {} entries/s, M {}, windows {}", perSecond, label(delay),
+    log.info("near-cache sampler started: {} entries/s, M {}, windows {}", perSecond, ConsistencyWindows.label(delay),
         s.labels.subList(1, s.labels.size()));
     return s;
   }
@@ -198,8 +199,8 @@ public final class NearCacheSampler implements AutoCloseable {
     this.windows = List.copyOf(windows);
     this.registry = registry;
     List<String> l = new ArrayList<>();
-    l.add(label(delay));
-    windows.forEach(w -> l.add(label(w)));
+    l.add(ConsistencyWindows.label(delay));
+    windows.forEach(w -> l.add(ConsistencyWindows.label(w)));
     this.labels = List.copyOf(l);
     for (String w : labels) {
       Gauge.builder(ClientMeters.NEAR_SAMPLE_NINES, () -> nines(w)).tag("window", w)
@@ -211,14 +212,6 @@ public final class NearCacheSampler implements AutoCloseable {
         .description("near entries the sampler is following").register(registry);
     this.thread = new Thread(this::loop, "freshcache-near-sampler");
     this.thread.setDaemon(true);
-  }
-
-  /**
-   * @param d a duration
-   * @return a short label as the checker's: {@code 250ms}, {@code 10s}, {@code 5m}, {@code 1h}
-   */
-  public static String label(Duration d) {
-    return io.freshcache.protocol.ConsistencyWindows.label(d);
   }
 
   /**
@@ -323,16 +316,12 @@ public final class NearCacheSampler implements AutoCloseable {
    * @return the nines
    */
   public double nines(String window) {
-    return nines(sampled.get(), checks(window, "inconsistent"));
+    return ConsistencyWindows.nines(sampled.get(), checks(window, "inconsistent"));
   }
 
   /** @return the nines of confirmed violations */
   public double ninesConfirmed() {
-    return nines(sampled.get(), confirmed());
-  }
-
-  static double nines(double checked, double failed) {
-    return io.freshcache.protocol.ConsistencyWindows.nines(checked, failed);
+    return ConsistencyWindows.nines(sampled.get(), confirmed());
   }
 
   /** @return every window label with its nines, then {@code confirmed} */

@@ -78,22 +78,6 @@ class NearCacheSamplerTest {
     assertThat(garbage.value()).isNull();
   }
 
-  @Test
-  void ninesFollowTheCheckersFormula() {
-    assertThat(NearCacheSampler.nines(0, 0)).isNaN();
-    assertThat(NearCacheSampler.nines(1000, 0)).isEqualTo(3.0);
-    assertThat(NearCacheSampler.nines(1000, 1)).isEqualTo(3.0);
-    assertThat(NearCacheSampler.nines(1000, 10)).isEqualTo(2.0);
-  }
-
-  @Test
-  void labelsAreTheCheckers() {
-    assertThat(NearCacheSampler.label(Duration.ofSeconds(10))).isEqualTo("10s");
-    assertThat(NearCacheSampler.label(Duration.ofMinutes(5))).isEqualTo("5m");
-    assertThat(NearCacheSampler.label(Duration.ofHours(1))).isEqualTo("1h");
-    assertThat(NearCacheSampler.label(Duration.ofMillis(250))).isEqualTo("250ms");
-  }
-
   NearCacheSampler sampler(Duration m, Duration... windows) {
     near.subscribedForTests();
     return new NearCacheSampler(near, s -> redis.get(), 10, m, List.of(windows), registry);

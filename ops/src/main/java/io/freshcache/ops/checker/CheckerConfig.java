@@ -119,17 +119,9 @@ public record CheckerConfig(List<String> topics, String groupId, Duration delay,
   /** @return the windows' labels as used in metrics, M first: e.g. {@code [10s, 1m, 5m, 10m]} */
   public List<String> windowLabels() {
     List<String> labels = new ArrayList<>();
-    labels.add(label(delay));
-    windows.forEach(w -> labels.add(label(w)));
+    labels.add(io.freshcache.protocol.ConsistencyWindows.label(delay));
+    windows.forEach(w -> labels.add(io.freshcache.protocol.ConsistencyWindows.label(w)));
     return labels;
-  }
-
-  /**
-   * @param d a duration
-   * @return a short label: {@code 250ms}, {@code 10s}, {@code 5m}, {@code 1h}
-   */
-  public static String label(Duration d) {
-    return io.freshcache.protocol.ConsistencyWindows.label(d);
   }
 
   /**

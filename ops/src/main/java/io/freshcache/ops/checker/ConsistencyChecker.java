@@ -1,5 +1,6 @@
 package io.freshcache.ops.checker;
 
+import io.freshcache.protocol.ConsistencyWindows;
 import io.freshcache.cdc.TableRule;
 import io.freshcache.ops.KeyRules;
 import io.freshcache.ops.KeySnapshot;
@@ -174,7 +175,7 @@ public final class ConsistencyChecker implements AutoCloseable {
     c.pollThread.start();
     c.checkThread.start();
     log.info("checker started: topics {}, group {}, M {}, windows {}, sample rate {}, confirm rate {}/s",
-        config.topics(), config.groupId(), CheckerConfig.label(config.delay()), c.windows.subList(1, c.windows.size()),
+        config.topics(), config.groupId(), ConsistencyWindows.label(config.delay()), c.windows.subList(1, c.windows.size()),
         config.sampleRate(), config.confirmRate());
     return c;
   }
@@ -243,16 +244,12 @@ public final class ConsistencyChecker implements AutoCloseable {
    */
   public double nines(String window) {
     double checked = checks(windows.get(0), "consistent") + checks(windows.get(0), "inconsistent");
-    return nines(checked, checks(window, "inconsistent"));
+    return ConsistencyWindows.nines(checked, checks(window, "inconsistent"));
   }
 
   private double ninesConfirmed() {
     double checked = checks(windows.get(0), "consistent") + checks(windows.get(0), "inconsistent");
-    return nines(checked, violations("confirmed"));
-  }
-
-  static double nines(double checked, double failed) {
-    return io.freshcache.protocol.ConsistencyWindows.nines(checked, failed);
+    return ConsistencyWindows.nines(checked, violations("confirmed"));
   }
 
   private void pollLoop() {

@@ -77,8 +77,8 @@ final class AuditCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--count must be >= 1 but was " + count);
     }
     for (String f : List.of("values without TTL", "values over " + maxValueBytes + " B", "values of unused schemas",
-        "undecodable values", "fences without value idle over " + CheckerConfig.label(fenceBound),
-        "leases without TTL", "leases idle over " + CheckerConfig.label(leaseBound), "keys outside the layout")) {
+        "undecodable values", "fences without value idle over " + io.freshcache.protocol.ConsistencyWindows.label(fenceBound),
+        "leases without TTL", "leases idle over " + io.freshcache.protocol.ConsistencyWindows.label(leaseBound), "keys outside the layout")) {
       findings.put(f, new ArrayList<>());
       findingCounts.put(f, 0L);
     }

@@ -101,13 +101,13 @@ final class ReplayCommand implements Callable<Integer> {
 
       out.printf("replay moves group %s on %s back to %s (%s ago).%n", group, String.join(", ", topics), at, human(ago));
       out.printf("Fences live at least WRITER_FENCE_TTL_MS = %s (and as long as the longest value they list).%n",
-          CheckerConfig.label(Duration.ofMillis(fenceTtlMs)));
+          io.freshcache.protocol.ConsistencyWindows.label(Duration.ofMillis(fenceTtlMs)));
       if (ago.toMillis() < fenceTtlMs) {
         out.printf("%s is within that bound: the fences order the replayed events, and each key ends at its newest version.%n", at);
       } else {
         out.printf("WARNING: %s is further back than the fence lifetime (%s): a fence that expired since may let an"
             + " old upsert be cached again until a newer event of its key, a delete or its TTL.%n", at,
-            CheckerConfig.label(Duration.ofMillis(fenceTtlMs)));
+            io.freshcache.protocol.ConsistencyWindows.label(Duration.ofMillis(fenceTtlMs)));
       }
       Map<TopicPartition, OffsetAndMetadata> target = new TreeMap<>((a, b) -> a.toString().compareTo(b.toString()));
       out.printf("%-28s %12s -> %s%n", "partition", "committed", "new");

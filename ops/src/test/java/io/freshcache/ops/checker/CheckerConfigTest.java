@@ -48,13 +48,6 @@ class CheckerConfigTest {
   }
 
   @Test
-  void nines() {
-    assertThat(ConsistencyChecker.nines(0, 0)).isNaN();
-    assertThat(ConsistencyChecker.nines(1000, 0)).isEqualTo(3.0);
-    assertThat(ConsistencyChecker.nines(1_000_000, 10)).isCloseTo(5.0, org.assertj.core.data.Offset.offset(1e-9));
-  }
-
-  @Test
   void aKeyIsInconsistentOnlyWhileAValueIsOlderThanTheEvent() {
     CacheKey key = CacheKey.parse("catalog:product:1");
     CacheEvent event = new CacheEvent(CacheEvent.Op.INVALIDATE, key, 10, 0, 1, null, null,
