@@ -521,15 +521,5 @@ public final class NearCacheSampler implements AutoCloseable {
     public int compareTo(Delayed o) {
       return Long.compare(dueNanos, ((Pending) o).dueNanos);
     }
-
-    @Override
-    public boolean equals(Object o) {
-      return this == o;
-    }
-
-    @Override
-    public int hashCode() {
-      return System.identityHashCode(this);
-    }
   }
 }

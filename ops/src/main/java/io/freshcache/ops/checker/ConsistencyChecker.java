@@ -533,16 +533,6 @@ public final class ConsistencyChecker implements AutoCloseable {
     public int compareTo(Delayed o) {
       return Long.compare(dueMs, ((Pending) o).dueMs);
     }
-
-    @Override
-    public boolean equals(Object o) {
-      return this == o;
-    }
-
-    @Override
-    public int hashCode() {
-      return System.identityHashCode(this);
-    }
   }
 
   /** @return the configured windows' labels, M first */
